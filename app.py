@@ -1,0 +1,70 @@
+"""ISTV London: create_app(config) → Dash app; `server` for gunicorn; `python app.py` runs it."""
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+
+from dash import Dash
+
+from config import Config, ConfigError
+from dashboard import shell
+from dashboard.context import CONFIG_KEY, STORE_KEY
+from data.errors import StoreError
+from data.store import Store
+
+
+def ensure_database(config: Config, progress=print) -> None:
+    """Build the demo database when none exists and demo mode is on; otherwise check the file."""
+    if not config.db_path.exists():
+        if not config.demo:
+            raise StoreError(f"{config.db_path}: database file not found. Load data with "
+                             "`flask --app app load ...` or set ISTV_DEMO=1 to build the demo.")
+        from data.demo_build import build_demo_database
+        build_demo_database(config.db_path, config.demo_scale, config.demo_seed,
+                            max_distance_m=config.block_max_m, progress=progress)
+    Store(config.db_path).check()
+
+
+def create_app(config: Config | None = None, *, prepare_database: bool = True) -> Dash:
+    """The Dash app for a config; prepare_database=False skips the database check (CLI use)."""
+    config = config or Config.from_env()
+    if prepare_database:
+        ensure_database(config)
+    # Bootstrap is served from assets/ (00-bootstrap-*.css): many NHS and police networks block CDNs
+    app = Dash(__name__, title="ISTV London", suppress_callback_exceptions=True, update_title=None,
+               serve_locally=True)
+    app.server.extensions[STORE_KEY] = Store(config.db_path)
+    app.server.extensions[CONFIG_KEY] = config
+    app.server.secret_key = config.secret_key
+    app.layout = shell.layout
+    shell.register_callbacks(app)
+    from data.cli import register_cli
+    register_cli(app.server)
+    return app
+
+
+@lru_cache(maxsize=None)
+def _default(name: str):
+    try:
+        return create_app(prepare_database=(name == "server")).server
+    except (ConfigError, StoreError) as exc:
+        sys.stderr.write(f"ISTV London cannot start: {exc}\n")
+        raise SystemExit(2) from None
+
+
+def __getattr__(name: str):
+    # Built on first use, not at import: `gunicorn app:server` serves `server`, `flask --app app`
+    # finds `app` (no database needed, so `load` works on an empty deployment), tests call create_app.
+    if name in ("server", "app"):
+        return _default(name)
+    raise AttributeError(f"module 'app' has no attribute {name!r}")
+
+
+if __name__ == "__main__":
+    try:
+        cfg = Config.from_env()
+        application = create_app(cfg)
+    except (ConfigError, StoreError) as exc:
+        sys.exit(f"ISTV London cannot start: {exc}")
+    print(f"ISTV London is running at http://{cfg.host}:{cfg.port}/  (Ctrl+C to stop)", flush=True)
+    application.run(host=cfg.host, port=cfg.port, debug=False)

@@ -1,0 +1,89 @@
+"""All settings, read once from the environment into a frozen Config.
+
+`SETTINGS` is the one table of what can be set: name, default and help. README documents
+every entry (tests/test_docs.py checks that), and `Config.from_env` is the only reader of
+os.environ in the product.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_SECRET = "dev-insecure-change-me"
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ISTV_DB", str(ROOT / "data" / "istv.duckdb"), "Path of the DuckDB file the app serves."),
+    Setting("ISTV_ENV", "development", "`development` or `production` (production refuses unsafe settings)."),
+    Setting("ISTV_SECRET_KEY", DEFAULT_SECRET, "Flask secret key for session cookies; set a long random value in production."),
+    Setting("ISTV_DEMO", "1", "`1`: build the synthetic demo London when the database file is missing; `0`: refuse to start without a database."),
+    Setting("ISTV_DEMO_SCALE", "0.25", "Demo volume relative to real London (1.0 ≈ real volumes)."),
+    Setting("ISTV_DEMO_SEED", "42", "Seed of the demo generator (same seed and scale → identical data)."),
+    Setting("ISTV_MAP_STYLE", "white-bg", "Map base style: `white-bg` works offline; a named Plotly style (e.g. `carto-positron`) needs internet access to tile servers."),
+    Setting("ISTV_BLOCK_MAX_M", "50", "Maximum distance in metres from a point to its street block; farther points get no block."),
+    Setting("HOST", "127.0.0.1", "Address the development server listens on."),
+    Setting("PORT", "8050", "Port of the development server (the Procfile passes $PORT to gunicorn)."),
+)
+
+
+class ConfigError(ValueError):
+    """A setting has a value the product cannot use."""
+
+
+@dataclass(frozen=True)
+class Config:
+    db_path: Path
+    env: str = "development"
+    secret_key: str = DEFAULT_SECRET
+    demo: bool = True
+    demo_scale: float = 0.25
+    demo_seed: int = 42
+    map_style: str = "white-bg"
+    block_max_m: float = 50.0
+    host: str = "127.0.0.1"
+    port: int = 8050
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
+        env = os.environ if environ is None else environ
+        raw = {s.env: env.get(s.env, s.default) for s in SETTINGS}
+
+        def number(name: str, kind: type):
+            try:
+                value = kind(raw[name])
+            except ValueError:
+                raise ConfigError(f"{name}={raw[name]!r} is not a valid {kind.__name__}") from None
+            if value < 0:
+                raise ConfigError(f"{name}={raw[name]!r} must not be negative")
+            return value
+
+        if raw["ISTV_ENV"] not in ("development", "production"):
+            raise ConfigError(f"ISTV_ENV={raw['ISTV_ENV']!r}: expected 'development' or 'production'")
+        if raw["ISTV_DEMO"] not in ("0", "1"):
+            raise ConfigError(f"ISTV_DEMO={raw['ISTV_DEMO']!r}: expected 0 or 1")
+        return cls(
+            db_path=Path(raw["ISTV_DB"]),
+            env=raw["ISTV_ENV"],
+            secret_key=raw["ISTV_SECRET_KEY"],
+            demo=raw["ISTV_DEMO"] == "1",
+            demo_scale=number("ISTV_DEMO_SCALE", float),
+            demo_seed=number("ISTV_DEMO_SEED", int),
+            map_style=raw["ISTV_MAP_STYLE"],
+            block_max_m=number("ISTV_BLOCK_MAX_M", float),
+            host=raw["HOST"],
+            port=number("PORT", int),
+        )

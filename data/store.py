@@ -1,0 +1,165 @@
+"""The DuckDB store: schema, atomic builds and read-only access for web workers.
+
+Writers (the CLI, the demo builder) never touch the served file: they write a new file next
+to it and swap it in with os.replace only when everything succeeded, so a failed or killed
+load leaves the served file byte-for-byte unchanged. Readers (`Store`) notice the swap by the
+file's identity and open the new file for the next request, without a restart.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import duckdb
+import pandas as pd
+
+from data.errors import StoreError
+
+SCHEMA_VERSION = "1"
+H3_RESOLUTIONS = (7, 8, 9, 10)
+_H3_COLS = ", ".join(f"h3_r{r} UBIGINT" for r in H3_RESOLUTIONS)
+
+DDL = f"""
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE boroughs (
+    code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, population INTEGER,
+    lat DOUBLE, lon DOUBLE, geom_wkb BLOB);
+CREATE TABLE blocks (
+    block_id INTEGER PRIMARY KEY, street VARCHAR, borough_code VARCHAR,
+    node_u BIGINT, node_v BIGINT, length_m DOUBLE, lat DOUBLE, lon DOUBLE, geom_wkb BLOB);
+CREATE TABLE landmarks (
+    name VARCHAR, kind VARCHAR, borough_code VARCHAR, lat DOUBLE, lon DOUBLE);
+CREATE TABLE ed_sites (
+    site_code VARCHAR PRIMARY KEY, name VARCHAR, borough_code VARCHAR, lat DOUBLE, lon DOUBLE);
+CREATE TABLE premises (
+    premises_id VARCHAR PRIMARY KEY, name VARCHAR, address VARCHAR, street VARCHAR,
+    licence_type VARCHAR, opens VARCHAR, closes VARCHAR, borough_code VARCHAR,
+    lat DOUBLE, lon DOUBLE, {_H3_COLS}, block_id INTEGER);
+CREATE TABLE incidents (
+    incident_id BIGINT, source VARCHAR NOT NULL, occurred_at TIMESTAMP,
+    time_precision VARCHAR, arrived_at TIMESTAMP, month DATE NOT NULL, borough_code VARCHAR,
+    lat DOUBLE, lon DOUBLE, {_H3_COLS}, block_id INTEGER,
+    category VARCHAR, location_type VARCHAR, location_text VARCHAR, ed_site VARCHAR,
+    geocode_confidence VARCHAR, record_hash UBIGINT NOT NULL);
+CREATE TABLE load_log (
+    load_id INTEGER, loaded_at TIMESTAMP, kind VARCHAR, file VARCHAR, rows_read BIGINT,
+    rows_loaded BIGINT, rows_quarantined BIGINT, duplicates BIGINT, message VARCHAR);
+CREATE TABLE quarantine (
+    load_id INTEGER, file VARCHAR, line BIGINT, column_name VARCHAR, value VARCHAR, rule VARCHAR);
+"""
+
+TABLES = ("meta", "boroughs", "blocks", "landmarks", "ed_sites", "premises", "incidents", "load_log", "quarantine")
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table of an empty ISTV database."""
+    con.execute(DDL)
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def build(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *, from_existing: bool = False) -> None:
+    """Write a database with `fill` into a new file and swap it in only if fill succeeds.
+
+    from_existing: start from a copy of the current file (incremental loads) instead of an
+    empty schema. On any exception the new file is removed and the served file is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    wal = Path(str(tmp) + ".wal")
+    for leftover in (tmp, wal):
+        leftover.unlink(missing_ok=True)
+    try:
+        if from_existing:
+            if not path.exists():
+                raise StoreError(f"{path}: no database to add to; build one first")
+            shutil.copyfile(path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            if not from_existing:
+                create_schema(con)
+            fill(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        _fsync(tmp)
+        os.replace(tmp, path)
+        _fsync(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class Store:
+    """Read-only access to the served database file, safe to share between threads.
+
+    Each request takes its own cursor (`with store.cursor() as cur`). The file is attached
+    to a private in-memory DuckDB instance: DuckDB caches instances by path, and a cached
+    instance would keep serving the old file after a swap.
+    """
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._identity: tuple[int, int, int] | None = None
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        try:
+            ident = _identity(self.path)
+        except FileNotFoundError:
+            raise StoreError(f"{self.path}: database file not found") from None
+        with self._lock:
+            if self._db is None or ident != self._identity:
+                db = duckdb.connect(":memory:")
+                try:
+                    db.execute(f"ATTACH {_sql_string(str(self.path))} AS istv (READ_ONLY)")
+                    version = db.execute("SELECT value FROM istv.meta WHERE key = 'schema_version'").fetchone()
+                except duckdb.Error as exc:
+                    db.close()
+                    raise StoreError(f"{self.path}: not a readable ISTV database ({exc.__class__.__name__})") from None
+                if version is None or version[0] != SCHEMA_VERSION:
+                    db.close()
+                    raise StoreError(f"{self.path}: schema version {version and version[0]!r}, expected {SCHEMA_VERSION!r}; rebuild the database")
+                self._db, self._identity = db, ident
+            return self._db
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self._open().cursor()
+        try:
+            cur.execute("USE istv")
+            yield cur
+        finally:
+            cur.close()
+
+    def df(self, sql: str, params: Sequence | dict = ()) -> pd.DataFrame:
+        """Run one parameterised query and return its result as a DataFrame."""
+        with self.cursor() as cur:
+            return cur.execute(sql, params).df()
+
+    def check(self) -> None:
+        """Raise StoreError unless the file opens as an ISTV database."""
+        self._open()
+
+
+def _sql_string(value: str) -> str:
+    # ATTACH takes no bound parameters; the path comes from our own config, never a user.
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,85 @@
+"""H3 hexagons: cell ids for points (vectorised) and cell polygons for maps.
+
+Cells are unsigned 64-bit integers everywhere inside the product; hex strings only where a
+person or a format needs them (GeoJSON feature ids).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from h3.api import basic_int as h3i
+
+from data.store import H3_RESOLUTIONS
+
+FINEST = max(H3_RESOLUTIONS)
+_RES_SHIFT = np.uint64(52)
+_RES_MASK = np.uint64(0xF << 52)
+
+
+def cells_to_parent(cells: np.ndarray, res: int) -> np.ndarray:
+    """Parents of H3 cells at a coarser resolution, by bit arithmetic (no per-cell calls).
+
+    An H3 cell keeps its resolution in bits 52-55 and one 3-bit digit per finer resolution
+    below; a parent is the same index with its resolution field lowered and the digits
+    below it set to 7 ("unused").
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    unused = np.uint64((1 << (3 * (15 - res))) - 1)
+    return (cells & ~_RES_MASK) | (np.uint64(res) << _RES_SHIFT) | unused
+
+
+def latlng_to_cells(lat: np.ndarray, lon: np.ndarray, res: int = FINEST) -> np.ndarray:
+    """H3 cells of points at one resolution; lat/lon must be finite."""
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    return np.fromiter(
+        (h3i.latlng_to_cell(a, b, res) for a, b in zip(lat.tolist(), lon.tolist())),
+        dtype=np.uint64, count=len(lat),
+    )
+
+
+def h3_columns(lat, lon) -> dict[str, pd.Series]:
+    """Columns h3_r7..h3_r10 for points; missing coordinates give missing cells."""
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    finest = latlng_to_cells(lat[ok], lon[ok], FINEST)
+    out = {}
+    for res in H3_RESOLUTIONS:
+        values = finest if res == FINEST else cells_to_parent(finest, res)
+        col = pd.array(np.zeros(len(lat), dtype=np.uint64), dtype="UInt64")
+        col[ok] = values
+        col[~ok] = pd.NA
+        out[f"h3_r{res}"] = pd.Series(col)
+    return out
+
+
+def resolution_for_zoom(zoom: float) -> int:
+    """The H3 resolution a map at this zoom shows: about 10-20 px per hex edge."""
+    if zoom < 10.5:
+        return 7
+    if zoom < 12:
+        return 8
+    if zoom < 13.5:
+        return 9
+    return 10
+
+
+def cells_geojson(cells) -> dict:
+    """GeoJSON FeatureCollection of cell polygons, feature id = cell hex string."""
+    features = []
+    for cell in cells:
+        cell = int(cell)
+        ring = [[lng, lat] for lat, lng in h3i.cell_to_boundary(cell)]
+        ring.append(ring[0])
+        features.append({
+            "type": "Feature",
+            "id": h3i.int_to_str(cell),
+            "properties": {},
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+def cell_str(cells) -> list[str]:
+    return [h3i.int_to_str(int(c)) for c in cells]
