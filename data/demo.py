@@ -71,7 +71,7 @@ class Demo:
 def _days(rng, n) -> np.ndarray:
     """Dates in YEARS weighted by weekday and month-of-year (Fri/Sat nights, summer, December)."""
     days = pd.date_range(f"{YEARS[0]}-01-01", f"{YEARS[-1]}-12-31", freq="D")
-    w = WEEKDAY_WEIGHT[days.weekday] * MONTH_WEIGHT[days.month - 1]
+    w = WEEKDAY_WEIGHT[days.day_of_week] * MONTH_WEIGHT[days.month - 1]
     return days.values[rng.choice(len(days), n, p=w / w.sum())]
 
 

@@ -1,0 +1,27 @@
+"""Small deterministic databases for tests; run as a script to write one for debugging:
+
+    python -m tests.fixtures /tmp/tiny.duckdb
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from config import Config
+
+TEST_SCALE, TEST_SEED = 0.02, 7
+
+
+def build_tiny(path: Path) -> dict[str, int]:
+    from data.demo_build import build_demo_database
+    return build_demo_database(path, TEST_SCALE, TEST_SEED, progress=lambda msg: None)
+
+
+def test_config(db_path: Path, **overrides) -> Config:
+    values = dict(db_path=Path(db_path), demo=False, secret_key="test-secret-key-not-for-production")
+    values.update(overrides)
+    return Config(**values)
+
+
+if __name__ == "__main__":
+    print(build_tiny(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny.duckdb")))
