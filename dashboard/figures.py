@@ -10,7 +10,9 @@ from layers.hexes import cell_str, cells_geojson
 
 LONDON_CENTER = {"lat": 51.49, "lon": -0.11}
 ED_COLOUR, POLICE_COLOUR = "#c0392b", "#2c3e50"
-HEX_SCALE = [[0, "#fff5eb"], [0.2, "#fdd0a2"], [0.45, "#fd8d3c"], [0.7, "#d94801"], [1, "#7f2704"]]
+# counts are skewed (a few central hexes hold many), so the scale spends most of its colours low down
+# and starts at a visible colour: a hex with one incident must not look empty
+HEX_SCALE = [[0, "#fdd49e"], [0.05, "#fdbb84"], [0.15, "#fc8d59"], [0.35, "#ef6548"], [0.6, "#d7301f"], [1, "#990000"]]
 
 
 def outline_lines(outlines: pd.DataFrame) -> tuple[list, list]:

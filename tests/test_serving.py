@@ -1,0 +1,71 @@
+"""The Procfile's gunicorn command serves the app; `python app.py` explains a missing database."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _procfile_web() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line[4:].strip()
+    raise AssertionError("Procfile has no web: line")
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISTV_")}
+    env.update(extra)
+    return env
+
+
+def test_gunicorn_from_procfile_serves_the_app(tiny_db):
+    port = _free_port()
+    env = _env(PORT=str(port), ISTV_DB=str(tiny_db), ISTV_DEMO="0", WEB_CONCURRENCY="2",
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.Popen(["bash", "-c", "exec " + _procfile_web()], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, status, layout = time.time() + 60, None, None
+        while time.time() < deadline and status != 200:
+            try:
+                status = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).status
+                layout = urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5).status
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.5)
+        assert status == 200 and layout == 200, proc.stdout.read() if proc.poll() is not None else "no answer"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert out.count("Booting worker") >= 2
+
+
+def test_missing_database_without_demo_mode_is_a_clear_message(tmp_path):
+    proc = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=_env(ISTV_DB=str(tmp_path / "missing.duckdb"), ISTV_DEMO="0", PATH=os.environ.get("PATH", "")))
+    assert proc.returncode != 0
+    assert "cannot start" in proc.stderr and "missing.duckdb: database file not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_corrupt_database_file_is_a_clear_message(tmp_path):
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"\x00garbage" * 1000)
+    proc = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=_env(ISTV_DB=str(bad), PATH=os.environ.get("PATH", "")))
+    assert proc.returncode != 0 and "not a readable ISTV database" in proc.stderr
+    assert "Traceback" not in proc.stderr
