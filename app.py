@@ -7,10 +7,14 @@ from functools import lru_cache
 from dash import Dash
 
 from config import Config, ConfigError
-from dashboard import shell
+from dashboard import exports, shell
+from dashboard.auth import init_auth
 from dashboard.context import CONFIG_KEY, STORE_KEY
 from data.errors import StoreError
+from data import cli as data_cli
+from data import users_cli
 from data.store import Store
+from data.users import UserStore
 
 
 def ensure_database(config: Config, progress=print) -> None:
@@ -25,9 +29,25 @@ def ensure_database(config: Config, progress=print) -> None:
     Store(config.db_path).check()
 
 
+def check_production(config: Config, users: UserStore) -> None:
+    """Refuse to run in production with unsafe settings, saying why."""
+    if not config.production:
+        return
+    problems = config.production_problems()
+    if users.demo_users_present():
+        problems.append("demo users exist in the users store; disable them (`flask --app app users disable NAME`)")
+    if problems:
+        raise ConfigError("ISTV_ENV=production but " + "; ".join(problems))
+
+
 def create_app(config: Config | None = None, *, prepare_database: bool = True) -> Dash:
     """The Dash app for a config; prepare_database=False skips the database check (CLI use)."""
     config = config or Config.from_env()
+    config.db_path.parent.mkdir(parents=True, exist_ok=True)
+    users = UserStore(config.users_url)
+    if config.demo:
+        users.ensure_demo_users()
+    check_production(config, users)
     if prepare_database:
         ensure_database(config)
     # Bootstrap is served from assets/ (00-bootstrap-*.css): many NHS and police networks block CDNs
@@ -36,10 +56,12 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
     app.server.extensions[STORE_KEY] = Store(config.db_path)
     app.server.extensions[CONFIG_KEY] = config
     app.server.secret_key = config.secret_key
+    init_auth(app.server, config, users)
+    exports.register_routes(app.server)
     app.layout = shell.layout
     shell.register_callbacks(app)
-    from data.cli import register_cli
-    register_cli(app.server)
+    for register_cli in (data_cli.register_cli, users_cli.register_cli):
+        register_cli(app.server)
     return app
 
 

@@ -31,6 +31,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ISTV_DEMO_SEED", "42", "Seed of the demo generator (same seed and scale → identical data)."),
     Setting("ISTV_MAP_STYLE", "white-bg", "Map base style: `white-bg` works offline; a named Plotly style (e.g. `carto-positron`) needs internet access to tile servers."),
     Setting("ISTV_BLOCK_MAX_M", "50", "Maximum distance in metres from a point to its street block; farther points get no block."),
+    Setting("DATABASE_URL", "", "SQLAlchemy URL of the users and audit store; empty: a SQLite file `users.sqlite` beside ISTV_DB. Use PostgreSQL when several app servers share users."),
+    Setting("ISTV_SESSION_MINUTES", "30", "Minutes of inactivity after which a signed-in session expires."),
     Setting("HOST", "127.0.0.1", "Address the development server listens on."),
     Setting("PORT", "8050", "Port of the development server (the Procfile passes $PORT to gunicorn)."),
 )
@@ -50,12 +52,27 @@ class Config:
     demo_seed: int = 42
     map_style: str = "white-bg"
     block_max_m: float = 50.0
+    database_url: str = ""
+    session_minutes: int = 30
     host: str = "127.0.0.1"
     port: int = 8050
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def users_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db_path.parent / 'users.sqlite'}"
+
+    def production_problems(self) -> list[str]:
+        """Why this config is unsafe to run with ISTV_ENV=production (empty when it is fine)."""
+        problems = []
+        if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+            problems.append("ISTV_SECRET_KEY is the development default or shorter than 32 characters")
+        if self.demo:
+            problems.append("ISTV_DEMO=1 builds and serves synthetic data; set ISTV_DEMO=0")
+        return problems
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
@@ -83,6 +100,8 @@ class Config:
             demo_scale=number("ISTV_DEMO_SCALE", float),
             demo_seed=number("ISTV_DEMO_SEED", int),
             map_style=raw["ISTV_MAP_STYLE"],
+            database_url=raw["DATABASE_URL"],
+            session_minutes=max(1, number("ISTV_SESSION_MINUTES", int)),
             block_max_m=number("ISTV_BLOCK_MAX_M", float),
             host=raw["HOST"],
             port=number("PORT", int),

@@ -1,15 +1,31 @@
-"""What a request needs from the app: the store and the settings, kept on the Flask app."""
+"""What a request needs from the app: the store as this viewer may read it, and the settings."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import abort, current_app
+from flask_login import current_user
 
 from config import Config
+from data.queries import ScopedStore
+from data.roles import Scope
 from data.store import Store
 
 STORE_KEY, CONFIG_KEY = "istv_store", "istv_config"
 
 
-def current_store() -> Store:
+def current_scope() -> Scope:
+    """The signed-in user's scope; 401 for anyone else (defence in depth behind auth.py)."""
+    if not current_user.is_authenticated:
+        abort(401)
+    return current_user.scope()
+
+
+def current_store() -> ScopedStore:
+    """The store, limited to what the signed-in user may see."""
+    return ScopedStore(raw_store(), current_scope())
+
+
+def raw_store() -> Store:
+    """The unscoped store: only for checks that read no incident data (health checks)."""
     return current_app.extensions[STORE_KEY]
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
+from data.disclosure import SMALL, is_small, suppress_parts
 from layers.hexes import cell_str, cells_geojson
 
 LONDON_CENTER = {"lat": 51.49, "lon": -0.11}
@@ -34,30 +35,47 @@ def empty_figure(message: str) -> go.Figure:
     return fig
 
 
+SMALL_COLOUR = "#c9c9c9"
+
+
+def _hex_hover(counts: pd.DataFrame, record_level: bool) -> list[str]:
+    shown = suppress_parts(counts, ["ed", "police"], record_level, "total")
+    return [f"ED assaults: {e}<br>Police violence: {p}<br>Total: {t}"
+            for e, p, t in zip(shown["ed"], shown["police"], shown["total"])]
+
+
 def hex_map(counts: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white-bg",
-            center: dict | None = None, zoom: float = 9.2) -> go.Figure:
+            center: dict | None = None, zoom: float = 9.2, record_level: bool = True) -> go.Figure:
     """Choropleth of incident counts per H3 cell over borough outlines.
 
-    counts: cell (uint64), ed, police, total.
+    counts: cell (uint64), ed, police, total. Without record-level access, cells with 1-4
+    incidents form one grey "fewer than 5" class and hovers suppress small counts.
     """
     fig = go.Figure()
     lats, lons = outline_lines(outlines)
-    if len(counts):
-        ids = cell_str(counts["cell"])
+    small = counts["total"].map(is_small).to_numpy(bool) if not record_level else np.zeros(len(counts), bool)
+    big, few = counts[~small], counts[small]
+    if len(big):
         fig.add_trace(go.Choroplethmap(
-            geojson=cells_geojson(counts["cell"]), locations=ids, z=counts["total"].to_numpy(),
-            customdata=np.column_stack([counts["ed"].to_numpy(), counts["police"].to_numpy()]),
+            geojson=cells_geojson(big["cell"]), locations=cell_str(big["cell"]), z=big["total"].to_numpy(),
+            text=_hex_hover(big, record_level),
             colorscale=HEX_SCALE, marker={"line": {"width": 0.3, "color": "#ffffff"}, "opacity": 0.85},
             colorbar={"title": {"text": "Incidents"}, "thickness": 12},
-            hovertemplate="Hex %{location}<br>ED assaults: %{customdata[0]}<br>Police violence: %{customdata[1]}"
-                          "<br>Total: %{z}<extra></extra>",
-            name="Incidents per hex",
+            hovertemplate="%{text}<extra></extra>", name="Incidents per hex",
+        ))
+    if len(few):
+        fig.add_trace(go.Choroplethmap(
+            geojson=cells_geojson(few["cell"]), locations=cell_str(few["cell"]), z=np.ones(len(few)),
+            colorscale=[[0, SMALL_COLOUR], [1, SMALL_COLOUR]], showscale=False,
+            marker={"line": {"width": 0.3, "color": "#ffffff"}, "opacity": 0.85},
+            hovertemplate="Fewer than 5 incidents<extra></extra>", name="Fewer than 5", showlegend=True,
         ))
     fig.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line={"width": 1.2, "color": "#555"},
                                 hoverinfo="skip", name="Borough boundaries", showlegend=False))
     fig.update_layout(
         map={"style": style, "center": center or LONDON_CENTER, "zoom": zoom},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="map",
+        legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.8)"},
     )
     if not len(counts):
         fig.add_annotation(text="No incidents match these filters", showarrow=False, x=0.5, y=0.5,
@@ -65,17 +83,35 @@ def hex_map(counts: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white
     return fig
 
 
-def monthly_series(series: pd.DataFrame) -> go.Figure:
-    """Monthly ED assaults (left axis) against police-recorded violence (right axis)."""
+def _line(series: pd.DataFrame, col: str, record_level: bool) -> tuple[np.ndarray, list[str]]:
+    """Values to plot and hover labels; small counts become gaps labelled "<5"."""
+    values = series[col].to_numpy(float)
+    if record_level:
+        return values, [f"{int(v):,}" for v in values]
+    small = series[col].map(is_small).to_numpy(bool)
+    return np.where(small, np.nan, values), [SMALL if s else f"{int(v):,}" for s, v in zip(small, values)]
+
+
+def monthly_series(series: pd.DataFrame, record_level: bool = True) -> go.Figure:
+    """Monthly ED assaults (left axis) against police-recorded violence (right axis).
+
+    Without record-level access, months with 1-4 are gaps in the line, marked and labelled "<5".
+    """
     if series.empty or (series["ed"].sum() == 0 and series["police"].sum() == 0):
         return empty_figure("No incidents match these filters")
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=series["month"], y=series["ed"], name="ED assaults", mode="lines+markers",
-                             line={"color": ED_COLOUR, "width": 2}, marker={"size": 4},
-                             hovertemplate="%{x|%b %Y}: %{y} ED assaults<extra></extra>"))
-    fig.add_trace(go.Scatter(x=series["month"], y=series["police"], name="Police violence", mode="lines+markers",
-                             line={"color": POLICE_COLOUR, "width": 2, "dash": "dot"}, marker={"size": 4}, yaxis="y2",
-                             hovertemplate="%{x|%b %Y}: %{y} police violence crimes<extra></extra>"))
+    for col, name, colour, dash, axis, what in (("ed", "ED assaults", ED_COLOUR, None, "y", "ED assaults"),
+                                                ("police", "Police violence", POLICE_COLOUR, "dot", "y2", "police violence crimes")):
+        y, labels = _line(series, col, record_level)
+        fig.add_trace(go.Scatter(x=series["month"], y=y, text=labels, name=name, mode="lines+markers", yaxis=axis,
+                                 line={"color": colour, "width": 2, "dash": dash}, marker={"size": 4},
+                                 hovertemplate=f"%{{x|%b %Y}}: %{{text}} {what}<extra></extra>"))
+        gaps = np.isnan(y) & (series[col].to_numpy() > 0)
+        if gaps.any():
+            fig.add_trace(go.Scatter(x=series["month"][gaps], y=np.full(gaps.sum(), 2.5), yaxis=axis, mode="markers",
+                                     marker={"symbol": "circle-open", "color": colour, "size": 7},
+                                     name=f"{name}: fewer than 5", text=[SMALL] * int(gaps.sum()),
+                                     hovertemplate=f"%{{x|%b %Y}}: fewer than 5 {what}<extra></extra>"))
     fig.update_layout(
         yaxis={"title": {"text": "ED assaults", "font": {"color": ED_COLOUR}}, "rangemode": "tozero"},
         yaxis2={"title": {"text": "Police-recorded violence", "font": {"color": POLICE_COLOUR}},

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from data.roles import UNRESTRICTED, Scope
 from data.schema import POLICE_VIOLENCE, SOURCES
 
 ALL_SOURCES = tuple(s.code for s in SOURCES)
@@ -40,12 +41,21 @@ class Where:
     params: list = field(default_factory=list)
 
 
-def incident_where(f: Filters) -> Where:
-    """The WHERE clause (without the keyword) selecting the incidents a filter asks for."""
-    parts, params = [], []
-    if f.boroughs:
-        parts.append(f"borough_code IN ({', '.join('?' * len(f.boroughs))})")
-        params += list(f.boroughs)
+def borough_condition(f: Filters, scope: Scope, column: str = "borough_code") -> Where:
+    """The boroughs a filter asks for, intersected with what the viewer may see."""
+    boroughs = scope.boroughs_for(f.boroughs)
+    if boroughs is None:
+        return Where("TRUE")
+    if not boroughs:
+        return Where("FALSE")
+    return Where(f"{column} IN ({', '.join('?' * len(boroughs))})", list(boroughs))
+
+
+def incident_where(f: Filters, scope: Scope = UNRESTRICTED) -> Where:
+    """The WHERE clause (without the keyword) selecting the incidents a filter asks for,
+    within the viewer's scope."""
+    b = borough_condition(f, scope)
+    parts, params = [b.sql], list(b.params)
     if f.start is not None:
         parts.append("(CASE WHEN time_precision = 'month' THEN month >= date_trunc('month', ?::DATE) ELSE occurred_at >= ?::DATE END)")
         params += [f.start, f.start]

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import re
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
 from data.store import Store
-from tests.fixtures import build_tiny, test_config
+from tests.fixtures import build_tiny, config_for
 
 
 @pytest.fixture(scope="session")
@@ -35,11 +37,49 @@ def store(tiny_db) -> Store:
 
 
 @pytest.fixture(scope="session")
-def dash_app(tiny_db):
+def dash_app(tiny_db, tmp_path_factory):
+    """The app on the tiny database, in demo mode (one demo user per role)."""
     from app import create_app
-    return create_app(test_config(tiny_db))
+    users_db = tmp_path_factory.mktemp("users") / "users.sqlite"
+    return create_app(config_for(tiny_db, demo=True, database_url=f"sqlite:///{users_db}"))
 
 
 @pytest.fixture
 def client(dash_app):
     return dash_app.server.test_client()
+
+
+def sign_in(client, username: str, password: str | None = None):
+    """Sign a test client in through the real login form (CSRF token included)."""
+    from data.users import DEMO_USERS
+    if password is None:
+        password = next(p for u, p, *_ in DEMO_USERS if u == username)
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": "/"})
+
+
+@pytest.fixture
+def client_as(dash_app):
+    """client_as("csp") → a test client signed in as that demo user."""
+    def make(username: str):
+        c = dash_app.server.test_client()
+        r = sign_in(c, username)
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+        return c
+    return make
+
+
+@pytest.fixture
+def signed_in(dash_app):
+    """with signed_in("analyst"): a request context in which that demo user is signed in."""
+    from flask_login import login_user
+
+    @contextmanager
+    def ctx(username: str):
+        from dashboard.auth import USERS_KEY
+        user = dash_app.server.extensions[USERS_KEY].by_username(username)
+        with dash_app.server.test_request_context("/"):
+            login_user(user)
+            yield user
+    return ctx

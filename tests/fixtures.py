@@ -17,7 +17,7 @@ def build_tiny(path: Path) -> dict[str, int]:
     return build_demo_database(path, TEST_SCALE, TEST_SEED, progress=lambda msg: None)
 
 
-def test_config(db_path: Path, **overrides) -> Config:
+def config_for(db_path: Path, **overrides) -> Config:
     values = dict(db_path=Path(db_path), demo=False, secret_key="test-secret-key-not-for-production")
     values.update(overrides)
     return Config(**values)

@@ -6,8 +6,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,16 +41,19 @@ def test_gunicorn_from_procfile_serves_the_app(tiny_db):
     proc = subprocess.Popen(["bash", "-c", "exec " + _procfile_web()], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline, status, layout = time.time() + 60, None, None
-        while time.time() < deadline and status != 200:
+        deadline, page = time.time() + 60, None
+        while time.time() < deadline and page is None:
             try:
-                status = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).status
-                layout = urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5).status
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)  # redirects to sign-in
             except OSError:
                 if proc.poll() is not None:
                     break
                 time.sleep(0.5)
-        assert status == 200 and layout == 200, proc.stdout.read() if proc.poll() is not None else "no answer"
+        assert page is not None and page.status == 200, proc.stdout.read() if proc.poll() is not None else "no answer"
+        assert page.url.endswith("/login?next=/") and "Sign in" in page.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-dependencies", timeout=5)
+        assert denied.value.code == 401
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)

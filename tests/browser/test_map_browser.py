@@ -35,8 +35,18 @@ def _sql(store, sql, params=()):
     return int(store.df(sql, params).iloc[0, 0])
 
 
+def sign_in(page, base, username, password=None):
+    from data.users import DEMO_USERS
+    password = password or next(p for u, p, *_ in DEMO_USERS if u == username)
+    page.goto(base + "/")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#sign-in")
+    page.wait_for_selector("#nav-user")
+
+
 def test_map_and_chart_render_and_borough_filter_updates_totals(page, live_server, store, artifacts):
-    page.goto(live_server + "/")
+    sign_in(page, live_server, "analyst")
     _wait_for_plots(page)
     series = _traces(page, "map-series")
     hexes = _traces(page, "map-hexes")

@@ -1,0 +1,240 @@
+"""Sign-in, roles, borough scoping, disclosure control and audit, through the real HTTP edge."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from app import create_app
+from config import ConfigError
+from dashboard.auth import USERS_KEY
+from data.users import UserError, UserStore
+from tests.conftest import sign_in
+from tests.fixtures import config_for
+
+WESTMINSTER, HACKNEY = "E09000033", "E09000012"
+MAP_OUTPUTS = "..map-hexes.figure...map-series.figure...map-summary.children...map-borough-table.children...map-download.href...url.search.."
+
+
+def map_request(boroughs, start="2024-01-01", end="2025-12-31"):
+    return {"output": MAP_OUTPUTS,
+            "outputs": [{"id": i, "property": p} for i, p in (("map-hexes", "figure"), ("map-series", "figure"), ("map-summary", "children"),
+                                                             ("map-borough-table", "children"), ("map-download", "href"), ("url", "search"))],
+            "inputs": [{"id": "map-boroughs", "property": "value", "value": boroughs},
+                       {"id": "map-dates", "property": "start_date", "value": start},
+                       {"id": "map-dates", "property": "end_date", "value": end}],
+            "changedPropIds": ["map-boroughs.value"], "state": []}
+
+
+def test_anonymous_pages_redirect_and_dash_endpoints_answer_401(client):
+    for path in ("/", "/admin/users", "/admin/audit", "/anything?borough=E09000033"):
+        r = client.get(path)
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=/"), path
+    for path in ("/_dash-layout", "/_dash-dependencies", "/download/boroughs.csv"):
+        assert client.get(path).status_code == 401, path
+    r = client.post("/_dash-update-component", json=map_request([WESTMINSTER]))
+    assert r.status_code == 401 and "Westminster" not in r.get_data(as_text=True)
+    # what is public carries no data: the login page, CSS/JS bundles
+    assert client.get("/login").status_code == 200
+    assert client.get("/assets/00-bootstrap-5.3.9.min.css").status_code == 200
+
+
+def _summary(response_json) -> str:
+    return json.dumps(response_json["response"]["map-summary"]["children"])
+
+
+def test_csp_scoped_to_hackney_gets_nothing_from_westminster(client_as, store):
+    analyst = client_as("analyst").post("/_dash-update-component", json=map_request([WESTMINSTER]))
+    csp = client_as("csp").post("/_dash-update-component", json=map_request([WESTMINSTER]))
+    assert analyst.status_code == 200 and csp.status_code == 200
+    police_w = int(store.df("SELECT count(*) FROM incidents WHERE borough_code = ? AND source = 'police' AND "
+                            "category = 'Violence and sexual offences' AND year(month) >= 2024", [WESTMINSTER]).iloc[0, 0])
+    assert f"{police_w:,}" in _summary(analyst.json)
+    body = csp.json["response"]
+    assert '"summary-police"' in _summary(csp.json) and '"children": "0"' in _summary(csp.json)
+    assert "Westminster" not in json.dumps(body["map-borough-table"])
+    assert body["map-hexes"]["figure"]["data"][0]["type"] == "scattermap"  # outlines only: no hexes
+    # asking for both boroughs returns only Hackney's
+    both = client_as("csp").post("/_dash-update-component", json=map_request([WESTMINSTER, HACKNEY])).json["response"]
+    table = json.dumps(both["map-borough-table"])
+    assert "Hackney" in table and "Westminster" not in table
+
+
+def test_csp_download_for_another_borough_holds_only_its_own(client_as):
+    csv = client_as("csp").get(f"/download/boroughs.csv?borough={WESTMINSTER},{HACKNEY}").get_data(as_text=True)
+    assert "Hackney" in csv and "Westminster" not in csv
+    csv = client_as("csp").get("/download/boroughs.csv").get_data(as_text=True)
+    assert csv.count("\n") == 2  # header + Hackney
+
+
+def test_record_level_export_refused_to_csp_allowed_to_analyst_and_audited(client_as, dash_app):
+    users = dash_app.server.extensions[USERS_KEY]
+    before = len(users.events(limit=100000))
+    r = client_as("csp").get("/download/incidents.csv")
+    assert r.status_code == 403
+    assert users.events(limit=1, action="export_refused")[0].username == "csp"
+    r = client_as("analyst").get(f"/download/incidents.csv?borough={HACKNEY}&from=2025-01-01&to=2025-01-31")
+    assert r.status_code == 200
+    lines = r.get_data(as_text=True).strip().split("\n")
+    event = users.events(limit=1, action="export")[0]
+    assert event.username == "analyst" and event.rows == len(lines) - 1 > 0
+    assert json.loads(event.detail)["filters"]["boroughs"] == [HACKNEY]
+    assert len(users.events(limit=100000)) > before
+
+
+def test_every_export_writes_an_audit_row(client_as, dash_app):
+    users = dash_app.server.extensions[USERS_KEY]
+    c = client_as("licensing")
+    n = len(users.events(limit=100000, action="export"))
+    for _ in range(3):
+        assert c.get("/download/boroughs.csv").status_code == 200
+    assert len(users.events(limit=100000, action="export")) == n + 3
+
+
+def test_login_without_csrf_token_is_rejected(client):
+    r = client.post("/login", data={"username": "analyst", "password": "demo-analyst-pass"})
+    assert r.status_code == 400 and "expired" in r.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_open_redirect_after_sign_in_is_refused(client):
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"username": "analyst", "password": "demo-analyst-pass", "csrf_token": token,
+                                    "next": "https://evil.example/"})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def _client_from(dash_app, ip):
+    c = dash_app.server.test_client()
+    c.environ_base["REMOTE_ADDR"] = ip
+    return c
+
+
+def test_lockout_after_five_failures_through_the_login_form(dash_app):
+    c = _client_from(dash_app, "10.9.9.9")
+    for _ in range(5):
+        assert sign_in(c, "police", "wrong-password").status_code == 401
+    r = sign_in(c, "police")  # the right password, but locked
+    assert r.status_code == 401 and "Too many failed sign-ins" in r.get_data(as_text=True)
+    users = dash_app.server.extensions[USERS_KEY]
+    assert users.events(limit=1, action="lockout")[0].username == "police"
+    # the account is locked from any address, the address for any account
+    other_ip = _client_from(dash_app, "10.9.9.10")
+    assert sign_in(other_ip, "police").status_code == 401
+    assert sign_in(c, "health").status_code == 401
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2025, 6, 1, 12, 0)
+
+    def __call__(self):
+        return self.now
+
+
+def test_lockout_lasts_fifteen_minutes_per_account_and_per_ip(tmp_path):
+    clock = Clock()
+    users = UserStore(f"sqlite:///{tmp_path / 'u.sqlite'}", clock=clock)
+    users.add("ann", "a-long-password", "analyst", by="test")
+    for _ in range(4):
+        assert users.sign_in("ann", "nope", "1.1.1.1").user is None
+    assert users.sign_in("ann", "a-long-password", "1.1.1.1").user is not None  # 4 failures: not yet locked
+    assert users.sign_in("ann", "nope", "2.2.2.2").user is None  # the 5th, from elsewhere
+    assert "Too many" in users.sign_in("ann", "a-long-password", "3.3.3.3").message
+    clock.now += timedelta(minutes=14)
+    assert users.sign_in("ann", "a-long-password", "3.3.3.3").user is None
+    clock.now += timedelta(minutes=2)
+    assert users.sign_in("ann", "a-long-password", "3.3.3.3").user is not None
+    for name in ("x1", "x2", "x3", "x4", "x5"):  # one address trying many accounts
+        users.sign_in(name, "guess", "6.6.6.6")
+    assert "Too many" in users.sign_in("ann", "a-long-password", "6.6.6.6").message
+
+
+def test_passwords_are_hashed_and_user_rules_enforced(tmp_path):
+    users = UserStore(f"sqlite:///{tmp_path / 'u.sqlite'}")
+    users.add("bob", "correct horse battery", "police", by="test")
+    assert users.by_username("bob").password_hash.startswith("scrypt:")
+    with pytest.raises(UserError, match="at least 10 characters"):
+        users.add("short", "abc", "analyst", by="test")
+    with pytest.raises(UserError, match="borough-scoped: give at least one borough"):
+        users.add("lic", "a-long-password", "licensing", by="test")
+    with pytest.raises(UserError, match="role 'boss' is not one of"):
+        users.add("boss", "a-long-password", "boss", by="test")
+    with pytest.raises(UserError, match="exists already"):
+        users.add("bob", "another-password", "police", by="test")
+
+
+def test_audit_log_is_append_only(tmp_path):
+    from sqlalchemy import text
+    users = UserStore(f"sqlite:///{tmp_path / 'u.sqlite'}")
+    users.audit("export", "ann", rows=3)
+    with pytest.raises(Exception, match="append-only"):
+        with users.engine.begin() as con:
+            con.execute(text("UPDATE audit_log SET rows = 0"))
+    with pytest.raises(Exception, match="append-only"):
+        with users.engine.begin() as con:
+            con.execute(text("DELETE FROM audit_log"))
+    assert users.events()[0].rows == 3
+
+
+def test_disabled_user_is_signed_out_on_next_request(dash_app):
+    users = dash_app.server.extensions[USERS_KEY]
+    users.add("temp-user", "temp-password-1", "police", by="test")
+    c = dash_app.server.test_client()
+    assert sign_in(c, "temp-user", "temp-password-1").status_code == 302
+    assert c.get("/_dash-layout").status_code == 200
+    users.update("temp-user", by="test", active=False)
+    assert c.get("/_dash-layout").status_code == 401
+
+
+def test_session_expires_after_inactivity(client_as, monkeypatch):
+    import itsdangerous.timed
+    c = client_as("analyst")
+    assert c.get("/_dash-layout").status_code == 200
+    real = itsdangerous.timed.TimestampSigner.get_timestamp
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: real(self) + 31 * 60)
+    assert c.get("/_dash-layout").status_code == 401
+
+
+def test_session_cookie_flags(dash_app, tiny_db, tmp_path):
+    c = dash_app.server.test_client()
+    r = sign_in(c, "analyst")
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    prod = create_app(config_for(tiny_db, env="production", secret_key="x" * 40, database_url=f"sqlite:///{tmp_path / 'p.sqlite'}"))
+    prod.server.extensions[USERS_KEY].add("prod-user", "prod-password-1", "analyst", by="test")
+    r = sign_in(prod.server.test_client(), "prod-user", "prod-password-1")
+    assert "Secure" in r.headers["Set-Cookie"]
+
+
+def test_production_refuses_default_secret_demo_mode_and_demo_users(tiny_db, tmp_path):
+    url = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    with pytest.raises(ConfigError, match="ISTV_SECRET_KEY is the development default"):
+        create_app(config_for(tiny_db, env="production", secret_key="dev-insecure-change-me", database_url=url))
+    with pytest.raises(ConfigError, match="ISTV_DEMO=1"):
+        create_app(config_for(tiny_db, env="production", secret_key="y" * 40, demo=True, database_url=url))
+    UserStore(url).ensure_demo_users()
+    with pytest.raises(ConfigError, match="demo users exist"):
+        create_app(config_for(tiny_db, env="production", secret_key="y" * 40, database_url=url))
+
+
+def test_roles_see_only_their_pages(client_as):
+    payload = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
+               "inputs": [{"id": "url", "property": "pathname", "value": "/admin/users"}],
+               "state": [{"id": "url", "property": "search", "value": ""}], "changedPropIds": ["url.pathname"]}
+    assert "Not available to your role" in client_as("licensing").post("/_dash-update-component", json=payload).get_data(as_text=True)
+    assert "users-list" in client_as("admin").post("/_dash-update-component", json=payload).get_data(as_text=True)
+    audit = {"output": "audit-table.children", "outputs": {"id": "audit-table", "property": "children"},
+             "inputs": [{"id": "audit-action", "property": "value", "value": None}, {"id": "audit-user", "property": "value", "value": None}],
+             "changedPropIds": ["audit-action.value"], "state": []}
+    assert client_as("csp").post("/_dash-update-component", json=audit).status_code == 403
+    assert client_as("admin").post("/_dash-update-component", json=audit).status_code == 200
+
+
+def test_demo_credentials_only_on_demo_login_page(dash_app, tiny_db, tmp_path):
+    assert "demo-csp-pass" in dash_app.server.test_client().get("/login").get_data(as_text=True)
+    real = create_app(config_for(tiny_db, demo=False, database_url=f"sqlite:///{tmp_path / 'r.sqlite'}"))
+    assert "demo-csp-pass" not in real.server.test_client().get("/login").get_data(as_text=True)
