@@ -31,15 +31,15 @@ def _wgs84(geoms) -> np.ndarray:
     return shapely.transform(np.asarray(geoms, dtype=object), flip)
 
 
-def street_points(segments: pd.DataFrame) -> pd.DataFrame:
-    """One representative point per street and borough: the midpoint of its middle block."""
-    s = segments.sort_values(["street", "borough_code", "x", "y"])
-    rows = []
-    for (street, borough), grp in s.groupby(["street", "borough_code"], sort=True):
-        cx, cy = grp["x"].mean(), grp["y"].mean()
-        j = int(np.argmin((grp["x"].to_numpy() - cx) ** 2 + (grp["y"].to_numpy() - cy) ** 2))
-        rows.append((street, borough, grp["lat"].iat[j], grp["lon"].iat[j]))
-    return pd.DataFrame(rows, columns=["street", "borough_code", "lat", "lon"])
+def demo_gazetteer(demo: Demo, lines_wgs=None) -> Gazetteer:
+    """The geocoder's gazetteer of a generated demo: premises, street lines, landmarks, town centres, EDs."""
+    w = demo.world
+    segments = to_latlon(w.segments)
+    if lines_wgs is None:
+        lines_wgs = _wgs84(segments["geom"].to_numpy())
+    return Gazetteer.build(to_latlon(w.premises), segments[["street", "borough_code", "lat", "lon", "length_m"]],
+                           to_latlon(w.landmarks), to_latlon(w.centres), ed_sites=to_latlon(w.ed_sites),
+                           street_lines=lines_wgs)
 
 
 def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, progress=lambda msg: None) -> dict[str, pd.DataFrame]:
@@ -62,10 +62,9 @@ def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, prog
                                       "borough_code", "lat", "lon"]], prem_loc], axis=1)
     eds = to_latlon(w.ed_sites)
     landmarks = to_latlon(w.landmarks)
-    centres = to_latlon(w.centres)
 
     progress(f"geocoding {len(demo.ed):,} ED location descriptions")
-    gaz = Gazetteer.build(premises, street_points(segments), landmarks, centres)
+    gaz = demo_gazetteer(demo, lines_wgs)
     ed = demo.ed
     site_pos = eds.set_index("site_code")[["lat", "lon"]]
     near = site_pos.reindex(ed["site_code"])

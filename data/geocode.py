@@ -1,126 +1,321 @@
 """Geocode free-text assault locations against a gazetteer, with a confidence level.
 
-The gazetteer is built from what is loaded: premises names, street names per borough,
-landmarks and town-centre (area) names. Matching looks up every word n-gram of the
-normalised text; when a name exists in several places, the one nearest the attending ED
-wins (people are mostly taken to a nearby ED). Private or absent locations get `none` and
-are never forced onto a map point.
+A description is normalised (data/geocode_text.py), misspelt words are corrected against
+the gazetteer's vocabulary, and every word span that names a venue, street or area is
+found. When a name exists in many places (London has dozens of High Streets and Red Lions)
+each candidate is weighed by its prior (venue type, nearby night-time economy, street length),
+by the attending ED's catchment (was that ED the nearest or second nearest to the place?) and,
+for venues, by whether the description also names the venue's street. The answer is the point
+holding the most weight within a radius; its share of all the weight decides the confidence.
+A wrong point is worse than none: when no place holds enough weight the record drops to
+`area` or `none`. Private or absent locations get `none` and are never put on the map.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import shapely
 
-ABBREVIATIONS = {
-    "st": "street", "str": "street", "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane",
-    "pl": "place", "sq": "square", "gdns": "gardens", "terr": "terrace", "cres": "crescent",
-    "stn": "station", "o/s": "outside", "nr": "near", "opp": "opposite", "&": "and",
-}
-# words that say where relative to a place, or what kind of place, but are not its name
-FILLER = {"outside", "near", "opposite", "in", "inside", "at", "on", "by", "the", "of", "corner",
-          "bus", "stop", "pub", "bar", "club", "tube", "area", "junction", "and"}
-PRIVATE = re.compile(r"\b(home|house|flat|address|hostel|bedroom|residence|party)\b")
-UNKNOWN = re.compile(r"^\W*$|^(unknown|declined|not stated|n/?k|not known|unable|cant remember|can't remember|\?)")
+from data.geocode_gazetteer import Gazetteer, Places, from_xy, to_xy
+from data.geocode_text import PRIVATE_WORDS, TRANSIT_WORDS, UNKNOWN_WORDS, content, tokens
+
+__all__ = ["Gazetteer", "geocode", "geocode_one", "COLUMNS"]
+
+COLUMNS = ["lat", "lon", "confidence", "matched", "score", "method"]
 MAX_NGRAM = 6
+# how often an assault victim attends the nearest ED, the second nearest, ... (relative)
+ED_RANK_WEIGHT = np.array([1.0, 0.3, 0.04, 0.01, 0.004])
+ED_DECAY_M = 12_000.0       # used alone when no ED sites are known
+ED_RANK_SLACK_M = 150.0     # an ED this much nearer than the attending one still counts as a tie
+MAX_CANDIDATES = 600        # the heaviest candidates kept for clustering
+STREET_OF_VENUE = 25.0      # weight factor when the description names the venue's street
+OTHER_STREET = 0.15         # ... and when it names a street the venue is not on
+# radius of the answer's cluster, and the share of weight it must hold, per confidence
+# the answer is the point with the most weight within RADIUS; its confidence needs MIN_SHARE
+# of all the weight within SURE_RADIUS (a street point may be off by a block, not by a mile)
+RADIUS = {"venue": 50.0, "street": 250.0, "area": 1500.0}
+SURE_RADIUS = {"venue": 50.0, "street": 500.0, "area": 1500.0}
+MIN_SHARE = {"venue": 0.6, "street": 0.8, "area": 0.5}
+JUNCTION_M = 20.0          # line ends this close meet at a junction
+JUNCTION_PULL_M = 250.0    # how far along a street that ends at the corner to place the point
+JUNCTION_LONG_M = 1000.0
+AREA_OF_VENUE = 10.0       # weight factor when the description names the area a venue is in
+AREA_NEAR_M = 2000.0
+AREA_SLACK_M = 300.0       # a venue is "in" a named area when no other area is nearer by more than this
+FUZZY_PENALTY = 0.9         # score factor per corrected word
+AREA_WORDS = frozenset({"area", "vicinity", "somewhere", "centre", "center"})
+_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b")
 
 
-def normalise(text: str) -> list[str]:
-    """Lower-case tokens with abbreviations expanded and punctuation and numbers dropped."""
-    text = str(text).lower().replace("'", "").replace("’", "")
-    tokens = re.findall(r"o/s|[a-z0-9&]+", text)
-    out = []
-    for t in tokens:
-        t = ABBREVIATIONS.get(t, t)
-        if not t.isdigit():
-            out.append(t)
-    return out
+def _likelihood(g: Gazetteer, places: Places, idx: np.ndarray, near) -> np.ndarray:
+    """Catchment prior: how likely a victim at each place attends the ED at `near`."""
+    if near is None:
+        return np.ones(len(idx))
+    d = np.hypot(places.x[idx] - near[0], places.y[idx] - near[1])
+    if places.ed_dist.shape[1] == 0:
+        return np.exp(-d / ED_DECAY_M)
+    rank = (places.ed_dist[idx] < (d - ED_RANK_SLACK_M)[:, None]).sum(axis=1)
+    return ED_RANK_WEIGHT[np.minimum(rank, len(ED_RANK_WEIGHT) - 1)]
 
 
-def _key(name: str) -> str:
-    tokens = normalise(name)
-    if tokens and tokens[0] == "the":
-        tokens = tokens[1:]
-    return " ".join(tokens)
+def _cluster(x: np.ndarray, y: np.ndarray, w: np.ndarray, radius: float, sure_radius: float | None = None) -> tuple[int, float]:
+    """Index of the point holding the most weight within `radius`, and the share of all weight
+    within `sure_radius` (default: radius) of it."""
+    total = w.sum()
+    if len(w) == 1 or total <= 0:
+        return 0, 1.0 if total > 0 else 0.0
+    keep = np.arange(len(w))
+    if len(w) > MAX_CANDIDATES:
+        keep = np.argsort(-w, kind="stable")[:MAX_CANDIDATES]
+    kx, ky, kw = x[keep], y[keep], w[keep]
+    d2 = (kx[:, None] - kx[None, :]) ** 2 + (ky[:, None] - ky[None, :]) ** 2
+    mass = (d2 <= radius * radius) @ kw
+    j = int(np.argmax(mass))
+    if sure_radius is not None and sure_radius != radius:
+        return int(keep[j]), float(kw[d2[j] <= sure_radius * sure_radius].sum() / total)
+    return int(keep[j]), float(mass[j] / total)
 
 
-@dataclass
-class Gazetteer:
-    """name key → candidate places; each place is (lat, lon, matched label)."""
-    venues: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
-    streets: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
-    areas: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, premises: pd.DataFrame, street_points: pd.DataFrame,
-              landmarks: pd.DataFrame | None = None, areas: pd.DataFrame | None = None) -> "Gazetteer":
-        """premises: premises_id, name, lat, lon; street_points: street, borough_code, lat, lon
-        (one row per street and borough); landmarks/areas: name, lat, lon."""
-        g = cls()
-        for pid, name, lat, lon in premises[["premises_id", "name", "lat", "lon"]].itertuples(index=False):
-            g.venues.setdefault(_key(name), []).append((lat, lon, f"premises:{pid}"))
-        if landmarks is not None:
-            for name, lat, lon in landmarks[["name", "lat", "lon"]].itertuples(index=False):
-                key = _key(name)
-                g.venues.setdefault(key, []).append((lat, lon, f"landmark:{name}"))
-                if key.endswith(" station"):  # "brixton" alone names an area, not the station
-                    g.areas.setdefault(key[: -len(" station")], []).append((lat, lon, f"area:{name}"))
-        for street, borough, lat, lon in street_points[["street", "borough_code", "lat", "lon"]].itertuples(index=False):
-            g.streets.setdefault(_key(street), []).append((lat, lon, f"street:{street}|{borough}"))
-        if areas is not None:
-            for name, lat, lon in areas[["name", "lat", "lon"]].itertuples(index=False):
-                g.areas.setdefault(_key(name), []).append((lat, lon, f"area:{name}"))
-        return g
+def _spans(g: Gazetteer, words: list[str]) -> list[tuple[int, int, str, str]]:
+    """Non-overlapping (start, end, kind, key) name matches: longest first, then venue > street > area."""
+    found = []
+    indexes = (("venue", g.venues.keys), ("street", g.streets.keys), ("area", g.areas.keys))
+    for i in range(len(words)):
+        for j in range(min(len(words), i + MAX_NGRAM), i, -1):
+            key = " ".join(words[i:j])
+            for rank, (kind, index) in enumerate(indexes):
+                if key in index:
+                    found.append((-(j - i), rank, i, j, kind, key))
+    found.sort()
+    taken = [False] * len(words)
+    chosen: list[tuple[int, int, str, str]] = []
+    for _, _, i, j, kind, key in found:
+        if any(taken[i:j]) and not any((c[0], c[1]) == (i, j) for c in chosen):
+            continue
+        for t in range(i, j):
+            taken[t] = True
+        chosen.append((i, j, kind, key))
+    return sorted(chosen)
 
 
-CONFIDENCE_OF = {"venues": "venue", "streets": "street", "areas": "area"}
+def _answer(places: Places, idx, share, confidence, method, fuzz):
+    lat, lon = from_xy(places.x[idx], places.y[idx])
+    return float(lat), float(lon), confidence, str(places.label[idx]), round(share * fuzz, 3), method
 
 
-def _nearest(cands, near: tuple[float, float] | None):
-    if near is None or len(cands) == 1:
-        return cands[0]
-    lat0, lon0 = near
-    d = [(c[0] - lat0) ** 2 + ((c[1] - lon0) * 0.62) ** 2 for c in cands]
-    return cands[int(np.argmin(d))]
+def _resolve(g: Gazetteer, places: Places, cand: np.ndarray, w: np.ndarray, confidence: str):
+    """(index, share) of the best cluster for one confidence level, or None without weight."""
+    if len(cand) == 0 or w.sum() <= 0:
+        return None
+    j, share = _cluster(places.x[cand], places.y[cand], w, RADIUS[confidence], SURE_RADIUS[confidence])
+    return int(cand[j]), share
 
 
-def geocode_one(g: Gazetteer, text: str, near: tuple[float, float] | None = None) -> tuple[float, float, str, str]:
-    """(lat, lon, confidence, matched) for one description; lat/lon NaN when not placed."""
-    raw = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
-    low = raw.strip().lower()
-    if UNKNOWN.match(low):
-        return np.nan, np.nan, "none", "unknown"
-    if PRIVATE.search(low):
-        return np.nan, np.nan, "none", "private"
-    tokens = normalise(raw)
-    for table in ("venues", "streets", "areas"):
-        index = getattr(g, table)
-        best = None
-        for n in range(min(MAX_NGRAM, len(tokens)), 0, -1):
-            for i in range(len(tokens) - n + 1):
-                gram = tokens[i:i + n]
-                if n == 1 and gram[0] in FILLER:
-                    continue
-                cands = index.get(" ".join(gram))
-                if cands:
-                    best = _nearest(cands, near)
-                    break
-            if best:
-                break
-        if best:
-            return best[0], best[1], CONFIDENCE_OF[table], best[2]
-    return np.nan, np.nan, "none", "unmatched"
+def _venue(g: Gazetteer, key: str, street_keys: set[str], area_keys: list[str], near, fuzz):
+    cand = g.venues.keys[key]
+    w = g.venues.prior[cand] * _likelihood(g, g.venues, cand, near)
+    method = "venue"
+    if area_keys:
+        # "red lion brixton": the red lion for which brixton is the nearest named area
+        named = np.zeros(len(g.areas), bool)
+        named[np.concatenate([g.areas.keys[k] for k in area_keys])] = True
+        d = np.hypot(g.venues.x[cand][:, None] - g.areas.x[None, :], g.venues.y[cand][:, None] - g.areas.y[None, :])
+        d_named = np.where(named[None, :], d, np.inf).min(axis=1)
+        inside = (d_named <= AREA_NEAR_M) & (d_named <= d.min(axis=1) + AREA_SLACK_M)
+        if inside.any():
+            method = "venue+area"
+            w = w * np.where(inside, AREA_OF_VENUE, 1.0)
+    if street_keys:
+        on = np.array([bool(g.venue_streets[i] & street_keys) for i in cand])
+        if on.any():
+            method = "venue+street"
+        w = w * np.where(on, STREET_OF_VENUE, OTHER_STREET)
+    best = _resolve(g, g.venues, cand, w, "venue")
+    if best and best[1] >= MIN_SHARE["venue"]:
+        return _answer(g.venues, best[0], best[1], "venue", method, fuzz)
+    return None
+
+
+def _venue_area(g: Gazetteer, key: str, near, fuzz):
+    """A venue name that fits several places: their area, when most of the weight lies in one."""
+    cand = g.venues.keys[key]
+    w = g.venues.prior[cand] * _likelihood(g, g.venues, cand, near)
+    best = _resolve(g, g.venues, cand, w, "area")
+    if best and best[1] >= MIN_SHARE["area"]:
+        return _answer(g.venues, best[0], best[1], "area", "venue-area", fuzz)
+    return None
+
+
+def _point_likelihood(g: Gazetteer, x: np.ndarray, y: np.ndarray, near) -> np.ndarray:
+    """The catchment prior for points that are not gazetteer places (junctions)."""
+    if near is None:
+        return np.ones(len(x))
+    d = np.hypot(x - near[0], y - near[1])
+    if len(g.ed_xy) == 0:
+        return np.exp(-d / ED_DECAY_M)
+    ed = np.hypot(x[:, None] - g.ed_xy[None, :, 0], y[:, None] - g.ed_xy[None, :, 1])
+    rank = (ed < (d - ED_RANK_SLACK_M)[:, None]).sum(axis=1)
+    return ED_RANK_WEIGHT[np.minimum(rank, len(ED_RANK_WEIGHT) - 1)]
+
+
+def _junction(g: Gazetteer, a: str, b: str, near, fuzz):
+    """Where streets a and b meet; on a's only block from there when a ends at the corner."""
+    la, lb = g.street_lines.get(a), g.street_lines.get(b)
+    if la is None or lb is None:
+        return None
+    ea = np.vstack([shapely.get_coordinates(shapely.get_point(la, 0)), shapely.get_coordinates(shapely.get_point(la, -1))])
+    eb = np.vstack([shapely.get_coordinates(shapely.get_point(lb, 0)), shapely.get_coordinates(shapely.get_point(lb, -1))])
+    d = np.hypot(ea[:, None, 0] - eb[None, :, 0], ea[:, None, 1] - eb[None, :, 1])
+    corners = np.unique(np.nonzero(d <= JUNCTION_M)[0])
+    if len(corners) == 0:
+        return None
+    x, y = ea[corners, 0].copy(), ea[corners, 1].copy()
+    reach = np.zeros(len(corners))
+    for n, c in enumerate(corners):
+        touching = np.flatnonzero(np.hypot(ea[:, 0] - ea[c, 0], ea[:, 1] - ea[c, 1]) <= JUNCTION_M)
+        reach[n] = max(shapely.length(la[t % len(la)]) for t in touching)
+        if len(touching) == 1:  # a ends here: the assault was on its block, somewhere along it
+            line = la[c % len(la)]
+            along = min(shapely.length(line) / 2, JUNCTION_PULL_M)
+            p = shapely.line_interpolate_point(line, along if c < len(la) else shapely.length(line) - along)
+            x[n], y[n] = p.x, p.y
+    w = _point_likelihood(g, x, y, near)
+    j, share = _cluster(x, y, w, RADIUS["street"], SURE_RADIUS["street"])
+    if share < MIN_SHARE["street"]:
+        return None
+    lat, lon = from_xy(x[j], y[j])
+    # a block longer than this leaves the spot too open for street confidence
+    confidence = "street" if reach[j] <= JUNCTION_LONG_M else "area"
+    return float(lat), float(lon), confidence, f"junction:{a}|{b}", round(share * fuzz, 3), "junction"
+
+
+def _street(g: Gazetteer, keys: list[str], near, fuzz):
+    """A street (the first named); a second street named pulls towards where they meet."""
+    cand = g.streets.keys[keys[0]]
+    w = g.streets.prior[cand] * _likelihood(g, g.streets, cand, near)
+    if len(keys) > 1:
+        other = g.streets.keys[keys[1]]
+        d = np.min(np.hypot(g.streets.x[cand][:, None] - g.streets.x[other][None, :],
+                            g.streets.y[cand][:, None] - g.streets.y[other][None, :]), axis=1) \
+            if len(cand) * len(other) < 400_000 else np.zeros(len(cand))
+        w = w * np.where(d < 300, 10.0, 1.0)
+    best = _resolve(g, g.streets, cand, w, "street")
+    if best is None:
+        return None
+    if best[1] >= MIN_SHARE["street"]:
+        return _answer(g.streets, best[0], best[1], "street", "street", fuzz)
+    area = _resolve(g, g.streets, cand, w, "area")
+    if area and area[1] >= MIN_SHARE["area"]:
+        return _answer(g.streets, area[0], area[1], "area", "street-area", fuzz)
+    return None
+
+
+def _area(g: Gazetteer, key: str, near, fuzz):
+    cand = g.areas.keys[key]
+    w = g.areas.prior[cand] * _likelihood(g, g.areas, cand, near)
+    best = _resolve(g, g.areas, cand, w, "area")
+    if best and best[1] >= MIN_SHARE["area"]:
+        return _answer(g.areas, best[0], best[1], "area", "area", fuzz)
+    return None
+
+
+def _none(matched: str, method: str = "none"):
+    return np.nan, np.nan, "none", matched, 0.0, method
+
+
+def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None):
+    """(lat, lon, confidence, matched, score, method) for one description.
+
+    near: the attending ED in local metres (see `geocode`); lat/lon are NaN when not placed.
+    """
+    raw = text if isinstance(text, str) else ""
+    words = tokens(raw)
+    if not words or all(w in UNKNOWN_WORDS for w in words):
+        return _none("unknown", "absent")
+    if g.postcodes:
+        m = _POSTCODE.search(raw.upper())
+        if m and (m.group(1) + m.group(2)) in g.postcodes:
+            lat, lon = g.postcodes[m.group(1) + m.group(2)]
+            return lat, lon, "street", f"postcode:{m.group(1)} {m.group(2)}", 1.0, "postcode"
+    words = content(words)
+    fixed = 0
+    for i, w in enumerate(words):
+        options = g.speller.correct(w)
+        if len(options) > 1:  # a tie: keep the word that continues a name with its neighbours
+            options = tuple(o for o in options if (i > 0 and (words[i - 1], o) in g.bigrams)
+                            or (i + 1 < len(words) and (o, words[i + 1]) in g.bigrams))
+        if len(options) == 1:
+            words[i], fixed = options[0], fixed + 1
+    fuzz = FUZZY_PENALTY ** fixed
+    spans = _spans(g, words)
+    covered = {t for i, j, _, _ in spans for t in range(i, j)}
+    if any(w in PRIVATE_WORDS for t, w in enumerate(words) if t not in covered):
+        return _none("private", "absent")
+    if not spans:
+        return _none("transit" if any(w in TRANSIT_WORDS for w in words) else "unmatched",
+                     "absent" if any(w in TRANSIT_WORDS for w in words) else "none")
+    venue_keys = [k for _, _, kind, k in spans if kind == "venue"]
+    street_keys = [k for _, _, kind, k in spans if kind == "street"]
+    area_keys = [k for _, _, kind, k in spans if kind == "area"]
+    method_fuzz = " fuzzy" if fixed else ""
+    if any(w in AREA_WORDS for t, w in enumerate(words) if t not in covered):  # "brick lane area": the writer says it is not the exact spot
+        for key in area_keys + street_keys + venue_keys:
+            places = g.areas if key in area_keys else g.streets if key in street_keys else g.venues
+            cand = places.keys[key]
+            hit = _resolve(g, places, cand, places.prior[cand] * _likelihood(g, places, cand, near), "area")
+            if hit and hit[1] >= MIN_SHARE["area"]:
+                return _answer(places, hit[0], hit[1], "area", "area" + method_fuzz, fuzz)
+        return _none("ambiguous:" + (area_keys + street_keys + venue_keys)[0], "ambiguous")
+    for key in venue_keys:
+        hit = _venue(g, key, set(street_keys), area_keys, near, fuzz)
+        if hit:
+            return hit[:5] + (hit[5] + method_fuzz,)
+    if len(street_keys) >= 2:
+        hit = _junction(g, street_keys[0], street_keys[1], near, fuzz)
+        if hit:
+            return hit[:5] + (hit[5] + method_fuzz,)
+    if street_keys:
+        hit = _street(g, street_keys, near, fuzz)
+        if hit and (hit[2] == "street" or not venue_keys):
+            return hit[:5] + (hit[5] + method_fuzz,)
+    for key in venue_keys:
+        hit = _venue_area(g, key, near, fuzz)
+        if hit:
+            return hit[:5] + (hit[5] + method_fuzz,)
+    for key in area_keys:
+        hit = _area(g, key, near, fuzz)
+        if hit:
+            return hit[:5] + (hit[5] + method_fuzz,)
+    return _none("ambiguous:" + (venue_keys + street_keys + area_keys)[0], "ambiguous")
 
 
 def geocode(g: Gazetteer, texts, near_lat=None, near_lon=None) -> pd.DataFrame:
-    """Geocode many descriptions; near_*: the attending ED's location per record (optional)."""
+    """Geocode descriptions; near_lat/near_lon: the attending ED's location per record (optional, NaN allowed).
+
+    Returns one row per text with columns lat, lon, confidence (venue/street/area/none),
+    matched (what was matched: premises:ID, landmark:NAME, ed_site:CODE, street:NAME|BOROUGH,
+    junction:A|B, area:NAME, postcode:PC, or why nothing was: unknown, private, transit,
+    unmatched, ambiguous:KEY), score (0-1) and method.
+    """
     texts = list(texts)
+    n = len(texts)
+    nx = ny = None
+    if near_lat is not None and near_lon is not None:
+        nx, ny = to_xy(np.asarray(near_lat, float), np.asarray(near_lon, float))
+    cache: dict = {}
     rows = []
     for i, text in enumerate(texts):
         near = None
-        if near_lat is not None and np.isfinite(near_lat[i]):
-            near = (float(near_lat[i]), float(near_lon[i]))
-        rows.append(geocode_one(g, text, near))
-    return pd.DataFrame(rows, columns=["lat", "lon", "confidence", "matched"])
+        if nx is not None and np.isfinite(nx[i]) and np.isfinite(ny[i]):
+            near = (round(float(nx[i]), 1), round(float(ny[i]), 1))
+        key = (text if isinstance(text, str) else "", near)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = geocode_one(g, text, near)
+        rows.append(hit)
+    out = pd.DataFrame(rows, columns=COLUMNS, index=range(n))
+    out["lat"] = out["lat"].astype(float)
+    out["lon"] = out["lon"].astype(float)
+    return out

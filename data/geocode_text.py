@@ -1,0 +1,163 @@
+"""Normalisation of free-text locations and gazetteer names, so both meet in one form.
+
+Every rule applies to descriptions and to names alike (case, punctuation, abbreviations,
+position words), so "o/s Rose & Crown, Station Rd" and "The Rose and Crown" share the key
+"rose crown". Misspellings are corrected word by word against the gazetteer's vocabulary
+(`Speller`, rapidfuzz), never against a fixed dictionary.
+"""
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+ABBREVIATIONS = {
+    "st": "street", "str": "street", "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane",
+    "pl": "place", "sq": "square", "gdns": "gardens", "gdn": "gardens", "terr": "terrace", "tce": "terrace",
+    "cres": "crescent", "cresc": "crescent", "gr": "grove", "gro": "grove", "dr": "drive", "ct": "court",
+    "pde": "parade", "rw": "row", "wy": "way", "hl": "hill", "mws": "mews", "grn": "green",
+    "stn": "station", "sta": "station", "saint": "street",  # "St John's Road" and "Saint John's Road" alike
+    "os": "outside", "o/s": "outside", "outsde": "outside", "nr": "near", "opp": "opposite",
+    "opposite": "opposite", "jct": "junction", "jnct": "junction", "cnr": "corner", "&": "and", "+": "and",
+}
+# where relative to a place, not part of its name; dropped from names and descriptions alike
+STOPWORDS = frozenset({
+    "the", "of", "and", "a", "an", "in", "on", "at", "by", "to", "off", "from", "outside", "near",
+    "opposite", "inside", "corner", "junction", "front", "behind", "next", "nearby", "just", "side",
+    "round", "around", "between", "towards", "along", "up", "down", "road's",
+})
+# what kind of venue: a name is also known without them ("Sky Bar" as "sky"), and a
+# description may add the wrong one ("red lion club")
+VENUE_TYPES = frozenset({"pub", "bar", "club", "nightclub", "tavern", "inn", "restaurant", "takeaway",
+                         "cafe", "shop", "lounge", "wine", "bars", "pubs", "clubs"})
+STATION_WORDS = ("station", "tube", "underground", "overground", "rail", "dlr")
+# common brand spellings people type for chains: alias key -> the chain's own key
+CHAIN_ALIASES = {
+    "spoons": "wetherspoons", "wetherspoon": "wetherspoons", "weatherspoons": "wetherspoons",
+    "jd wetherspoon": "wetherspoons", "jd wetherspoons": "wetherspoons", "witherspoons": "wetherspoons",
+    "maccies": "mcdonalds", "maccys": "mcdonalds", "mcds": "mcdonalds", "mcdonald": "mcdonalds",
+    "maccy d": "mcdonalds", "maccy ds": "mcdonalds", "mc donalds": "mcdonalds", "mickey ds": "mcdonalds",
+    "kentucky fried chicken": "kfc", "nandos chicken": "nandos", "o neills": "oneills", "oneill": "oneills",
+    "tesco": "tesco express", "tescos": "tesco express", "tesco metro": "tesco express",
+    "sainsburys": "sainsburys local", "sainsbury": "sainsburys local", "coop": "co op",
+    "cooperative": "co op", "waitrose": "little waitrose", "m s": "m s simply food",
+    "marks spencer": "m s simply food", "marks spencers": "m s simply food", "m s food": "m s simply food",
+    "slug": "slug lettuce", "revs": "revolution", "all bar 1": "all bar one", "be 1": "be one",
+}
+# a description made only of these words says where nothing is
+UNKNOWN_WORDS = frozenset({
+    "unknown", "declined", "decline", "declines", "refused", "refuses", "not", "stated", "known", "nk", "n", "k",
+    "pt", "patient", "unable", "to", "say", "cant", "cannot", "can't", "remember", "unsure", "given",
+    "no", "none", "na", "n/a", "dont", "know", "unclear", "recall", "wont", "would", "did", "want",
+    "nfa", "info", "information", "details", "detail", "not", "sure", "?",
+})
+# private or unmappable places: kept as a location type, never put on the map
+PRIVATE_WORDS = frozenset({
+    "home", "house", "flat", "flats", "address", "hostel", "bedroom", "residence", "party", "houseparty",
+    "work", "workplace", "apartment", "bedsit", "dwelling", "accommodation", "prison",
+})
+TRANSIT_WORDS = frozenset({"bus", "train", "tube", "overground", "underground", "tram", "taxi", "cab", "uber",
+                           "carriage", "dlr", "coach"})
+# words a receptionist writes that are not gazetteer names: never "corrected" into one
+COMMON_WORDS = frozenset({
+    "stop", "outside", "inside", "near", "opposite", "corner", "junction", "area", "pub", "bar", "club",
+    "street", "road", "station", "park", "market", "shop", "shops", "car", "toilets", "toilet", "alley",
+    "alleyway", "footpath", "queue", "entrance", "exit", "doorway", "door", "fight", "night", "friends",
+    "friend", "friend's", "partners", "partner", "mums", "mum", "dads", "own", "pavement", "garage",
+    "petrol", "carpark", "school", "college", "playground", "stairs", "stairwell", "lift", "platform",
+    "town", "centre", "center", "city", "high", "local", "unknown", "assaulted", "attacked", "walking",
+    "home", "house", "party", "work", "taxi", "rank", "bus", "stop", "train", "tube", "overground",
+})
+
+_TOKEN = re.compile(r"o/s|n/k|n/a|[a-z0-9]+|&|\+|\?")
+_APOSTROPHES = re.compile(r"['’`]")
+
+
+def tokens(text) -> list[str]:
+    """Lower-case words of a text with abbreviations expanded; numbers and punctuation dropped."""
+    if text is None or not isinstance(text, str):
+        return []
+    low = _APOSTROPHES.sub("", text.lower())
+    out = []
+    for t in _TOKEN.findall(low):
+        t = ABBREVIATIONS.get(t, t)
+        if not t.isdigit():
+            out.append(t)
+    return out
+
+
+def content(words: list[str]) -> list[str]:
+    """Words without position words and articles: the part that can name a place."""
+    return [w for w in words if w not in STOPWORDS and w not in ("?", "n/k", "n/a")]
+
+
+def name_key(name) -> str:
+    """The lookup key of a gazetteer name ('The Rose & Crown' → 'rose crown')."""
+    return " ".join(content(tokens(name)))
+
+
+def venue_keys(name) -> list[str]:
+    """Keys a venue is known by: its full key, and without trailing venue-type words."""
+    key = name_key(name)
+    if not key:
+        return []
+    keys = [key]
+    words = key.split()
+    while len(words) > 1 and words[-1] in VENUE_TYPES:
+        words = words[:-1]
+        keys.append(" ".join(words))
+    if len(words) > 1 and words[0] in ("club", "bar", "cafe"):  # "Club Aquarium" is "aquarium"
+        keys.append(" ".join(words[1:]))
+    return keys
+
+
+def station_keys(name) -> tuple[list[str], str | None]:
+    """Keys of a station landmark ('X station', 'X tube', ...) and its area key ('x')."""
+    key = name_key(name)
+    words = key.split()
+    if len(words) < 2 or words[-1] != "station":
+        return [key] if key else [], None
+    stem = " ".join(words[:-1])
+    return [f"{stem} {w}" for w in STATION_WORDS], stem
+
+
+def absent_kind(words: list[str]) -> str | None:
+    """'unknown' when a description gives no place, 'private' for homes and workplaces, else None."""
+    if not words or all(w in UNKNOWN_WORDS for w in words):
+        return "unknown"
+    if any(w in PRIVATE_WORDS for w in words):
+        return "private"
+    return None
+
+
+class Speller:
+    """Corrects misspelt words to the nearest word of the gazetteer's vocabulary.
+
+    One edit (insertion, deletion, substitution or swap of neighbours) for words of 4-7
+    letters, two for longer words; targets shorter than 5 letters are left alone, because
+    short names ("star", "bell") are too easily reached by chance.
+    """
+
+    def __init__(self, vocabulary):
+        self.known = frozenset(vocabulary) | COMMON_WORDS | STOPWORDS | UNKNOWN_WORDS | PRIVATE_WORDS
+        self.targets = sorted(w for w in vocabulary if len(w) >= 5 and w.isalpha())
+        self._cache: dict[str, str | None] = {}
+
+    def correct(self, word: str) -> tuple[str, ...]:
+        """Vocabulary words equally near `word` (empty when it is known or too far from all).
+
+        Several words come back on a tie; the caller picks by context.
+        """
+        if word in self.known or len(word) < 4 or not word.isalpha():
+            return ()
+        if word in self._cache:
+            return self._cache[word]
+        limit = 1 if len(word) < 8 else 2
+        found = process.extract(word, self.targets, scorer=OSA.distance, score_cutoff=limit, limit=4)
+        best: tuple[str, ...] = ()
+        if found:
+            top = found[0][1]
+            best = tuple(w for w, d, _ in found if d == top)
+        self._cache[word] = best
+        return best
