@@ -37,7 +37,7 @@ OTHER_STREET = 0.15         # ... and when it names a street the venue is not on
 # of all the weight within SURE_RADIUS (a street point may be off by a block, not by a mile)
 RADIUS = {"venue": 50.0, "street": 250.0, "area": 1500.0}
 SURE_RADIUS = {"venue": 50.0, "street": 500.0, "area": 1500.0}
-MIN_SHARE = {"venue": 0.6, "street": 0.8, "area": 0.5}
+MIN_SHARE = {"venue": 0.6, "street": 0.8, "area": 0.6}
 JUNCTION_M = 20.0          # line ends this close meet at a junction
 JUNCTION_PULL_M = 250.0    # how far along a street that ends at the corner to place the point
 JUNCTION_LONG_M = 1000.0
@@ -160,27 +160,55 @@ def _point_likelihood(g: Gazetteer, x: np.ndarray, y: np.ndarray, near) -> np.nd
     return ED_RANK_WEIGHT[np.minimum(rank, len(ED_RANK_WEIGHT) - 1)]
 
 
+def _corners(la: np.ndarray, lb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points where lines of street a meet lines of street b, and for each the a-line that
+    ends there (-1 when a carries on through the corner or crosses b mid-line)."""
+    starts, ends = shapely.get_point(la, 0), shapely.get_point(la, -1)
+    ea = np.concatenate([starts, ends])
+    owner = np.concatenate([np.arange(len(la)), np.arange(len(la))])
+    hit = (shapely.distance(ea[:, None], lb[None, :]) <= JUNCTION_M).any(axis=1)
+    pts = list(shapely.get_coordinates(ea[hit]))
+    line_of = list(owner[hit])
+    eb = np.concatenate([shapely.get_point(lb, 0), shapely.get_point(lb, -1)])
+    d = shapely.distance(eb[:, None], la[None, :])
+    for i, j in zip(*np.nonzero(d <= JUNCTION_M)):  # b ends on a, maybe mid-line ("T" junction)
+        p = shapely.line_interpolate_point(la[j], shapely.line_locate_point(la[j], eb[i]))
+        pts.append((p.x, p.y))
+        line_of.append(-1)
+    if not pts:
+        crossing = shapely.get_parts(shapely.intersection(la[:, None], lb[None, :]).ravel())
+        crossing = crossing[shapely.get_type_id(crossing) == 0]
+        return shapely.get_coordinates(crossing), np.full(len(crossing), -1)
+    pts, line_of = np.array(pts, float), np.array(line_of)
+    # an a-line only counts as ending at the corner when no other a-line touches it there
+    for n, (x, y) in enumerate(pts):
+        if line_of[n] >= 0:
+            touching = shapely.distance(shapely.points(x, y), la) <= JUNCTION_M
+            if touching.sum() > 1:
+                line_of[n] = -1
+    return pts, line_of
+
+
 def _junction(g: Gazetteer, a: str, b: str, near, fuzz):
-    """Where streets a and b meet; on a's only block from there when a ends at the corner."""
+    """Where streets a and b meet; along a's block from there when a ends at the corner."""
     la, lb = g.street_lines.get(a), g.street_lines.get(b)
     if la is None or lb is None:
         return None
-    ea = np.vstack([shapely.get_coordinates(shapely.get_point(la, 0)), shapely.get_coordinates(shapely.get_point(la, -1))])
-    eb = np.vstack([shapely.get_coordinates(shapely.get_point(lb, 0)), shapely.get_coordinates(shapely.get_point(lb, -1))])
-    d = np.hypot(ea[:, None, 0] - eb[None, :, 0], ea[:, None, 1] - eb[None, :, 1])
-    corners = np.unique(np.nonzero(d <= JUNCTION_M)[0])
-    if len(corners) == 0:
+    pts, line_of = _corners(la, lb)
+    if len(pts) == 0:
         return None
-    x, y = ea[corners, 0].copy(), ea[corners, 1].copy()
-    reach = np.zeros(len(corners))
-    for n, c in enumerate(corners):
-        touching = np.flatnonzero(np.hypot(ea[:, 0] - ea[c, 0], ea[:, 1] - ea[c, 1]) <= JUNCTION_M)
-        reach[n] = max(shapely.length(la[t % len(la)]) for t in touching)
-        if len(touching) == 1:  # a ends here: the assault was on its block, somewhere along it
-            line = la[c % len(la)]
-            along = min(shapely.length(line) / 2, JUNCTION_PULL_M)
-            p = shapely.line_interpolate_point(line, along if c < len(la) else shapely.length(line) - along)
-            x[n], y[n] = p.x, p.y
+    x, y = pts[:, 0].copy(), pts[:, 1].copy()
+    reach = np.zeros(len(x))
+    for n in range(len(x)):
+        if line_of[n] < 0:
+            continue
+        line = la[line_of[n]]
+        length = shapely.length(line)
+        reach[n] = length
+        at = shapely.line_locate_point(line, shapely.points(x[n], y[n]))
+        along = min(length / 2, JUNCTION_PULL_M)
+        p = shapely.line_interpolate_point(line, along if at < length / 2 else length - along)
+        x[n], y[n] = p.x, p.y
     w = _point_likelihood(g, x, y, near)
     j, share = _cluster(x, y, w, RADIUS["street"], SURE_RADIUS["street"])
     if share < MIN_SHARE["street"]:
