@@ -146,7 +146,7 @@ def period_change(current: pd.Series, previous: pd.Series, alpha: float = 0.05,
 
 
 def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours: dict,
-                    top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
+                    top_n: int = 20, alpha: float = 0.05, p_method: str = "normal") -> pd.DataFrame:
     """The hot blocks of a filtered view: the one definition every page uses.
 
     block_counts: index block_id, columns ed and police (counts in the filtered window;
@@ -155,9 +155,9 @@ def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours
     boroughs). neighbours: block id -> adjacent block ids (`neighbours_block`).
 
     A block is hot when its Gi* on ed + police is a hot spot at FDR level alpha
-    (`gi_star`: z > 0 and p_fdr < alpha; a cold spot is not hot) or it is among the
-    top_n blocks by total within its borough (ties to the lower block_id; a block with
-    no incident is never top-n). One row per hot block: block_id, street, borough_code,
+    (`gi_star` with p_method: z > 0 and p_fdr < alpha; a cold spot is not hot) or it
+    is among the top_n blocks by total within its borough (ties to the lower block_id;
+    a block with no incident is never top-n). One row per hot block: block_id, street, borough_code,
     ed, police, total, rate_per_100m (total per 100 m of street; NaN without a length),
     gi_z, p_fdr, reason ('gi*', 'top-n' or 'gi*+top-n') and rank (1 = highest total
     London-wide, ties to the lower block_id), sorted by rank.
@@ -169,6 +169,9 @@ def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours
             raise ValueError(f"{name} needs columns {', '.join(cols)}; missing {missing}")
     if int(top_n) != top_n or top_n < 0:
         raise ValueError(f"top_n was {top_n!r} but must be a whole number, 0 or more")
+    if blocks["block_id"].duplicated().any():
+        dup = blocks.loc[blocks["block_id"].duplicated(), "block_id"].head(5).tolist()
+        raise ValueError(f"blocks lists block_id {dup} more than once; each block must appear once")
     if not block_counts.index.is_unique:
         raise ValueError("block_counts has a block_id more than once; sum the counts per block first")
     area = blocks[["block_id", "street", "borough_code", "length_m"]].set_index("block_id")
@@ -176,7 +179,7 @@ def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours
     check_counts(as_values(counts), counts.index, "block_counts")
     area = area.assign(ed=counts["ed"].astype(np.int64), police=counts["police"].astype(np.int64))
     area["total"] = area["ed"] + area["police"]
-    gi = gi_star(area["total"], neighbours, alpha)
+    gi = gi_star(area["total"], neighbours, alpha, p_method)
 
     by_borough = area.loc[area["total"] > 0].reset_index().sort_values(
         ["borough_code", "total", "block_id"], ascending=[True, False, True], kind="stable")

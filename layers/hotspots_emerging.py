@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from layers.hotspots_gi import as_values, check_alpha, check_counts, flags, gi_z, weights_matrix
+from layers.hotspots_gi import as_values, check_alpha, check_counts, flags, gi_p, gi_z, weights_matrix
 
 HOT_PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing",
                 "sporadic", "oscillating", "historical")
@@ -80,12 +80,14 @@ def classify(hot: np.ndarray, cold: np.ndarray, trend_z: np.ndarray, trend_p: np
     return np.select([r[0] for r in rules], [r[1] for r in rules], default="no pattern")
 
 
-def emerging(series: pd.DataFrame, neighbours: dict, alpha: float = 0.05) -> pd.DataFrame:
+def emerging(series: pd.DataFrame, neighbours: dict, alpha: float = 0.05,
+             p_method: str = "normal") -> pd.DataFrame:
     """Emerging hot spot category of each unit (ArcGIS Pro's Emerging Hot Spot Analysis rules).
 
     series: rows = units of the study area, columns = time slices in time order, values =
     counts (zeros included). Each slice gets its own Gi* (as `gi_star`: binary weights with
-    the unit itself, BH-FDR over the units of that slice, hot = z > 0 and p_fdr < alpha);
+    the unit itself, p by p_method, BH-FDR over the units of that slice, hot = z > 0 and
+    p_fdr < alpha);
     each unit's Gi* z-score series gets a Mann-Kendall trend test (`mann_kendall`),
     significant when trend_p < alpha. With T slices and "90 %" meaning hot (cold) in at
     least 0.9 T slices, the first rule that holds gives the category:
@@ -123,8 +125,9 @@ def emerging(series: pd.DataFrame, neighbours: dict, alpha: float = 0.05) -> pd.
         raise ValueError(f"series has {series.shape[1]} time slice(s) but a trend needs at least 2")
     y = as_values(series)
     check_counts(y, series.index, "series")
-    z = gi_z(weights_matrix(series.index, neighbours), y)
-    _, _, hot, cold = flags(z, alpha)
+    w = weights_matrix(series.index, neighbours)
+    z = gi_z(w, y)
+    _, hot, cold = flags(z, gi_p(w, y, z, p_method), alpha)
     trend_z, trend_p = mann_kendall(z)
     return pd.DataFrame({
         "category": classify(hot, cold, trend_z, trend_p, alpha),

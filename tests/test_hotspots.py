@@ -120,6 +120,36 @@ def test_alpha_outside_zero_one_is_refused():
         gi_star(pd.Series([1, 0, 0, 0], index=list("abcd")), PATH, alpha=5)
 
 
+# --- exact p-values ----------------------------------------------------------------------
+
+def test_exact_p_is_the_convolution_of_the_study_areas_own_counts():
+    # counts 2,0,0,0: one draw is 0 (3/4) or 2 (1/4). a sums 2 draws: P(0,2,4) = 9/16, 6/16, 1/16,
+    # its L = 2: min(P(L>=2) = 7/16, P(L<=2) = 15/16) * 2 = 7/8.  b sums 3 draws with L = 2:
+    # P(L>=2) = 37/64 doubles past 1.  c: 3 draws, L = 0: 2 * 27/64.  d: 2 draws, L = 0: 2 * 9/16 > 1
+    res = gi_star(pd.Series([2, 0, 0, 0], index=list("abcd")), PATH, p_method="exact")
+    assert res["p"].tolist() == pytest.approx([7 / 8, 1.0, 54 / 64, 1.0])
+    assert res["gi_z"].tolist() == pytest.approx([1, 1 / math.sqrt(3), -math.sqrt(3), -1])  # z unchanged
+
+
+def test_on_sparse_noise_normal_p_finds_false_hot_spots_and_exact_p_does_not():
+    nb = grid_neighbours(40, 40)
+    noise = pd.Series(np.random.default_rng(2).poisson(0.1, 1600))
+    assert gi_star(noise, nb)["hot"].sum() == 10  # the normal tail is far too thin for sums of 0.1s
+    assert gi_star(noise, nb, p_method="exact")["hot"].sum() == 0
+    planted = noise.copy()
+    cluster = [r * 40 + c for r in range(10, 13) for c in range(10, 13)]
+    planted[cluster] += 3
+    found = gi_star(planted, nb, p_method="exact")
+    assert set(cluster) <= set(found.index[found["hot"]])
+
+
+def test_exact_p_needs_whole_counts_and_a_known_method():
+    with pytest.raises(ValueError, match="p_method 'exact' needs whole counts"):
+        gi_star(pd.Series([1.5, 0, 0, 0], index=list("abcd")), PATH, p_method="exact")
+    with pytest.raises(ValueError, match="p_method was 'perm' but must be one of \\('normal', 'exact'\\)"):
+        gi_star(pd.Series([1, 0, 0, 0], index=list("abcd")), PATH, p_method="perm")
+
+
 # --- Gi* against PySAL esda --------------------------------------------------------------
 
 def _esda_zs(counts: pd.Series, nb: dict) -> np.ndarray:
@@ -394,3 +424,5 @@ def test_hot_blocks_refuse_missing_columns(two_boroughs):
     counts, blocks, nb = two_boroughs
     with pytest.raises(ValueError, match="block_counts needs columns ed, police; missing \\['police'\\]"):
         rank_hot_blocks(counts.drop(columns="police"), blocks, nb)
+    with pytest.raises(ValueError, match="blocks lists block_id \\[3\\] more than once"):
+        rank_hot_blocks(counts, pd.concat([blocks, blocks.iloc[[3]]]), nb)
