@@ -28,6 +28,18 @@ def outline_lines(outlines: pd.DataFrame) -> tuple[list, list]:
     return lats, lons
 
 
+def fit_view(outlines: pd.DataFrame, width_px: int = 760, height_px: int = 520) -> tuple[dict, float]:
+    """Map centre and zoom that frame the given borough outlines (London when there are none)."""
+    if outlines.empty:
+        return LONDON_CENTER, 9.2
+    minx, miny, maxx, maxy = shapely.total_bounds(shapely.from_wkb([bytes(w) for w in outlines["geom_wkb"]]))
+    lon_span = max(maxx - minx, 0.005) * 1.3
+    lat_span = max(maxy - miny, 0.005) * 1.3 / np.cos(np.radians((miny + maxy) / 2))
+    # MapLibre draws the world 512 px wide at zoom 0
+    zoom = min(np.log2(360 * width_px / (512 * lon_span)), np.log2(360 * height_px / (512 * lat_span)))
+    return {"lat": float(miny + maxy) / 2, "lon": float(minx + maxx) / 2}, float(min(round(zoom, 2), 14.5))
+
+
 def empty_figure(message: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, font={"size": 16}, x=0.5, y=0.5, xref="paper", yref="paper")
@@ -45,7 +57,7 @@ def _hex_hover(counts: pd.DataFrame, record_level: bool) -> list[str]:
 
 
 def hex_map(counts: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white-bg",
-            center: dict | None = None, zoom: float = 9.2, record_level: bool = True) -> go.Figure:
+            center: dict | None = None, zoom: float | None = None, record_level: bool = True) -> go.Figure:
     """Choropleth of incident counts per H3 cell over borough outlines.
 
     counts: cell (uint64), ed, police, total. Without record-level access, cells with 1-4
@@ -72,9 +84,11 @@ def hex_map(counts: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white
         ))
     fig.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line={"width": 1.2, "color": "#555"},
                                 hoverinfo="skip", name="Borough boundaries", showlegend=False))
+    if center is None:
+        center, zoom = fit_view(outlines)
     fig.update_layout(
-        map={"style": style, "center": center or LONDON_CENTER, "zoom": zoom},
-        margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="map",
+        map={"style": style, "center": center, "zoom": zoom},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision=",".join(outlines["code"]) if "code" in outlines else "map",
         legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.8)"},
     )
     if not len(counts):
@@ -115,7 +129,8 @@ def monthly_series(series: pd.DataFrame, record_level: bool = True) -> go.Figure
     fig.update_layout(
         yaxis={"title": {"text": "ED assaults", "font": {"color": ED_COLOUR}}, "rangemode": "tozero"},
         yaxis2={"title": {"text": "Police-recorded violence", "font": {"color": POLICE_COLOUR}},
-                "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False},
+                "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,
+                "tickformat": ",.0f"},
         legend={"orientation": "h", "y": 1.12, "x": 0}, margin={"l": 60, "r": 60, "t": 30, "b": 40},
         hovermode="x unified",
     )

@@ -133,6 +133,10 @@ def _ed_records(rng, world: World, scale: float) -> pd.DataFrame:
     hour = (prof.cumsum(axis=1) > rng.random(n)[:, None]).argmax(axis=1)
     assault_at = (_days(rng, n) + np.timedelta64(8, "h") + hour.astype("timedelta64[h]")
                   + rng.integers(0, 60, n).astype("timedelta64[m]"))
+    # the night of 31 December ends in the next year: keep every assault inside YEARS
+    # (a week earlier keeps its weekday and hour)
+    past_end = assault_at >= np.datetime64(f"{YEARS[-1] + 1}-01-01")
+    assault_at[past_end] -= np.timedelta64(7, "D")
     delay_min = np.clip(rng.lognormal(np.log(55), 0.8, n), 5, 18 * 60).astype(int)
     arrived_at = assault_at + delay_min.astype("timedelta64[m]")
     method = np.array([_METHODS[rng.choice(len(_METHODS), p=np.array(ED_LOCATIONS[c][1]) / sum(ED_LOCATIONS[c][1]))] for c in loc])

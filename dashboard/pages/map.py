@@ -9,7 +9,7 @@ from dash import Input, Output, dcc, html
 
 from dashboard import figures
 from dashboard.auth import guard
-from dashboard.context import current_config, current_store
+from dashboard.context import current_config, current_scope, current_store
 from dashboard.url_state import from_query, to_query
 from data import queries
 from data.disclosure import ratio, show, suppress_parts
@@ -50,7 +50,7 @@ def layout(search: str = "") -> html.Div:
         dbc.Row([
             dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
                      dcc.Dropdown(id=Ids.BOROUGHS, options=options, value=list(f.boroughs), multi=True,
-                                  placeholder="All London")], md=7),
+                                  placeholder="All London" if current_scope().boroughs is None else "All your boroughs")], md=7),
             dbc.Col([dbc.Label("Period", html_for=Ids.DATES),
                      dcc.DatePickerRange(id=Ids.DATES, start_date=f.start, end_date=f.end,
                                          min_date_allowed=bounds[0] if bounds else None,
