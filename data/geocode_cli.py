@@ -13,12 +13,12 @@ from typing import Callable
 import click
 import numpy as np
 import pandas as pd
-import shapely
 from flask import Flask
 
 from data import geocode_files as files
 from data.errors import IstvError
 from data.geocode import Gazetteer, geocode
+from data.geocode_gazetteer import from_wkb
 
 H3_COLS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10")
 UPDATE_SQL = """
@@ -81,13 +81,13 @@ def regeocode_store(con, max_distance_m: float, progress: Callable[[str], None] 
     blocks = con.execute("SELECT block_id, geom_wkb FROM blocks WHERE geom_wkb IS NOT NULL").df()
     index = None
     if len(blocks):
-        index = BlockIndex(lines_to_bng(shapely.from_wkb(blocks["geom_wkb"].to_numpy(object))), blocks["block_id"].to_numpy())
+        index = BlockIndex(lines_to_bng(from_wkb(blocks["geom_wkb"])), blocks["block_id"].to_numpy())
     boroughs = con.execute("SELECT code, geom_wkb FROM boroughs WHERE geom_wkb IS NOT NULL").df()
     keys = locate(geo["lat"], geo["lon"], index, max_distance_m)
     update = pd.DataFrame({
         "incident_id": ed["incident_id"].to_numpy(), "lat": geo["lat"].to_numpy(), "lon": geo["lon"].to_numpy(),
         "borough_code": borough_of_points(geo["lat"], geo["lon"], boroughs["code"].tolist(),
-                                          list(shapely.from_wkb(boroughs["geom_wkb"].to_numpy(object)))),
+                                          list(from_wkb(boroughs["geom_wkb"]))),
         "block_id": keys["block_id"], "geocode_confidence": geo["confidence"].to_numpy(),
     })
     for col in H3_COLS:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
 import shapely
@@ -112,6 +113,11 @@ def _street_samples(street_points: pd.DataFrame, lines) -> list[tuple]:
     return out
 
 
+def from_wkb(values) -> np.ndarray:
+    """Shapely geometries from WKB values (DuckDB gives BLOBs as bytearray, shapely wants bytes)."""
+    return shapely.from_wkb(np.array([None if v is None else bytes(v) for v in values], dtype=object))
+
+
 def _street_label(name, borough) -> str:
     return f"street:{name}|{borough}" if isinstance(borough, str) and borough else f"street:{name}"
 
@@ -120,7 +126,7 @@ def _lines(street_points: pd.DataFrame, street_lines):
     if street_lines is not None:
         return np.asarray(street_lines, dtype=object)
     if "geom_wkb" in street_points:
-        return shapely.from_wkb(street_points["geom_wkb"].to_numpy(object))
+        return from_wkb(street_points["geom_wkb"])
     if "geometry" in street_points:
         return np.asarray(street_points["geometry"], dtype=object)
     return None
@@ -219,7 +225,8 @@ class Gazetteer:
 
         source: a DuckDB connection or a data.store.Store.
         """
-        read = source.df if hasattr(source, "df") else (lambda sql: source.execute(sql).df())
+        # a DuckDB connection also has a .df(), of the last result: tell them apart by type
+        read = (lambda sql: source.execute(sql).df()) if isinstance(source, duckdb.DuckDBPyConnection) else source.df
         premises = read("SELECT premises_id, name, address, street, licence_type, borough_code, lat, lon FROM premises")
         blocks = read("SELECT street, borough_code, lat, lon, length_m, geom_wkb FROM blocks WHERE street IS NOT NULL")
         landmarks = read("SELECT name, kind, lat, lon FROM landmarks")

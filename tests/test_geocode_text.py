@@ -1,0 +1,74 @@
+"""Normalisation rules of the geocoder, one by one."""
+import pytest
+
+from data.geocode_text import Speller, absent_kind, content, name_key, station_keys, tokens, venue_keys
+
+
+def test_case_and_punctuation_are_dropped():
+    assert tokens("O/S THE Red-Lion!!, High St.") == ["outside", "the", "red", "lion", "high", "street"]
+
+
+@pytest.mark.parametrize("short, long", [
+    ("st", "street"), ("rd", "road"), ("ave", "avenue"), ("ln", "lane"), ("pl", "place"), ("sq", "square"),
+    ("o/s", "outside"), ("nr", "near"), ("opp", "opposite"), ("&", "and"), ("stn", "station"), ("gdns", "gardens"),
+])
+def test_abbreviations_expand(short, long):
+    assert tokens(f"x {short} y") == ["x", long, "y"]
+
+
+def test_house_numbers_are_dropped():
+    assert tokens("o/s 62 Tudor St") == ["outside", "tudor", "street"]
+
+
+def test_position_words_and_articles_are_not_part_of_a_name():
+    assert content(tokens("outside the Crown, opposite the station")) == ["crown", "station"]
+    assert name_key("o/s Rose & Crown") == name_key("The Rose and Crown") == "rose crown"
+    assert name_key("nr Duke of York") == "duke york"
+
+
+def test_apostrophes_do_not_matter():
+    assert name_key("King's Head") == name_key("kings head") == name_key("KINGS’ HEAD") == "kings head"
+
+
+def test_venue_type_words_are_optional():
+    assert venue_keys("Sky Bar") == ["sky bar", "sky"]
+    assert venue_keys("The Red Lion") == ["red lion"]
+    assert venue_keys("Club Aquarium") == ["club aquarium", "aquarium"]
+
+
+def test_station_names_and_their_neighbourhood():
+    keys, area = station_keys("Brixton station")
+    assert "brixton station" in keys and "brixton tube" in keys and area == "brixton"
+    assert station_keys("Hyde Park") == (["hyde park"], None)
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("", "unknown"), ("   ", "unknown"), ("UNKNOWN", "unknown"), ("n/k", "unknown"), ("pt unable to say", "unknown"),
+    ("?", "unknown"), ("declined", "unknown"),
+    ("home", "private"), ("friend's house", "private"), ("at work", "private"), ("partners flat", "private"),
+    ("o/s red lion", None), ("bus stop high st", None),
+])
+def test_absent_and_private_locations(text, kind):
+    assert absent_kind(tokens(text)) == kind
+
+
+def test_speller_corrects_one_slip_to_the_gazetteer_vocabulary():
+    s = Speller(["victoria", "wetherspoons", "crown", "lion"])
+    assert s.correct("vitcoria") == ("victoria",)      # swapped letters
+    assert s.correct("victora") == ("victoria",)       # dropped letter
+    assert s.correct("victtoria") == ("victoria",)     # doubled letter
+    assert s.correct("wetherspons") == ("wetherspoons",)
+    assert s.correct("cown") == ("crown",)
+
+
+def test_speller_leaves_known_short_and_distant_words_alone():
+    s = Speller(["victoria", "star", "stag"])
+    assert s.correct("victoria") == ()                 # already a name word
+    assert s.correct("stab") == ()                     # "star" is too short a target to guess
+    assert s.correct("outside") == ()                  # a common word, not a misspelt name
+    assert s.correct("vctra") == ()                    # two edits on a short word: too far
+
+
+def test_speller_reports_ties_for_the_caller_to_settle():
+    s = Speller(["cellar", "cedar"])
+    assert set(s.correct("celar")) == {"cellar", "cedar"}
