@@ -1,7 +1,9 @@
 """Every SQL statement of the web app: parameterised queries returning small DataFrames."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 
 import pandas as pd
@@ -116,3 +118,116 @@ def incident_records(store, f: Filters, limit: int) -> pd.DataFrame:
             FROM incidents WHERE {w.sql} ORDER BY occurred_at, incident_id LIMIT ?""",
         w.params + [int(limit)],
     )
+
+
+# ---- map: counts per spatial unit, hot blocks, day x hour, premises ------------------------
+
+UNIT_COLUMNS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10", "block_id")
+MAP_CONFIDENCE = "street"  # maps show ED records placed on a street or better; counts use every record
+
+
+def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDENCE) -> pd.DataFrame:
+    """Per unit (an H3 column or block_id): ed, police, total, and ED counts by confidence level."""
+    if unit not in UNIT_COLUMNS:
+        raise ValueError(f"unit {unit!r}: expected one of {UNIT_COLUMNS}")
+    w = incident_where(f, _scope(store), min_confidence=min_confidence)
+    return store.df(
+        f"""SELECT {unit} AS unit,
+                   count(*) FILTER (WHERE source = 'ed') AS ed,
+                   count(*) FILTER (WHERE source = 'police') AS police,
+                   count(*) AS total,
+                   count(*) FILTER (WHERE source = 'ed' AND geocode_confidence = 'venue') AS ed_venue,
+                   count(*) FILTER (WHERE source = 'ed' AND geocode_confidence = 'street') AS ed_street,
+                   count(*) FILTER (WHERE source = 'ed' AND geocode_confidence = 'area') AS ed_area
+            FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL
+            GROUP BY unit ORDER BY unit""",
+        w.params,
+    )
+
+
+def counts(store, f: Filters, unit: str) -> pd.DataFrame:
+    """Counts per unit by source for the shared filter model: unit 'h3_r7'..'h3_r10' or 'block'."""
+    return unit_counts(store, f, "block_id" if unit == "block" else unit)
+
+
+def study_blocks(store, f: Filters) -> pd.DataFrame:
+    """Every street block of the filtered boroughs (the study area of block statistics)."""
+    b = borough_condition(f, _scope(store))
+    return store.df(f"""SELECT block_id, street, borough_code, length_m, node_u, node_v, lat, lon
+                        FROM blocks WHERE {b.sql} ORDER BY block_id""", b.params)
+
+
+@lru_cache(maxsize=16)
+def _block_neighbours(path: str, version: tuple, boroughs: tuple | None) -> tuple[pd.DataFrame, dict]:
+    # Keyed by the database file's identity: a new load is a new file, so a new key.
+    store = Store(path)
+    b = borough_condition(Filters(boroughs=boroughs or ()), UNRESTRICTED)
+    blocks = store.df(f"""SELECT block_id, street, borough_code, length_m, node_u, node_v
+                          FROM blocks WHERE {b.sql} ORDER BY block_id""", b.params)
+    from layers.hotspots import neighbours_block
+    return blocks, neighbours_block(blocks)
+
+
+def _raw(store) -> Store:
+    return store.store if isinstance(store, ScopedStore) else store
+
+
+def hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
+    """The hot blocks of a view (layers.hotspots.rank_hot_blocks): a block is hot when its Gi*
+    (exact Poisson p-values, 5 % FDR) is significant or it is in the top N of its borough."""
+    from layers.hotspots import rank_hot_blocks
+    raw = _raw(store)
+    st = os.stat(raw.path)
+    blocks, neighbours = _block_neighbours(str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size),
+                                           _scope(store).boroughs_for(f.boroughs))
+    if blocks.empty:
+        return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
+                                     "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
+    c = unit_counts(store, f, "block_id").set_index("unit")
+    return rank_hot_blocks(c[["ed", "police"]], blocks, neighbours, top_n=top_n, alpha=alpha, p_method="exact")
+
+
+def block_shapes(store, block_ids) -> pd.DataFrame:
+    """block_id, street, length_m and WKB line of the given blocks."""
+    ids = [int(b) for b in block_ids]
+    if not ids:
+        return pd.DataFrame(columns=["block_id", "street", "length_m", "geom_wkb"])
+    return store.df("SELECT block_id, street, length_m, geom_wkb FROM blocks WHERE block_id IN (SELECT unnest(?::INTEGER[])) ORDER BY block_id", [ids])
+
+
+def day_hour(store, f: Filters) -> pd.DataFrame:
+    """ED assaults per weekday (0 = Monday) and hour of the assault (police.uk has no time)."""
+    w = incident_where(f.with_(sources=("ed",)), _scope(store))
+    return store.df(
+        f"""SELECT isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, count(*) AS n
+            FROM incidents WHERE {w.sql} GROUP BY ALL ORDER BY weekday, hour""", w.params)
+
+
+def premises_near(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame:
+    """Premises of the filtered boroughs with the incidents (filter applied) within radius_m.
+
+    Candidates come from the premises' H3 r10 cell and the rings around it that the radius can
+    reach (a hash join), then the exact distance decides.
+    """
+    from layers.hexes import premises_rings
+    b = borough_condition(f, _scope(store), "borough_code")
+    prem = store.df(f"""SELECT premises_id, name, licence_type, opens, closes, address, borough_code, lat, lon,
+                               block_id, h3_r10 FROM premises WHERE {b.sql} AND h3_r10 IS NOT NULL
+                        ORDER BY premises_id""", b.params)
+    rings = premises_rings(prem["premises_id"], prem["h3_r10"], radius_m)
+    w = incident_where(f.with_(place=None), _scope(store), min_confidence=MAP_CONFIDENCE)
+    sql = f"""SELECT r.premises_id,
+                   count(*) FILTER (WHERE i.source = 'ed') AS ed,
+                   count(*) FILTER (WHERE i.source = 'police') AS police
+            FROM rings_frame r
+            JOIN (SELECT source, lat, lon, h3_r10 FROM incidents WHERE {w.sql}) i ON i.h3_r10 = r.cell
+            JOIN (SELECT premises_id, lat AS plat, lon AS plon FROM premises) p ON p.premises_id = r.premises_id
+            WHERE 6371008.8 * 2 * asin(sqrt(pow(sin(radians(i.lat - p.plat) / 2), 2)
+                  + cos(radians(p.plat)) * cos(radians(i.lat)) * pow(sin(radians(i.lon - p.plon) / 2), 2))) <= ?
+            GROUP BY r.premises_id"""
+    with _raw(store).cursor() as cur:
+        cur.register("rings_frame", rings)
+        near = cur.execute(sql, w.params + [radius_m]).df()
+    out = prem.drop(columns=["h3_r10"]).merge(near, on="premises_id", how="left")
+    out[["ed", "police"]] = out[["ed", "police"]].fillna(0).astype("int64")
+    return out

@@ -83,3 +83,18 @@ def cells_geojson(cells) -> dict:
 
 def cell_str(cells) -> list[str]:
     return [h3i.int_to_str(int(c)) for c in cells]
+
+
+def premises_rings(ids, cells, radius_m: float) -> pd.DataFrame:
+    """(premises_id, cell) pairs: each premises' r10 cell and every r10 cell within reach of radius_m.
+
+    An r10 cell is about 66 m edge to edge at its narrowest, so k rings of cells cover any point
+    within k * 66 m of the cell's edge; one ring more than radius / 66 m is always enough.
+    """
+    k = int(np.ceil(radius_m / 66.0)) + 1 if radius_m > 0 else 0
+    rows_id, rows_cell = [], []
+    for pid, cell in zip(ids, cells):
+        disk = h3i.grid_disk(int(cell), k)
+        rows_id += [pid] * len(disk)
+        rows_cell += disk
+    return pd.DataFrame({"premises_id": rows_id, "cell": np.array(rows_cell, dtype=np.uint64)})
