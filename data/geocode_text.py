@@ -50,7 +50,7 @@ UNKNOWN_WORDS = frozenset({
     "unknown", "declined", "decline", "declines", "refused", "refuses", "not", "stated", "known", "nk", "n", "k",
     "pt", "patient", "unable", "to", "say", "cant", "cannot", "can't", "remember", "unsure", "given",
     "no", "none", "na", "n/a", "dont", "know", "unclear", "recall", "wont", "would", "did", "want",
-    "nfa", "info", "information", "details", "detail", "not", "sure", "?",
+    "nfa", "info", "information", "details", "detail", "sure", "?", "n/k", "n/a",
 })
 # private or unmappable places: kept as a location type, never put on the map
 PRIVATE_WORDS = frozenset({
