@@ -145,14 +145,15 @@ def period_change(current: pd.Series, previous: pd.Series, alpha: float = 0.05,
                          "p": p, "p_fdr": q, "class": cls}, index=units)
 
 
-def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours: dict,
+def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours,
                     top_n: int = 20, alpha: float = 0.05, p_method: str = "normal") -> pd.DataFrame:
     """The hot blocks of a filtered view: the one definition every page uses.
 
     block_counts: index block_id, columns ed and police (counts in the filtered window;
     absent blocks count 0, blocks outside `blocks` are ignored). blocks: block_id,
     street, borough_code, length_m of the whole study area (every block of the filtered
-    boroughs). neighbours: block id -> adjacent block ids (`neighbours_block`).
+    boroughs). neighbours: block id -> adjacent block ids (`neighbours_block`), or
+    weights_matrix(blocks["block_id"], that dict) to reuse one matrix across calls.
 
     A block is hot when its Gi* on ed + police is a hot spot at FDR level alpha
     (`gi_star` with p_method: z > 0 and p_fdr < alpha; a cold spot is not hot) or it

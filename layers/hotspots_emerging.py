@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from layers.hotspots_gi import as_values, check_alpha, check_counts, flags, gi_p, gi_z, weights_matrix
+from layers.hotspots_gi import as_values, check_alpha, check_counts, flags, gi_p, gi_z, resolve_weights
 
 HOT_PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing",
                 "sporadic", "oscillating", "historical")
@@ -80,7 +80,7 @@ def classify(hot: np.ndarray, cold: np.ndarray, trend_z: np.ndarray, trend_p: np
     return np.select([r[0] for r in rules], [r[1] for r in rules], default="no pattern")
 
 
-def emerging(series: pd.DataFrame, neighbours: dict, alpha: float = 0.05,
+def emerging(series: pd.DataFrame, neighbours, alpha: float = 0.05,
              p_method: str = "normal") -> pd.DataFrame:
     """Emerging hot spot category of each unit (ArcGIS Pro's Emerging Hot Spot Analysis rules).
 
@@ -117,6 +117,7 @@ def emerging(series: pd.DataFrame, neighbours: dict, alpha: float = 0.05,
     end is historical whatever its trend. Unlike ArcGIS's space-time cube, neighbours are
     spatial only (no earlier time step). The trend test has little power below ~10 slices.
 
+    neighbours: as for `gi_star` (a dict, or the matrix weights_matrix(series.index, ...)).
     Returns, indexed like `series`: category, trend_z, trend_p, hot_slices, cold_slices,
     final_hot, final_cold.
     """
@@ -125,7 +126,7 @@ def emerging(series: pd.DataFrame, neighbours: dict, alpha: float = 0.05,
         raise ValueError(f"series has {series.shape[1]} time slice(s) but a trend needs at least 2")
     y = as_values(series)
     check_counts(y, series.index, "series")
-    w = weights_matrix(series.index, neighbours)
+    w = resolve_weights(series.index, neighbours)
     z = gi_z(w, y)
     _, hot, cold = flags(z, gi_p(w, y, z, p_method), alpha)
     trend_z, trend_p = mann_kendall(z)

@@ -191,13 +191,24 @@ def as_values(counts: pd.Series | pd.DataFrame) -> np.ndarray:
     return counts.to_numpy(dtype=float, na_value=np.nan)
 
 
-def gi_star(counts: pd.Series, neighbours: dict, alpha: float = 0.05,
+def resolve_weights(ids: pd.Index, neighbours) -> sp.csr_matrix:
+    """A neighbour dict becomes weights; a matrix from `weights_matrix(ids, ...)` is reused."""
+    if sp.issparse(neighbours):
+        if neighbours.shape != (len(ids), len(ids)):
+            raise ValueError(f"the weights matrix is {neighbours.shape[0]} x {neighbours.shape[1]} but there "
+                             f"are {len(ids)} units; build it with weights_matrix(counts.index, neighbours)")
+        return neighbours.tocsr()
+    return weights_matrix(ids, neighbours)
+
+
+def gi_star(counts: pd.Series, neighbours: dict | sp.csr_matrix, alpha: float = 0.05,
             p_method: str = "normal") -> pd.DataFrame:
     """Getis-Ord Gi* hot and cold spots with binary weights (the unit itself included).
 
     counts: one value per unit of the study area, zero-count units included (they lower
     the mean and matter to the answer). neighbours: unit id -> neighbouring unit ids, of
-    the same type as the index of `counts`; ids not in `counts` are ignored.
+    the same type as the index of `counts`; ids not in `counts` are ignored. Or the
+    matrix `weights_matrix(counts.index, neighbours)`, to build it once for several calls.
     p_method: 'normal' (default) or 'exact', see the module docstring: prefer 'exact'
     for sparse whole counts. Returns, indexed like `counts`: gi_z, p (two-sided),
     p_fdr (Benjamini-Hochberg over all units), hot (z > 0 and p_fdr < alpha), cold
@@ -207,7 +218,7 @@ def gi_star(counts: pd.Series, neighbours: dict, alpha: float = 0.05,
     ids = counts.index
     y = as_values(counts)
     check_counts(y, ids, "counts")
-    w = weights_matrix(ids, neighbours)
+    w = resolve_weights(ids, neighbours)
     z = gi_z(w, y)
     p = gi_p(w, y, z, p_method)
     q, hot, cold = flags(z, p, alpha)

@@ -49,6 +49,14 @@ def test_weights_keep_h3_ids_exact_across_int_types():
     assert w.toarray().tolist() == [[1, 1], [0, 1]]
 
 
+def test_a_prebuilt_weights_matrix_gives_the_same_answer_and_must_fit():
+    counts = pd.Series([4, 0, 0, 0], index=list("abcd"))
+    w = weights_matrix(counts.index, PATH)
+    assert gi_star(counts, w).equals(gi_star(counts, PATH))
+    with pytest.raises(ValueError, match="the weights matrix is 4 x 4 but there are 3 units"):
+        gi_star(counts.iloc[:3], w)
+
+
 def test_weights_refuse_repeated_unit_ids():
     with pytest.raises(ValueError, match="unit ids must be unique; repeated: \\[2\\]"):
         weights_matrix([1, 2, 2], {})
@@ -401,6 +409,7 @@ def test_hot_blocks_by_gi_star_or_top_n_per_borough(two_boroughs):
     assert res.loc[2, "street"] == "High St" and res.loc[2, "borough_code"] == "E09000002"
     assert list(res.columns) == ["block_id", "street", "borough_code", "ed", "police", "total",
                                  "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"]
+    assert rank_hot_blocks(counts, blocks, weights_matrix(blocks["block_id"], nb), top_n=2).equals(res)
 
 
 def test_zero_count_blocks_are_never_top_n_but_can_be_gi_hot(two_boroughs):
