@@ -58,6 +58,9 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
     app.server.secret_key = config.secret_key
     init_auth(app.server, config, users)
     exports.register_routes(app.server)
+    for page in shell.PAGES.values():
+        if hasattr(page, "register_routes"):
+            page.register_routes(app.server)
     app.layout = shell.layout
     shell.register_callbacks(app)
     for register_cli in (data_cli.register_cli, users_cli.register_cli):

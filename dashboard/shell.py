@@ -1,16 +1,17 @@
 """The page frame (navigation bar, user menu, URL) and the router that renders a page for a path."""
 from __future__ import annotations
 
+import importlib
+
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 from flask import abort
 from flask_login import current_user
 
 from dashboard.auth import csrf_token
-from dashboard.pages import admin_audit, admin_users
-from dashboard.pages import map as map_page
+from dashboard.pages import PAGE_MODULES
 
-PAGES = {m.PATH: m for m in (map_page, admin_users, admin_audit)}
+PAGES = {m.PATH: m for m in (importlib.import_module(f"dashboard.pages.{name}") for name in PAGE_MODULES)}
 
 
 def _allowed(page) -> bool:

@@ -23,23 +23,23 @@ class ScopedStore:
         return self.store.df(sql, params)
 
 
-def _scope(store) -> Scope:
+def scope_of(store) -> Scope:
     return store.scope if isinstance(store, ScopedStore) else UNRESTRICTED
 
 
 def _where(store, f: Filters):
-    return incident_where(f, _scope(store))
+    return incident_where(f, scope_of(store))
 
 
 def boroughs(store) -> pd.DataFrame:
     """code, name, population of every borough the viewer may see, by name."""
-    b = borough_condition(Filters(), _scope(store), "code")
+    b = borough_condition(Filters(), scope_of(store), "code")
     return store.df(f"SELECT code, name, population FROM boroughs WHERE {b.sql} ORDER BY name", b.params)
 
 
 def borough_outlines(store, codes: tuple[str, ...] = ()) -> pd.DataFrame:
     """code, name and WKB outline of the given boroughs (all the viewer may see when empty)."""
-    b = borough_condition(Filters(boroughs=tuple(codes)), _scope(store), "code")
+    b = borough_condition(Filters(boroughs=tuple(codes)), scope_of(store), "code")
     return store.df(f"SELECT code, name, geom_wkb FROM boroughs WHERE {b.sql} ORDER BY code", b.params)
 
 
@@ -96,7 +96,7 @@ def totals(store, f: Filters) -> dict[str, int]:
 def borough_table(store, f: Filters) -> pd.DataFrame:
     """Per borough in the selection: name, population, ed and police counts (zeros included)."""
     w = _where(store, f)
-    b = borough_condition(f, _scope(store), "b.code")
+    b = borough_condition(f, scope_of(store), "b.code")
     return store.df(
         f"""WITH c AS (
                 SELECT borough_code, count(*) FILTER (WHERE source = 'ed') AS ed,
@@ -130,7 +130,7 @@ def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDEN
     """Per unit (an H3 column or block_id): ed, police, total, and ED counts by confidence level."""
     if unit not in UNIT_COLUMNS:
         raise ValueError(f"unit {unit!r}: expected one of {UNIT_COLUMNS}")
-    w = incident_where(f, _scope(store), min_confidence=min_confidence)
+    w = incident_where(f, scope_of(store), min_confidence=min_confidence)
     return store.df(
         f"""SELECT {unit} AS unit,
                    count(*) FILTER (WHERE source = 'ed') AS ed,
@@ -152,7 +152,7 @@ def counts(store, f: Filters, unit: str) -> pd.DataFrame:
 
 def study_blocks(store, f: Filters) -> pd.DataFrame:
     """Every street block of the filtered boroughs (the study area of block statistics)."""
-    b = borough_condition(f, _scope(store))
+    b = borough_condition(f, scope_of(store))
     return store.df(f"""SELECT block_id, street, borough_code, length_m, node_u, node_v, lat, lon
                         FROM blocks WHERE {b.sql} ORDER BY block_id""", b.params)
 
@@ -168,7 +168,7 @@ def _block_neighbours(path: str, version: tuple, boroughs: tuple | None) -> tupl
     return blocks, neighbours_block(blocks)
 
 
-def _raw(store) -> Store:
+def raw_of(store) -> Store:
     return store.store if isinstance(store, ScopedStore) else store
 
 
@@ -176,10 +176,10 @@ def hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.Da
     """The hot blocks of a view (layers.hotspots.rank_hot_blocks): a block is hot when its Gi*
     (exact Poisson p-values, 5 % FDR) is significant or it is in the top N of its borough."""
     from layers.hotspots import rank_hot_blocks
-    raw = _raw(store)
+    raw = raw_of(store)
     st = os.stat(raw.path)
     blocks, neighbours = _block_neighbours(str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size),
-                                           _scope(store).boroughs_for(f.boroughs))
+                                           scope_of(store).boroughs_for(f.boroughs))
     if blocks.empty:
         return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
                                      "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
@@ -197,7 +197,7 @@ def block_shapes(store, block_ids) -> pd.DataFrame:
 
 def day_hour(store, f: Filters) -> pd.DataFrame:
     """ED assaults per weekday (0 = Monday) and hour of the assault (police.uk has no time)."""
-    w = incident_where(f.with_(sources=("ed",)), _scope(store))
+    w = incident_where(f.with_(sources=("ed",)), scope_of(store))
     return store.df(
         f"""SELECT isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, count(*) AS n
             FROM incidents WHERE {w.sql} GROUP BY ALL ORDER BY weekday, hour""", w.params)
@@ -210,12 +210,12 @@ def premises_near(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame:
     reach (a hash join), then the exact distance decides.
     """
     from layers.hexes import premises_rings
-    b = borough_condition(f, _scope(store), "borough_code")
+    b = borough_condition(f, scope_of(store), "borough_code")
     prem = store.df(f"""SELECT premises_id, name, licence_type, opens, closes, address, borough_code, lat, lon,
                                block_id, h3_r10 FROM premises WHERE {b.sql} AND h3_r10 IS NOT NULL
                         ORDER BY premises_id""", b.params)
     rings = premises_rings(prem["premises_id"], prem["h3_r10"], radius_m)
-    w = incident_where(f.with_(place=None), _scope(store), min_confidence=MAP_CONFIDENCE)
+    w = incident_where(f.with_(place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
     sql = f"""SELECT r.premises_id,
                    count(*) FILTER (WHERE i.source = 'ed') AS ed,
                    count(*) FILTER (WHERE i.source = 'police') AS police
@@ -225,7 +225,7 @@ def premises_near(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame:
             WHERE 6371008.8 * 2 * asin(sqrt(pow(sin(radians(i.lat - p.plat) / 2), 2)
                   + cos(radians(p.plat)) * cos(radians(i.lat)) * pow(sin(radians(i.lon - p.plon) / 2), 2))) <= ?
             GROUP BY r.premises_id"""
-    with _raw(store).cursor() as cur:
+    with raw_of(store).cursor() as cur:
         cur.register("rings_frame", rings)
         near = cur.execute(sql, w.params + [radius_m]).df()
     out = prem.drop(columns=["h3_r10"]).merge(near, on="premises_id", how="left")

@@ -4,7 +4,7 @@ Scope is decided here and applied in the query layer, never by hiding buttons.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,8 @@ class Role:
 
 
 DATA_PAGES = frozenset({"view_map", "view_premises", "view_tasking", "view_trends", "view_quality", "export"})
-ROLES: dict[str, Role] = {r.name: r for r in (
+EVERYONE = frozenset({"view_standard"})  # pages without data: the data standard
+ROLES: dict[str, Role] = {r.name: replace(r, permissions=r.permissions | EVERYONE) for r in (
     Role("admin", "Manages users and reads the audit log; sees all data.",
          DATA_PAGES | {"manage_users", "view_audit", "load_data"}, record_level=True, borough_scoped=False),
     Role("analyst", "Loads data; all boroughs, record-level.", DATA_PAGES | {"load_data"},
