@@ -19,8 +19,8 @@ from layers.blocks import from_bng, to_bng
 CENTRE_SIGMA_M = 450.0       # spread of a town centre's night-time economy
 MIN_NODE_SPACING_M = 30.0
 MAX_SEGMENT_M = 1200.0
-STREET_TURN_DEG = 35.0       # a street continues through a junction when it bends less than this
-STREET_MAX_M = 2500.0
+STREET_TURN_DEG = 30.0       # a street continues through a junction when it bends less than this
+STREET_MAX_M = 600.0       # most London streets are a few hundred metres long
 
 
 @dataclass
@@ -245,6 +245,14 @@ _NAMES = {
     "late_night_refreshment": "RESTAURANT_NAMES", "off_licence": "OFF_LICENCE_NAMES",
 }
 CHAIN_TYPES = {"pub", "bar", "restaurant", "late_night_refreshment", "off_licence"}
+NAME_FORMS = {  # venue names of their own, from a word that is not a venue word
+    "pub": ("The {} Arms", "The {} Tavern", "The {} Inn", "The {}", "The {} Tap"),
+    "bar": ("{} Bar", "Bar {}", "{} Social", "{} Lounge", "The {} Rooms"),
+    "nightclub": ("Club {}", "{} Club", "{} Nightclub", "The {} Ballroom"),
+    "restaurant": ("{} Kitchen", "{} Grill", "{} Brasserie", "Cafe {}", "{} Trattoria"),
+    "late_night_refreshment": ("{} Kebab", "{} Fried Chicken", "{} Pizza", "{} Grill House", "{} Cafe"),
+    "off_licence": ("{} Wines", "{} Food and Wine", "{} Mini Market", "{} Off Licence"),
+}
 
 
 def _premises(rng, world: World, scale: float) -> pd.DataFrame:
@@ -261,17 +269,22 @@ def _premises(rng, world: World, scale: float) -> pd.DataFrame:
     p_near = np.array([LICENCE_MIX[t][0] for t in types]); p_near /= p_near.sum()
     p_far = np.array([LICENCE_MIX[t][1] for t in types]); p_far /= p_far.sum()
     kind = np.where(near, rng.choice(len(types), n, p=p_near), rng.choice(len(types), n, p=p_far))
-    chains = london.CHAINS
+    chains, stems = london.CHAINS, london.STREET_STEMS
     rows = []
     for i in range(n):
         t = types[kind[i]]
         pool = getattr(london, _NAMES[t])
-        if t in CHAIN_TYPES and rng.random() < 0.18:
+        r = rng.random()
+        if t in CHAIN_TYPES and r < 0.12:
             name = chains[rng.integers(len(chains))]
-        else:
+        elif r < 0.45:  # the classic names that recur across London (several Red Lions)
             name = pool[rng.integers(len(pool))]
             if t == "pub" and not name.startswith("The ") and rng.random() < 0.8:
                 name = "The " + name
+        else:  # most venues have a name of their own
+            stem = stems[rng.integers(len(stems))]
+            forms = NAME_FORMS[t]
+            name = forms[rng.integers(len(forms))].format(stem)
         closes = LICENCE_MIX[t][3]
         street = seg["street"].iat[idx[i]]
         rows.append((f"P{i + 1:06d}", name, f"{int(rng.integers(1, 300))} {street}", street, t,
