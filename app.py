@@ -12,7 +12,7 @@ from dashboard.auth import init_auth
 from dashboard.context import CONFIG_KEY, STORE_KEY
 from data.errors import StoreError
 from data import cli as data_cli
-from data import users_cli
+from data import geocode_cli, users_cli
 from data.store import Store
 from data.users import UserStore
 
@@ -63,7 +63,7 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
             page.register_routes(app.server)
     app.layout = shell.layout
     shell.register_callbacks(app)
-    for register_cli in (data_cli.register_cli, users_cli.register_cli):
+    for register_cli in (data_cli.register_cli, users_cli.register_cli, geocode_cli.register_cli):
         register_cli(app.server)
     return app
 

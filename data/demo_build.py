@@ -122,7 +122,10 @@ def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, prog
                                   "population": boroughs["population"].astype("int32"), "lat": boroughs["lat"],
                                   "lon": boroughs["lon"], "geom_wkb": shapely.to_wkb(boroughs["geom_wgs"].to_numpy())}),
         "blocks": blocks,
-        "landmarks": landmarks[["name", "kind", "borough_code", "lat", "lon"]],
+        # town centres are landmarks of kind town_centre: a deployment's geocoder reads area names from here
+        "landmarks": pd.concat([landmarks[["name", "kind", "borough_code", "lat", "lon"]],
+                                to_latlon(w.centres).assign(kind="town_centre")[["name", "kind", "borough_code", "lat", "lon"]]],
+                               ignore_index=True),
         "ed_sites": eds[["site_code", "name", "borough_code", "lat", "lon"]],
         "premises": premises_t,
         "incidents": incidents.sort_values(["source", "month", "borough_code", "incident_id"]).reset_index(drop=True),
