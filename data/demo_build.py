@@ -16,6 +16,13 @@ from data.enrich import borough_of_points, locate, record_hash
 from data.geocode import Gazetteer, geocode
 from layers.blocks import DEFAULT_MAX_DISTANCE_M, BlockIndex, from_bng
 
+# What the geocoder matched for each ED record ('premises:P000123', 'street:Name|E09000012', ...):
+# the licensing page counts ED records that name a venue from it.
+GEOCODE_MATCHES_DDL = """
+CREATE TABLE IF NOT EXISTS geocode_matches (
+    incident_id BIGINT PRIMARY KEY, matched VARCHAR, method VARCHAR, score DOUBLE)
+"""
+
 DEMO_TRUTH_DDL = """
 CREATE TABLE demo_truth (
     incident_id BIGINT, record_id VARCHAR, truth_lat DOUBLE, truth_lon DOUBLE, truth_block_id INTEGER,
@@ -130,6 +137,9 @@ def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, prog
         "premises": premises_t,
         "incidents": incidents.sort_values(["source", "month", "borough_code", "incident_id"]).reset_index(drop=True),
         "demo_truth": truth,
+        "geocode_matches": pd.DataFrame({"incident_id": ed_t["incident_id"].to_numpy(), "matched": geo["matched"].to_numpy(),
+                                         "method": geo["method"].to_numpy() if "method" in geo else None,
+                                         "score": geo["score"].to_numpy(float) if "score" in geo else np.nan}),
     }
 
 
@@ -155,6 +165,7 @@ def build_demo_database(path: Path | str, scale: float, seed: int, *,
 
     def fill(con):
         con.execute(DEMO_TRUTH_DDL)
+        con.execute(GEOCODE_MATCHES_DDL)
         insert_tables(con, tables)
         con.execute("INSERT INTO meta VALUES ('demo', ?), ('demo_scale', ?), ('demo_seed', ?)", ["1", str(scale), str(seed)])
 
