@@ -5,6 +5,7 @@ register_callbacks(app); optionally register_routes(server) for downloads it ser
 """
 PAGE_MODULES = (
     "map",
+    "trends",
     "admin_users",
     "admin_audit",
 )
