@@ -125,10 +125,13 @@ def quality_trend_chart(monthly: pd.DataFrame, fields: tuple, record_level: bool
         lines.append((key, label, FIELD_COLOURS[i % len(FIELD_COLOURS)], 1.5, "dot"))
     for key, label, colour, width, dash in lines:
         values = geocoded if key == "geocoded" else monthly[key]
-        y = hidden(values / n * 100, monthly["records"], record_level)
+        # a share hides when it would reveal a count of 1-4: of the records, the part or the rest
+        reveals = monthly["records"].map(is_small) | values.map(is_small) | (monthly["records"] - values).map(is_small)
+        y = hidden(values / n * 100, pd.Series(reveals.map(lambda r: 1 if r else 5), index=monthly.index), record_level)
         fig.add_trace(go.Scatter(x=monthly["month"], y=y, name=label, mode="lines+markers",
                                  line={"color": colour, "width": width, "dash": dash}, marker={"size": 4},
-                                 text=_labels(y, monthly["records"], ".1f", record_level),
+                                 text=[("*" if r and not record_level else "–") if np.isnan(v) else f"{v:.1f}"
+                                       for v, r in zip(y, reveals)],
                                  hovertemplate="%{x|%b %Y}: %{text} %<extra>" + label + "</extra>"))
     fig.update_layout(yaxis={"title": {"text": "% of records"}, "range": [0, 102]},
                       legend={"orientation": "h", "y": -0.18, "x": 0}, margin={"l": 60, "r": 20, "t": 20, "b": 40},

@@ -5,7 +5,10 @@ register_callbacks(app); optionally register_routes(server) for downloads it ser
 """
 PAGE_MODULES = (
     "map",
+    "premises",
+    "tasking",
     "trends",
+    "quality",
     "admin_users",
     "admin_audit",
 )

@@ -1,0 +1,260 @@
+"""Data-quality page (ED leads): per ED and month, how complete, geocodable and timely the ISTV
+submissions are, a league table across EDs and the printable monthly feedback report per ED."""
+from __future__ import annotations
+
+import io
+from datetime import date
+from enum import StrEnum
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, dcc, html
+from flask import Response, abort, request
+from flask_login import current_user
+
+from dashboard import figures_strategic as fs
+from dashboard import reports_quality as rq
+from dashboard.auth import guard
+from dashboard.context import current_scope, current_store
+from dashboard.exports import Export, audited_export
+from dashboard.url_state import from_query, to_query
+from data import disclosure, queries
+from data import queries_strategic as qs
+from data.filters import Filters
+
+PATH, TITLE, PERMISSION = "/quality", "Data quality", "view_quality"
+REPORT_PATH = "/download/strategic/quality-report.html"
+
+
+class Ids(StrEnum):
+    SITE = "quality-site"
+    FROM = "quality-from"
+    TO = "quality-to"
+    NOTES = "quality-notes"
+    CARDS = "quality-cards"
+    TREND = "quality-trend"
+    MONTHS = "quality-months"
+    LEAGUE = "quality-league"
+    REPORT = "quality-report"
+    DOWNLOAD_MONTHS = "quality-download-months"
+    DOWNLOAD_LEAGUE = "quality-download-league"
+
+
+def default_window(bounds: tuple[date, date] | None) -> tuple[date | None, date | None]:
+    """The last 12 months of data."""
+    if bounds is None:
+        return None, None
+    return max(qs.month_start(bounds[0]), qs.add_months(bounds[1], -11)), qs.month_end(bounds[1])
+
+
+def read_state(store, search: str):
+    """site (or ''), first and last month, notes from a query string; the site must be one the viewer may see."""
+    bounds = queries.date_bounds(store)
+    start, end = default_window(bounds)
+    f, notes, extra = from_query(search, set(), Filters(start=start, end=end), ("site",))
+    notes = [n for n in notes if "borough" not in n]  # this page has no borough filter
+    site = extra.get("site", "")
+    sites = set(qs.ed_sites(store)["site_code"])
+    if site and site not in sites:
+        notes.append(f"Ignored 'site={site[:40]}': not an ED site you may see")
+        site = ""
+    return site, f.start, f.end, notes, bounds
+
+
+def layout(search: str = "") -> html.Div:
+    store = current_store()
+    site, first, last, notes, bounds = read_state(store, search)
+    from dashboard.pages.trends import _month_options
+    months = _month_options(bounds)
+    sites = qs.ed_sites(store)
+    everyone = "All London EDs" if current_scope().ed_sites is None else "All your EDs"
+    return html.Div([
+        html.H2("Data quality", className="h4"),
+        dbc.Row([
+            dbc.Col([dbc.Label("Emergency Department", html_for=Ids.SITE),
+                     dcc.Dropdown(id=Ids.SITE, value=site or None, placeholder=everyone,
+                                  options=[{"label": f"{n} ({c})", "value": c} for c, n in zip(sites["site_code"], sites["name"])])], md=5),
+            dbc.Col([dbc.Label("From", html_for=Ids.FROM),
+                     dcc.Dropdown(id=Ids.FROM, options=months, value=first and f"{first:%Y-%m}", clearable=False)], md=2),
+            dbc.Col([dbc.Label("To", html_for=Ids.TO),
+                     dcc.Dropdown(id=Ids.TO, options=months, value=last and f"{last:%Y-%m}", clearable=False)], md=2),
+            dbc.Col(html.Div(id=Ids.REPORT, className="mt-4"), md=3),
+        ], className="g-3 mb-2"),
+        html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in notes], id=Ids.NOTES),
+        html.Div(id=Ids.CARDS, className="mb-2"),
+        dbc.Row([
+            dbc.Col([html.H3("Completeness and geocoding by month", className="h6"),
+                     dcc.Graph(id=Ids.TREND, style={"height": "40vh"})], lg=7),
+            dbc.Col(_help(), lg=5),
+        ], className="g-3"),
+        html.Div([html.H3("Each month", className="h6 me-3 mb-0"),
+                  html.A("Download CSV", id=Ids.DOWNLOAD_MONTHS, href="#", className="btn btn-sm btn-outline-secondary")],
+                 className="d-flex align-items-center mt-3 mb-1"),
+        html.Div(id=Ids.MONTHS, style={"overflowX": "auto"}),
+        html.Div([html.H3("League table across EDs (the whole period)", className="h6 me-3 mb-0"),
+                  html.A("Download CSV", id=Ids.DOWNLOAD_LEAGUE, href="#", className="btn btn-sm btn-outline-secondary")],
+                 className="d-flex align-items-center mt-3 mb-1"),
+        html.Div(id=Ids.LEAGUE, style={"overflowX": "auto"}),
+    ])
+
+
+def _help() -> dbc.Accordion:
+    return dbc.Accordion([dbc.AccordionItem([
+        html.P("This is the feedback loop to Emergency Departments: how much of each ISTV submission can be used. "
+               "A field is complete when it holds a value; an empty free-text location, a '99' (unknown) code or a "
+               "missing date-time counts as incomplete. 'All fields complete' needs all five fields of the minimum data set."),
+        html.P("Geocoding: venue (a named place, within metres), street (on the named street), area only (a town or "
+               "borough centre) and not placed. Only venue and street records count on street blocks and hot blocks, "
+               "so the free-text location is what makes a record useful for targeting."),
+        html.P("Median delay is the minutes from the assault to arrival at the ED. Submitted after month end is the "
+               "days from the end of the month to the first load of that month's records."),
+        html.P("The league table ranks EDs by the share of records with every field complete over the period. "
+               "The monthly feedback report (choose one ED) prints the month with its last 12 months and what its "
+               "data made possible: its records in hot blocks, and the hot blocks only ED data revealed."),
+        html.P("Roles without record-level access see counts from 1 to 4 as '<5' and percentages built from fewer "
+               "than 5 records as '*'. ED data leads see their own EDs beside all London EDs together."),
+    ], title="How to read this page")], start_collapsed=True)
+
+
+def _table(df: pd.DataFrame, table_id: str, highlight: str | None = None) -> dbc.Table:
+    head = html.Thead(html.Tr([html.Th(c) for c in df.columns]))
+    rows = [html.Tr([html.Td(rq._cell(v)) for v in row], className="table-warning" if highlight and row[0] == highlight else None)
+            for row in df.itertuples(index=False)]
+    return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, hover=True, id=table_id, className="mb-0 small")
+
+
+def months_frame(view: rq.QualityView, record_level: bool) -> pd.DataFrame:
+    m = view.monthly.assign(label=[f"{pd.Timestamp(x):%b %Y}" for x in view.monthly["month"]])
+    return rq.display(m, record_level, view.submissions, "label").rename(columns={"": "Month"})
+
+
+def league_frame(view: rq.QualityView, record_level: bool) -> pd.DataFrame:
+    lg = view.league.assign(label=[f"{n} ({c})" for n, c in zip(view.league["name"], view.league["ed_site"])])
+    out = rq.display(lg, record_level, view.submissions, "label").rename(columns={"": "ED", "Submitted after month end": "Median days after month end"})
+    out.insert(0, "Rank", [r if r else "–" for r in lg["rank"]])
+    if len(view.benchmark):
+        bench = rq.display(view.benchmark.assign(label=rq.BENCHMARK), record_level, view.submissions, "label")
+        bench = bench.rename(columns={"": "ED", "Submitted after month end": "Median days after month end"})
+        bench["Median days after month end"] = ""
+        bench.insert(0, "Rank", "")
+        out = pd.concat([out, bench], ignore_index=True)
+    return out
+
+
+def cards(view: rq.QualityView, record_level: bool) -> dbc.Row:
+    t = view.total.iloc[0] if len(view.total) else None
+    n = 0 if t is None else t["records"]
+    items = [("Records", rq._n(int(n), record_level), "quality-card-records")]
+    if t is not None:
+        items += [("All fields complete", rq.pct(t["pct_all"], n, record_level, t["all_complete"]), "quality-card-complete"),
+                  ("Placed on a street or venue", rq.pct(t["pct_placed"], n, record_level, t["placed"]), "quality-card-placed"),
+                  ("Median assault to arrival", rq.minutes(t["median_delay_min"], n, record_level), "quality-card-delay"),
+                  ("Median days after month end", rq.days(t["days_after_month_end"], n, record_level, view.submissions),
+                   "quality-card-timely")]
+    return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(label, className="small text-muted"),
+                                                   html.Div(v, className="fs-5 fw-bold", id=cid)])), md=True)
+                    for label, v, cid in items], className="g-2")
+
+
+def _window(start, end, bounds):
+    months = sorted(m for m in (_month(start), _month(end)) if m is not None)  # a crafted reversed range is swapped
+    default = default_window(bounds)
+    return (months[0] if months else default[0]), (qs.month_end(months[-1]) if months else default[1])
+
+
+def update_view(site, start, end):
+    """Callback body: ED site and months in → cards, trend chart, month table, league, links and URL out."""
+    store = current_store()
+    record_level = store.scope.record_level
+    allowed = set(qs.ed_sites(store)["site_code"])
+    site = site if site in allowed else ""
+    first, last = _window(start, end, queries.date_bounds(store))
+    query = to_query(Filters(start=first, end=last), extra={"site": site})
+    if first is None:
+        return html.P("No data loaded yet."), fs.empty_figure("No data loaded yet"), "", "", "", "#", "#", query
+    view = rq.compute(store, (site,) if site else (), first, last)
+    report = (html.A("Monthly feedback report", id="quality-report-link", className="btn btn-primary btn-sm",
+                     href=f"{REPORT_PATH}?site={site}&month={last:%Y-%m}", target="_blank")
+              if site else html.Span("Choose one ED for its monthly feedback report", className="small text-muted"))
+    label = next((f"{n} ({c})" for c, n in zip(view.league["ed_site"], view.league["name"]) if c == site), None)
+    return (cards(view, record_level), fs.quality_trend_chart(view.monthly, rq.FIELDS, record_level),
+            _table(months_frame(view, record_level), "quality-months-table"),
+            _table(league_frame(view, record_level), "quality-league-table", label),
+            report, "/download/strategic/quality-months.csv" + query, "/download/strategic/quality-league.csv" + query, query)
+
+
+def _month(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:7] + "-01") if value else None
+    except ValueError:
+        return None
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        Output(Ids.CARDS, "children"), Output(Ids.TREND, "figure"), Output(Ids.MONTHS, "children"),
+        Output(Ids.LEAGUE, "children"), Output(Ids.REPORT, "children"),
+        Output(Ids.DOWNLOAD_MONTHS, "href"), Output(Ids.DOWNLOAD_LEAGUE, "href"),
+        Output("url", "search", allow_duplicate=True),
+        Input(Ids.SITE, "value"), Input(Ids.FROM, "value"), Input(Ids.TO, "value"),
+        prevent_initial_call="initial_duplicate",
+    )(guard(PERMISSION)(update_view))
+
+
+# ---- exports and the report ---------------------------------------------------------------------
+
+def _csv(frame: pd.DataFrame, name: str, heading: str) -> Response:
+    buf = io.StringIO()
+    buf.write(f"# {heading} Method: {rq.METHOD}\n")
+    frame.to_csv(buf, index=False)
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="istv-{name}.csv"'})
+
+
+def register_routes(server) -> None:
+    @server.route("/download/strategic/quality-<name>.csv")
+    def quality_download(name: str):
+        if name not in ("months", "league"):
+            abort(404)
+        if not current_user.can(PERMISSION):
+            abort(403)
+        store = current_store()
+        site, first, last, _, _ = read_state(store, request.query_string.decode("utf-8", "replace"))
+        if first is None:
+            abort(404, description="No data loaded yet.")
+        view = rq.compute(store, (site,) if site else (), first, last)
+        record_level = store.scope.record_level
+        frame = months_frame(view, record_level) if name == "months" else league_frame(view, record_level)
+        out = audited_export(f"quality-{name}", frame, Filters(start=first, end=last), Export(query=None, parts=("Records",)))
+        return _csv(out, f"quality-{name}", f"ISTV London data quality ({name}), {site or 'all EDs you may see'}, "
+                                            f"{first:%b %Y} to {last:%b %Y}.")
+
+    @server.route(REPORT_PATH)
+    def quality_report():
+        if not current_user.can(PERMISSION):
+            abort(403)
+        store = current_store()
+        sites = qs.ed_sites(store)
+        site = request.args.get("site", "")
+        if site not in set(sites["site_code"]):
+            abort(403, description="Not an ED site you may see.")
+        try:
+            month = date.fromisoformat(request.args.get("month", "")[:7] + "-01")
+        except ValueError:
+            abort(400, description="month: expected a month like 2025-11")
+        record_level = store.scope.record_level
+        view = rq.compute(store, (site,), month, month)
+        trend = rq.compute(store, (site,), qs.add_months(month, -11), month)
+        contribution = qs.site_contribution(store, site, month, month)
+        f = Filters(start=month, end=qs.month_end(month))
+        months = audited_export("quality-report", months_frame(trend, record_level), f, Export(query=None, parts=("Records",)))
+        names = dict(zip(*queries.boroughs(store)[["code", "name"]].to_numpy().T))
+        blocks = contribution["ed_only"].assign(borough_code=lambda d: d["borough_code"].map(lambda c: names.get(c, c)))
+        blocks["block_id"] = blocks["block_id"].astype(str)
+        blocks = blocks.rename(columns={
+            "block_id": "Block", "street": "Street", "borough_code": "Borough", "site_records": "Your records",
+            "ed": "All ED records", "police": "Police violence"})
+        blocks = disclosure.suppress_parts(blocks, ["Your records", "All ED records", "Police violence"], record_level)
+        html_text = rq.report_html(sites.loc[sites["site_code"] == site].iloc[0], month, view, trend, contribution,
+                                   months, blocks, record_level, to_query(f, extra={"site": site}))
+        return Response(html_text, mimetype="text/html")
