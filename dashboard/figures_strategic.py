@@ -55,7 +55,9 @@ def rolling_chart(trend: pd.DataFrame, measure: str = "count", record_level: boo
                                  line={"color": colour, "width": 3, "dash": None if src == "ed" else "dot"},
                                  hovertemplate=f"12 months to %{{x|%b %Y}}: %{{text}}<extra>{name}</extra>"))
     unit = " per 1,000 residents" if rate else ""
-    return _two_axes(fig, f"ED assaults, 12 months{unit}", f"Police violence, 12 months{unit}")
+    fig = _two_axes(fig, f"ED assaults, 12 months{unit}", f"Police violence, 12 months{unit}")
+    fig.update_layout(yaxis2={"tickformat": ",.2f" if rate else ",.0f"})
+    return fig
 
 
 def ratio_chart(trend: pd.DataFrame, record_level: bool = True) -> go.Figure:
@@ -108,7 +110,7 @@ def ranking_chart(ranking: pd.DataFrame, selected: tuple[str, ...], by: str = "p
         hovertemplate="%{y}: %{text} per 1,000 a year (rank %{customdata[0]}, %{customdata[1]} recorded)<extra></extra>"))
     fig.update_layout(xaxis={"title": {"text": f"{what} per 1,000 residents a year"}},
                       yaxis={"automargin": True}, margin={"l": 10, "r": 40, "t": 10, "b": 40},
-                      height=max(260, 18 * len(df) + 80), showlegend=False)
+                      height=max(160, 20 * len(df) + 80), showlegend=False)
     return fig
 
 

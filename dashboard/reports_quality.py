@@ -15,6 +15,8 @@ from data import disclosure
 from data import queries_strategic as qs
 
 FIELDS = qs.FIELDS
+REPORT_MONTH_COLUMNS = ("Month", "Records", "All fields complete", "Placed on a street or venue", "Median delay",
+                        "Submitted after month end")
 LEVEL_LABELS = {"venue": "Venue", "street": "Street", "area": "Area only", "none": "Not placed"}
 NO_SUBMISSIONS = "no submissions loaded yet"
 BENCHMARK = "All London EDs"
@@ -126,11 +128,13 @@ def display(q: pd.DataFrame, record_level: bool, submissions: bool, label: str) 
         row["All fields complete"] = pct(r.get("pct_all"), n, record_level, r.get("all_complete"))
         for level in qs.CONFIDENCE_LEVELS:
             row[f"Geocoded: {LEVEL_LABELS[level]}"] = pct(r.get(f"pct_{level}"), n, record_level, r.get(f"conf_{level}"))
+        row["Placed on a street or venue"] = pct(r.get("pct_placed"), n, record_level, r.get("placed"))
         row["Median delay"] = minutes(r.get("median_delay_min"), n, record_level)
         row["Submitted after month end"] = days(r.get("days_after_month_end"), n, record_level, submissions)
         rows.append(row)
     cols = ["", "Records"] + [t for _, t, *_ in FIELDS] + ["All fields complete"] + \
-        [f"Geocoded: {LEVEL_LABELS[c]}" for c in qs.CONFIDENCE_LEVELS] + ["Median delay", "Submitted after month end"]
+        [f"Geocoded: {LEVEL_LABELS[c]}" for c in qs.CONFIDENCE_LEVELS] + ["Placed on a street or venue", "Median delay",
+                                                                        "Submitted after month end"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -219,7 +223,7 @@ def report_html(site: pd.Series, month: date, view: QualityView, trend: QualityV
     chart = svg.line_chart(labels, {"All fields complete %": _series(m["pct_all"], m["records"], m["all_complete"], record_level),
                                     "Placed on a street or venue %": _series(m["pct_placed"], m["records"], m["placed"], record_level)},
                            title="Data quality over 12 months")
-    parts.append(f'<section><h2>The last 12 months</h2>{chart}{table_html(months_table, "report-months")}</section>')
+    parts.append(f'<section><h2>The last 12 months</h2>{chart}{table_html(months_table[list(REPORT_MONTH_COLUMNS)], "report-months")}</section>')
     located, in_hot = contribution["located"], contribution["in_hot"]
     parts.append(
         '<section><h2>What your data made possible this month</h2>'

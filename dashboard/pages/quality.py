@@ -118,7 +118,9 @@ def _help() -> dbc.Accordion:
 
 def _table(df: pd.DataFrame, table_id: str, highlight: str | None = None) -> dbc.Table:
     head = html.Thead(html.Tr([html.Th(c) for c in df.columns]))
-    rows = [html.Tr([html.Td(rq._cell(v)) for v in row], className="table-warning" if highlight and row[0] == highlight else None)
+    key = "ED" if "ED" in df.columns else None
+    rows = [html.Tr([html.Td(rq._cell(v)) for v in row],
+                    className="table-warning" if key and highlight and getattr(row, "_asdict")().get(key) == highlight else None)
             for row in df.itertuples(index=False)]
     return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, hover=True, id=table_id, className="mb-0 small")
 
@@ -178,8 +180,9 @@ def update_view(site, start, end):
               if site else html.Span("Choose one ED for its monthly feedback report", className="small text-muted"))
     label = next((f"{n} ({c})" for c, n in zip(view.league["ed_site"], view.league["name"]) if c == site), None)
     return (cards(view, record_level), fs.quality_trend_chart(view.monthly, rq.FIELDS, record_level),
-            _table(months_frame(view, record_level), "quality-months-table"),
-            _table(league_frame(view, record_level), "quality-league-table", label),
+            _table(disclosure.suppress_parts(months_frame(view, record_level), ["Records"], record_level), "quality-months-table"),
+            _table(disclosure.suppress_parts(league_frame(view, record_level), ["Records"], record_level),
+                   "quality-league-table", label),
             report, "/download/strategic/quality-months.csv" + query, "/download/strategic/quality-league.csv" + query, query)
 
 

@@ -211,7 +211,7 @@ def update_view(boroughs, start, end, measure, rank_by):
             figures.monthly_series(trend[["month", "ed", "police"]], record_level),
             fs.rolling_chart(trend, measure, record_level), fs.ratio_chart(trend, record_level),
             fs.seasonality_chart(view.season, record_level),
-            fs.ranking_chart(view.ranking, f.boroughs, rank_by, record_level),
+            fs.ranking_chart(view.ranking, f.boroughs or store.scope.boroughs or (), rank_by, record_level),
             "/download/strategic/trends-monthly.csv" + query, "/download/strategic/trends-boroughs.csv" + query, query)
 
 
