@@ -7,6 +7,8 @@ PAGE_MODULES = (
     "map",
     "premises",
     "tasking",
+    "premises",
+    "tasking",
     "trends",
     "quality",
     "admin_users",

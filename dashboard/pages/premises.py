@@ -1,0 +1,311 @@
+"""Premises page (licensing): premises ranked by assaults nearby, a profile per premises, evidence packs."""
+from __future__ import annotations
+
+import io
+from datetime import date
+from enum import StrEnum
+from urllib.parse import urlencode
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Input, Output, State, ctx, dash_table, dcc, html
+from flask import Response, abort, request
+from flask_login import current_user
+
+from dashboard.auth import guard
+from dashboard.context import current_config, current_scope, current_store
+from dashboard.exports import Export, audited_export
+from dashboard.pages.map import default_filters
+from dashboard.pages.premises_profile import profile_view
+from dashboard.reports_ops import (PREMISES_COLUMNS, evidence_frame, filter_premises, gather_profile, hot_sets,
+                                   premises_display, premises_ranking)
+from dashboard.reports_ops_html import evidence_pack_html
+from dashboard.url_state import from_query, to_query
+from data import queries, queries_ops
+from data.filters import Filters
+from data.schema import LICENCE_TYPES
+
+PATH, TITLE, PERMISSION = "/premises", "Premises", "view_premises"
+RADII = (25, 50, 75, 100, 150, 200, 250)
+DEFAULT_RADIUS = 50
+EXTRA_KEYS = ("r", "type", "min", "q", "premises")
+TYPE_CODES = tuple(t.code for t in LICENCE_TYPES)
+
+
+class Ids(StrEnum):
+    BOROUGHS = "premises-boroughs"
+    DATES = "premises-dates"
+    RADIUS = "premises-radius"
+    TYPES = "premises-types"
+    MIN = "premises-min"
+    SEARCH = "premises-search"
+    NOTES = "premises-notes"
+    SUMMARY = "premises-summary"
+    TABLE = "premises-table"
+    MAP = "premises-map"
+    LIST_CSV = "premises-list-csv"
+    VIEW = "premises-view"
+    SELECTED = "premises-selected"
+    PROFILE = "premises-profile"
+
+
+def read_view(search: str, known: set[str], bounds) -> tuple[Filters, dict, list[str]]:
+    """The page state in a query string: filters, then r/type/min/q/premises, with notes for bad values."""
+    f, notes, extra = from_query(search, known, default_filters(bounds), EXTRA_KEYS)
+    view = {"radius": DEFAULT_RADIUS, "types": (), "min": 0, "q": "", "premises": None}
+    if "r" in extra:
+        try:
+            view["radius"] = queries_ops.check_radius(extra["r"])
+        except ValueError as exc:
+            notes.append(f"Ignored 'r={extra['r'][:20]}': {exc}")
+    if "type" in extra:
+        types = [t for t in extra["type"].split(",") if t]
+        view["types"] = tuple(t for t in types if t in TYPE_CODES)
+        if len(view["types"]) != len(types):
+            notes.append(f"Ignored unknown licence type(s): {', '.join(t for t in types if t not in TYPE_CODES)[:80]}")
+    if "min" in extra:
+        try:
+            view["min"] = max(0, int(extra["min"]))
+        except ValueError:
+            notes.append(f"Ignored 'min={extra['min'][:20]}': expected a whole number")
+    view["q"] = extra.get("q", "")[:80]
+    view["premises"] = extra.get("premises") or None
+    return f, view, notes
+
+
+def view_query(f: Filters, bounds, radius, types, min_count, text, premises=None) -> str:
+    extra = {"r": f"{float(radius):g}" if float(radius) != DEFAULT_RADIUS else None,
+             "type": ",".join(types or ()) or None, "min": int(min_count) if min_count else None,
+             "q": (text or "").strip() or None, "premises": premises}
+    return to_query(f, default_filters(bounds), extra)
+
+
+def layout(search: str = "") -> html.Div:
+    store = current_store()
+    boroughs = queries.boroughs(store)
+    bounds = queries.date_bounds(store)
+    f, view, notes = read_view(search, set(boroughs["code"]), bounds)
+    options = [{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])]
+    radius = view["radius"] if view["radius"] in RADII else DEFAULT_RADIUS
+    if radius != view["radius"]:
+        notes.append(f"Radius {view['radius']:g} m is not offered here; showing {DEFAULT_RADIUS} m")
+    return html.Div([
+        dbc.Row([
+            dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
+                     dcc.Dropdown(id=Ids.BOROUGHS, options=options, value=list(f.boroughs), multi=True,
+                                  placeholder="All London" if current_scope().boroughs is None else "All your boroughs")], md=4),
+            dbc.Col([dbc.Label("Period", html_for=Ids.DATES),
+                     dcc.DatePickerRange(id=Ids.DATES, start_date=f.start, end_date=f.end,
+                                         min_date_allowed=bounds[0] if bounds else None,
+                                         max_date_allowed=bounds[1] if bounds else None,
+                                         display_format="D MMM YYYY", first_day_of_week=1)], md=3),
+            dbc.Col([dbc.Label("Within", html_for=Ids.RADIUS),
+                     dcc.Dropdown(id=Ids.RADIUS, options=[{"label": f"{r} m", "value": r} for r in RADII],
+                                  value=radius, clearable=False)], md=1),
+            dbc.Col([dbc.Label("Licence types", html_for=Ids.TYPES),
+                     dcc.Dropdown(id=Ids.TYPES, options=[{"label": t.label, "value": t.code} for t in LICENCE_TYPES],
+                                  value=list(view["types"]), multi=True, placeholder="All types")], md=2),
+            dbc.Col([dbc.Label("At least", html_for=Ids.MIN),
+                     dbc.Input(id=Ids.MIN, type="number", min=0, step=1, value=view["min"], debounce=True)], md=1),
+            dbc.Col([dbc.Label("Name or street", html_for=Ids.SEARCH),
+                     dbc.Input(id=Ids.SEARCH, value=view["q"], placeholder="search", debounce=True)], md=1),
+        ], className="g-2 mb-2"),
+        html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in notes], id=Ids.NOTES),
+        dcc.Store(id=Ids.VIEW), dcc.Store(id=Ids.SELECTED, data=view["premises"]),
+        dbc.Row([
+            dbc.Col([html.Div([html.Div(id=Ids.SUMMARY, className="me-auto"),
+                               html.A("Download CSV", id=Ids.LIST_CSV, href="/download/premises/list.csv",
+                                      className="btn btn-sm btn-outline-secondary")],
+                              className="d-flex align-items-center mb-1"),
+                     dash_table.DataTable(id=Ids.TABLE, columns=[{"name": v, "id": k} for k, v in PREMISES_COLUMNS.items()],
+                                          page_size=12, style_table={"overflowX": "auto"}, cell_selectable=True,
+                                          style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left",
+                                                      "whiteSpace": "normal", "cursor": "pointer"},
+                                          style_header={"fontWeight": "600"}),
+                     _help()], lg=7),
+            dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "58vh"}, config={"scrollZoom": True}), lg=5),
+        ], className="g-3"),
+        html.Hr(),
+        html.Div(id=Ids.PROFILE),
+    ])
+
+
+def _help() -> dbc.Accordion:
+    return dbc.Accordion([dbc.AccordionItem([
+        html.P("Each row is a licensed premises of the chosen boroughs, ranked by the incidents located within the "
+               "chosen distance of it in the period: ED assault attendances placed at a venue or on a street, plus "
+               "police-recorded 'Violence and sexual offences'. Nearby is not the same as caused by: a premises on a "
+               "busy street gathers its street's incidents too."),
+        html.P("'Hot block' says whether the premises' street block is one of the period's hot blocks (the same "
+               "definition as the map), or shares a junction with one. '22:00-06:00' and 'Glass or bottle' are shares "
+               "of the nearby ED assaults (police.uk has neither the time nor the weapon). 'ED names venue' counts ED "
+               "records whose location text the geocoder matched to this premises by name. 'Previous' and 'Change' "
+               "compare with the equal period just before."),
+        html.P("Click a row or a marker for the premises' profile and its evidence pack, a printable document for a "
+               "licence review hearing with the method statement and the numbers."),
+        html.P("Roles without record-level access see counts from 1 to 4 as '<5', and shares or changes that would "
+               "reveal one as '*'; their profile map shows counts per hexagon instead of individual records."),
+    ], title="How to read this page")], start_collapsed=True, className="mt-2")
+
+
+def _filters(boroughs, start, end) -> Filters:
+    dates = sorted(d for d in (_day(start), _day(end)) if d is not None)
+    return Filters(boroughs=tuple(str(b) for b in boroughs or ()),
+                   start=dates[0] if start and dates else None, end=dates[-1] if end and dates else None)
+
+
+def _day(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def ranked_rows(store, f: Filters, radius: float, types=(), min_count: int = 0, text: str = ""):
+    """The premises table's rows (ranked, flagged, filtered) for a view."""
+    hot, near = hot_sets(store, f)
+    ranked = premises_ranking(queries_ops.premises_evidence(store, f, radius), hot, near)
+    return filter_premises(ranked, types, min_count, text)
+
+
+def update_table(boroughs, start, end, radius, types, min_count, text):
+    """Callback body: filters in → table rows, overview map, summary, CSV link and the view's query string."""
+    f = _filters(boroughs, start, end)
+    store = current_store()
+    record_level = store.scope.record_level
+    radius = queries_ops.check_radius(radius or DEFAULT_RADIUS)
+    try:
+        min_count = max(0, int(min_count or 0))
+    except (TypeError, ValueError):
+        min_count = 0
+    types = tuple(t for t in types or () if t in TYPE_CODES)
+    rows = ranked_rows(store, f, radius, types, min_count, text or "")
+    shown = premises_display(rows, record_level)
+    data = shown.assign(id=shown["premises_id"]).to_dict("records")
+    bounds = queries.date_bounds(store)
+    query = view_query(f, bounds, radius, types, min_count, text)
+    n_hot = int(rows["in_hot"].sum())
+    n_next = int(rows["next_to_hot"].sum())
+    summary = html.Span([html.B(f"{len(rows):,}"), " premises · ", html.B(f"{n_hot:,}", id="premises-n-hot"),
+                         " in a hot block · ", html.B(f"{n_next:,}"), " next to one"], id="premises-count")
+    fig = overview_map(rows, shown, current_config().map_style)
+    return data, fig, summary, "/download/premises/list.csv" + query, query
+
+
+def overview_map(rows, shown, style: str) -> go.Figure:
+    """Markers of the listed premises: red in a hot block, orange next to one, grey otherwise."""
+    from dashboard.figures import LONDON_CENTER
+    fig = go.Figure()
+    colours = [("#d7301f" if a else "#fc8d59" if b else "#7f7f7f") for a, b in zip(rows["in_hot"], rows["next_to_hot"])]
+    fig.add_trace(go.Scattermap(
+        lat=rows["lat"], lon=rows["lon"], mode="markers", marker={"size": 9, "color": colours, "opacity": 0.85},
+        customdata=rows["premises_id"], text=[f"{n}<br>{lic} · within radius: {t}<br>{h}" for n, lic, t, h in
+                                              zip(shown["name"], shown["licence"], shown["total"], shown["hot"])],
+        hovertemplate="%{text}<extra></extra>", name="Premises"))
+    if len(rows):
+        lat, lon = float(rows["lat"].mean()), float(rows["lon"].mean())
+        span = max(float(rows["lat"].max() - rows["lat"].min()), float(rows["lon"].max() - rows["lon"].min()) * 0.62, 0.005)
+        import math
+        zoom = max(8.5, min(15.0, math.log2(360 / span) - 1.2))
+        center = {"lat": lat, "lon": lon}
+    else:
+        center, zoom = LONDON_CENTER, 9.2
+    fig.update_layout(map={"style": style, "center": center, "zoom": zoom}, margin={"l": 0, "r": 0, "t": 0, "b": 0},
+                      showlegend=False, uirevision="premises")
+    return fig
+
+
+def select(active_cell, click, selected):
+    """Callback body: the premises a row or a marker points at."""
+    if ctx.triggered_id == Ids.MAP and click and click.get("points"):
+        return str(click["points"][0].get("customdata"))
+    if active_cell and active_cell.get("row_id"):
+        return str(active_cell["row_id"])
+    return selected
+
+
+def show_profile(view: str | None, selected: str | None):
+    """Callback body: the selected premises' profile, and the URL query (the view plus the premises)."""
+    view = view or ""
+    if not selected:
+        return html.P("Click a row or a marker to see that premises' profile.", className="text-muted"), view
+    store = current_store()
+    bounds = queries.date_bounds(store)
+    known = set(queries.boroughs(store)["code"])
+    f, v, _ = read_view(view, known, bounds)
+    profile = gather_profile(store, f, selected, v["radius"])
+    join = "&" if view else "?"
+    search = view + join + urlencode({"premises": selected})
+    if profile is None:
+        return dbc.Alert(f"Premises {selected} is not in your boroughs or does not exist.", color="warning"), view
+    pack = f"/download/premises/{selected}/evidence"
+    return profile_view(store, profile, current_config().map_style, pack + ".html" + view, pack + ".csv" + view), search
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        Output(Ids.TABLE, "data"), Output(Ids.MAP, "figure"), Output(Ids.SUMMARY, "children"),
+        Output(Ids.LIST_CSV, "href"), Output(Ids.VIEW, "data"),
+        Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
+        Input(Ids.RADIUS, "value"), Input(Ids.TYPES, "value"), Input(Ids.MIN, "value"), Input(Ids.SEARCH, "value"),
+    )(guard(PERMISSION)(update_table))
+    app.callback(
+        Output(Ids.SELECTED, "data"), Input(Ids.TABLE, "active_cell"), Input(Ids.MAP, "clickData"),
+        State(Ids.SELECTED, "data"), prevent_initial_call=True,
+    )(guard(PERMISSION)(select))
+    app.callback(
+        Output(Ids.PROFILE, "children"), Output("url", "search"), Input(Ids.VIEW, "data"), Input(Ids.SELECTED, "data"),
+    )(guard(PERMISSION)(show_profile))
+
+
+# ---- downloads ----------------------------------------------------------------------------
+
+def _request_view(store):
+    if not current_user.can(PERMISSION):
+        abort(403)
+    known = set(queries.boroughs(store)["code"])
+    return read_view(request.query_string.decode("utf-8", "replace"), known, queries.date_bounds(store))
+
+
+def _csv(df, filename: str) -> Response:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _evidence(premises_id: str):
+    store = current_store()
+    f, v, _ = _request_view(store)
+    profile = gather_profile(store, f, premises_id, v["radius"])
+    if profile is None:
+        abort(404)
+    shown = audited_export(f"premises-evidence:{premises_id}", evidence_frame(profile), f, Export(None, parts=("ed", "police")))
+    return store, f, profile, shown
+
+
+def register_routes(server) -> None:
+    @server.route("/download/premises/list.csv")
+    def premises_list_csv():
+        store = current_store()
+        f, v, _ = _request_view(store)
+        rows = ranked_rows(store, f, v["radius"], v["types"], v["min"], v["q"])
+        shown = premises_display(rows, store.scope.record_level).drop(columns=["premises_id"])
+        shown.insert(1, "premises_id", rows["premises_id"])
+        shown.insert(len(shown.columns), "radius_m", v["radius"])
+        out = audited_export("premises", shown.rename(columns={"licence": "licence_type"}), f, Export(None))
+        return _csv(out, "istv-premises.csv")
+
+    @server.route("/download/premises/<premises_id>/evidence.csv")
+    def evidence_csv(premises_id: str):
+        _, _, _, shown = _evidence(premises_id)
+        return _csv(shown, f"istv-evidence-{premises_id}.csv")
+
+    @server.route("/download/premises/<premises_id>/evidence.html")
+    def evidence_html(premises_id: str):
+        store, f, profile, shown = _evidence(premises_id)
+        names = queries.boroughs(store).set_index("code")["name"]
+        borough = names.get(profile.premises["borough_code"], profile.premises["borough_code"])
+        html_text = evidence_pack_html(profile, shown, store.scope.record_level, date.today(), str(borough))
+        return Response(html_text, mimetype="text/html")
+

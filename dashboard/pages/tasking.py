@@ -1,0 +1,233 @@
+"""Tasking page (police tasking meetings): top hot blocks of the last 28 days, what rose or fell, the pack."""
+from __future__ import annotations
+
+import io
+from datetime import date
+from enum import StrEnum
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, dash_table, dcc, html
+from flask import Response, abort, request
+from flask_login import current_user
+
+from dashboard import figures_ops
+from dashboard.auth import guard
+from dashboard.context import current_config, current_scope, current_store
+from dashboard.exports import Export, audited_export
+from dashboard.reports_ops import gather_tasking, tasking_frame, tasking_window
+from dashboard.reports_ops_html import tasking_pack_html
+from dashboard.url_state import from_query, to_query
+from data import queries
+from data.disclosure import show
+from data.filters import Filters
+
+PATH, TITLE, PERMISSION = "/tasking", "Tasking", "view_tasking"
+MODES = {"previous": "Previous 28 days", "year": "Same dates last year"}
+SHOW_N = (10, 20, 50)
+EXTRA_KEYS = ("cmp", "top")
+
+COLUMNS = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "total": "Total",
+           "previous_total": "Before", "change": "Change", "change_class": "Class", "peak_days": "Peak days",
+           "peak_hours": "Peak hours", "ed_per_police": "ED per police", "understated": "Police under-states"}
+
+
+class Ids(StrEnum):
+    BOROUGHS = "tasking-boroughs"
+    DATES = "tasking-dates"
+    MODE = "tasking-mode"
+    TOP = "tasking-top"
+    NOTES = "tasking-notes"
+    SUMMARY = "tasking-summary"
+    MAP = "tasking-map"
+    TABLE = "tasking-table"
+    HOURS = "tasking-hours"
+    PACK = "tasking-pack"
+    CSV = "tasking-csv"
+
+
+def default_filters(bounds) -> Filters:
+    """The last 28 days of data, all boroughs."""
+    if bounds is None:
+        return Filters()
+    start, end = tasking_window(bounds[1])
+    return Filters(start=max(start, bounds[0]), end=end)
+
+
+def read_view(search: str, known: set[str], bounds) -> tuple[Filters, str, int, list[str]]:
+    f, notes, extra = from_query(search, known, default_filters(bounds), EXTRA_KEYS)
+    mode = extra.get("cmp", "previous")
+    if mode not in MODES:
+        notes.append(f"Ignored 'cmp={mode[:20]}': expected previous or year")
+        mode = "previous"
+    top = 20
+    if "top" in extra:
+        try:
+            top = int(extra["top"])
+            if top not in SHOW_N:
+                raise ValueError
+        except ValueError:
+            notes.append(f"Ignored 'top={extra['top'][:20]}': expected one of {', '.join(map(str, SHOW_N))}")
+            top = 20
+    if f.start is None or f.end is None:
+        f = f.with_(**{k: v for k, v in (("start", default_filters(bounds).start), ("end", default_filters(bounds).end))})
+    return f, mode, top, notes
+
+
+def layout(search: str = "") -> html.Div:
+    store = current_store()
+    boroughs = queries.boroughs(store)
+    bounds = queries.date_bounds(store)
+    f, mode, top, notes = read_view(search, set(boroughs["code"]), bounds)
+    options = [{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])]
+    return html.Div([
+        dbc.Row([
+            dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
+                     dcc.Dropdown(id=Ids.BOROUGHS, options=options, value=list(f.boroughs), multi=True,
+                                  placeholder="All London" if current_scope().boroughs is None else "All your boroughs")], md=4),
+            dbc.Col([dbc.Label("Window", html_for=Ids.DATES),
+                     dcc.DatePickerRange(id=Ids.DATES, start_date=f.start, end_date=f.end,
+                                         min_date_allowed=bounds[0] if bounds else None,
+                                         max_date_allowed=bounds[1] if bounds else None,
+                                         display_format="D MMM YYYY", first_day_of_week=1)], md=3),
+            dbc.Col([dbc.Label("Compared with", html_for=Ids.MODE),
+                     dbc.RadioItems(id=Ids.MODE, options=[{"label": v, "value": k} for k, v in MODES.items()],
+                                    value=mode, inline=True)], md=3),
+            dbc.Col([dbc.Label("Blocks listed", html_for=Ids.TOP),
+                     dcc.Dropdown(id=Ids.TOP, options=list(SHOW_N), value=top, clearable=False)], md=1),
+        ], className="g-2 mb-2"),
+        html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in notes], id=Ids.NOTES),
+        html.Div([html.Div(id=Ids.SUMMARY, className="me-auto"),
+                  html.A("Tasking pack", id=Ids.PACK, href="/download/tasking/pack.html", target="_blank",
+                         className="btn btn-sm btn-primary me-1"),
+                  html.A("Download CSV", id=Ids.CSV, href="/download/tasking/pack.csv",
+                         className="btn btn-sm btn-outline-secondary")], className="d-flex align-items-center mb-2"),
+        dbc.Row([
+            dbc.Col([dash_table.DataTable(id=Ids.TABLE, columns=[{"name": v, "id": k} for k, v in COLUMNS.items()],
+                                          page_size=20, style_table={"overflowX": "auto"},
+                                          style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left"},
+                                          style_header={"fontWeight": "600"},
+                                          style_data_conditional=[
+                                              {"if": {"filter_query": "{change_class} = rising"}, "color": "#b30000", "fontWeight": "600"},
+                                              {"if": {"filter_query": "{change_class} = falling"}, "color": "#1a7f37"}]),
+                     _help()], lg=7),
+            dbc.Col([dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}),
+                     dcc.Graph(id=Ids.HOURS, style={"height": "28vh"})], lg=5),
+        ], className="g-3"),
+    ])
+
+
+def _help() -> dbc.Accordion:
+    return dbc.Accordion([dbc.AccordionItem([
+        html.P("The table lists the window's hot blocks by rank: a street block (a street between two junctions) is "
+               "hot when its Gi* statistic marks it as a cluster (exact Poisson test, 5 % false discovery rate) or it "
+               "is among the 20 blocks with most incidents in its borough. Counts are ED assaults placed on a street "
+               "or better plus police-recorded 'Violence and sexual offences'."),
+        html.P("'Before' is the same block in the comparison window; 'Class' says whether the change is more than "
+               "chance: rising or falling (significant), new or gone (none in one window), steady otherwise. With a "
+               "few incidents per block most changes are steady: do not task on a rise of one or two."),
+        html.P("police.uk gives only the month: a month counts in the window holding its 16th day, and has no time "
+               "of day, so peak days and hours come from ED records. 'Police under-states' marks blocks with ED "
+               "assaults and no police records, or twice the area's ED-per-police ratio: places police data alone "
+               "would miss."),
+        html.P("The tasking pack is a printable page (print it or save it as PDF) with the map, the table, the "
+               "window and the filters; the CSV holds the same table."),
+    ], title="How to read this page")], start_collapsed=True, className="mt-2")
+
+
+def _day(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _filters(boroughs, start, end, bounds) -> Filters:
+    dates = sorted(d for d in (_day(start), _day(end)) if d is not None)
+    d = default_filters(bounds)
+    if len(dates) < 2:
+        dates = [d.start, d.end]
+    return Filters(boroughs=tuple(str(b) for b in boroughs or ()), start=dates[0], end=dates[-1])
+
+
+def table_rows(t, record_level: bool) -> list[dict]:
+    """The tasking table as the page shows it (the export frame after disclosure)."""
+    from data.disclosure import suppress_parts
+    frame = tasking_frame(t, record_level, _borough_names())
+    return suppress_parts(frame, ["ed", "police"], record_level, "total").to_dict("records")
+
+
+def _borough_names() -> dict:
+    return queries.boroughs(current_store()).set_index("code")["name"].to_dict()
+
+
+def update_view(boroughs, start, end, mode, top):
+    """Callback body: borough, window and comparison in → summary, table, map, hours, pack links, URL query."""
+    store = current_store()
+    bounds = queries.date_bounds(store)
+    f = _filters(boroughs, start, end, bounds)
+    mode = mode if mode in MODES else "previous"
+    top = int(top) if top in SHOW_N else 20
+    rl = store.scope.record_level
+    t = gather_tasking(store, f, mode, top)
+    rows = table_rows(t, rl)
+    outlines = queries.borough_outlines(store, f.boroughs)
+    fig_map = figures_ops.tasking_map(t.table, t.lines, outlines, style=current_config().map_style, record_level=rl)
+    hours = figures_ops.hour_of_week(t.day_hour, rl, "ED assaults on these blocks by weekday and hour")
+    query = to_query(f, default_filters(bounds), {"cmp": mode if mode != "previous" else None,
+                                                  "top": top if top != 20 else None})
+    cmp = t.compare
+    summary = html.Span([
+        f"{f.start:%d %b %Y} to {f.end:%d %b %Y} against {cmp.start:%d %b} to {cmp.end:%d %b %Y}: ",
+        html.B(_fmt(show(t.totals["ed"], rl)), id="tasking-ed"), " ED assaults and ",
+        html.B(_fmt(show(t.totals["police"], rl)), id="tasking-police"), " police violence on the area's blocks (before: ",
+        html.B(_fmt(show(t.previous_totals["ed"] + t.previous_totals["police"], rl)), id="tasking-before"), ")"])
+    return summary, rows, fig_map, hours, "/download/tasking/pack.html" + query, "/download/tasking/pack.csv" + query, query
+
+
+def _fmt(v) -> str:
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def register_callbacks(app) -> None:
+    app.callback(
+        Output(Ids.SUMMARY, "children"), Output(Ids.TABLE, "data"), Output(Ids.MAP, "figure"),
+        Output(Ids.HOURS, "figure"), Output(Ids.PACK, "href"), Output(Ids.CSV, "href"), Output("url", "search"),
+        Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
+        Input(Ids.MODE, "value"), Input(Ids.TOP, "value"),
+    )(guard(PERMISSION)(update_view))
+
+
+# ---- the tasking pack ---------------------------------------------------------------------
+
+def _pack():
+    if not current_user.can(PERMISSION):
+        abort(403)
+    store = current_store()
+    bounds = queries.date_bounds(store)
+    f, mode, top, _ = read_view(request.query_string.decode("utf-8", "replace"), set(queries.boroughs(store)["code"]), bounds)
+    t = gather_tasking(store, f, mode, top)
+    shown = audited_export("tasking-pack", tasking_frame(t, store.scope.record_level, _borough_names()), f,
+                           Export(None, parts=("ed", "police"), total="total"))
+    return store, f, t, shown
+
+
+def register_routes(server) -> None:
+    @server.route("/download/tasking/pack.csv")
+    def tasking_csv():
+        _, _, _, shown = _pack()
+        buf = io.StringIO()
+        shown.to_csv(buf, index=False)
+        return Response(buf.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="istv-tasking-pack.csv"'})
+
+    @server.route("/download/tasking/pack.html")
+    def tasking_html():
+        store, f, t, shown = _pack()
+        rl = store.scope.record_level
+        names = queries.boroughs(store).set_index("code")["name"]
+        label = ", ".join(names.get(b, b) for b in f.boroughs) or (
+            "All London" if store.scope.boroughs is None else ", ".join(names.get(b, b) for b in store.scope.boroughs))
+        outlines = queries.borough_outlines(store, f.boroughs)
+        totals = {k: show(v, rl) for k, v in t.totals.items()}
+        return Response(tasking_pack_html(t, shown, outlines, rl, date.today(), label, totals), mimetype="text/html")
+

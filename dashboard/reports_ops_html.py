@@ -1,0 +1,192 @@
+"""Printable HTML packs: the licensing evidence pack and the police tasking pack.
+
+Plain functions: frames that already went through `audited_export` (so disclosure applied)
+in, one standalone HTML document out. Charts are inline SVG (`dashboard.svg`), so the page
+prints to PDF from the browser without scripts or network access.
+"""
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from dashboard import svg
+from dashboard.figures_ops import WEEKDAYS
+from dashboard.reports_ops import LICENCE_LABELS, Profile, Tasking, hot_flag
+from data.disclosure import SMALL, THRESHOLD
+from data.schema import POLICE_VIOLENCE
+
+NUMERIC = ("ed", "police", "total", "previous_total", "change", "ed_per_police")
+PRINT_CSS = """
+body { padding: 1.5rem; font-size: 0.9rem; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 1.4rem; }
+table { font-size: 0.8rem; } svg { max-width: 100%; height: auto; }
+.method li { margin-bottom: 0.2rem; }
+@media print {
+  .no-print { display: none !important; }
+  body { padding: 0; font-size: 10pt; }
+  h2 { break-after: avoid; } tr, svg, .keep { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+  @page { size: A4; margin: 14mm; }
+}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="stylesheet" href="/assets/00-bootstrap-5.3.9.min.css"><style>{PRINT_CSS}</style></head>'
+            f'<body><main class="container-fluid" style="max-width: 60rem">'
+            f'<div class="no-print mb-3"><button class="btn btn-primary btn-sm" onclick="window.print()">'
+            f'Print or save as PDF</button></div>{body}</main></body></html>')
+
+
+def _table(df: pd.DataFrame, headers: dict[str, str], cls: str = "") -> str:
+    right = ' class="text-end"'
+    head = "".join(f"<th{right if c in NUMERIC else ''}>{escape(h)}</th>" for c, h in headers.items())
+    rows = []
+    for _, r in df.iterrows():
+        cells = []
+        for c in headers:
+            v = r[c]
+            text = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else f"{v:,}" if isinstance(v, (int, np.integer)) else str(v)
+            cells.append(f"<td{right if c in NUMERIC else ''}>{escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="table table-sm table-striped {cls}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _num(v) -> float | None:
+    """A shown value as a number to draw: None for suppressed ('<5', '*') or blank values."""
+    if isinstance(v, str) or v is None or pd.isna(v):
+        return None
+    return float(v)
+
+
+def _period(f) -> str:
+    return f"{f.start:%d %b %Y} to {f.end:%d %b %Y}"
+
+
+def _disclosure_text(record_level: bool) -> str:
+    if record_level:
+        return ("Your role has record-level access: all counts are exact. Do not pass this pack to anyone "
+                f"without that access: their rule shows counts from 1 to {THRESHOLD - 1} as '{SMALL}'.")
+    return (f"Counts from 1 to {THRESHOLD - 1} are shown as '{SMALL}'; a figure that would reveal such a count "
+            "(a share, a difference, a total beside one small part) is shown as '*'. Charts leave such values undrawn.")
+
+
+def evidence_pack_html(p: Profile, shown: pd.DataFrame, record_level: bool, generated: date, boroughs: str) -> str:
+    """The evidence pack for a licence review hearing; `shown` is `evidence_frame(p)` after disclosure."""
+    prem = p.premises
+    f = p.filters
+    sec = {name: g.reset_index(drop=True) for name, g in shown.groupby("section", sort=False)}
+    summary = sec["summary"].rename(columns={"item": "measure"})
+    monthly, methods, named = sec["monthly"], sec["method"], sec["named_monthly"]
+    day_hour = sec.get("day_hour", pd.DataFrame(columns=["item", "ed"]))
+
+    line = svg.line_chart(list(monthly["item"]), {"ED assaults": [_num(v) for v in monthly["ed"]],
+                                                  "Police violence": [_num(v) for v in monthly["police"]]},
+                          {"ED assaults": "#c0392b", "Police violence": "#2c3e50"},
+                          title="Incidents within the radius per month")
+    bars = svg.bar_chart(list(methods["item"]), [_num(v) or 0 for v in methods["ed"]],
+                         value_labels=[str(v) for v in methods["ed"]], title="ED assaults by method")
+    grid = np.full((7, 24), 0.0)
+    for item, v in zip(day_hour["item"], day_hour["ed"]):
+        d, h = WEEKDAYS.index(item[:3]), int(item[4:6])
+        grid[d, h] = np.nan if _num(v) is None else float(v)
+    heat = svg.heatmap(list(WEEKDAYS), [f"{h:02d}" for h in range(24)], grid, title="ED assaults by weekday and hour")
+    named_bars = svg.bar_chart(list(named["item"]), [_num(v) or 0 for v in named["ed"]],
+                               value_labels=[str(v) for v in named["ed"]], colour="#1f4e99",
+                               title="ED records naming the venue per month")
+    circle = [(prem["lon"] + p.radius_m / (111_195 * np.cos(np.radians(prem["lat"]))) * np.cos(a),
+               prem["lat"] + p.radius_m / 111_195 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 41)]
+    block = [list(shapely.from_wkb(bytes(w)).coords) for w in p.block["geom_wkb"]]
+    mini = svg.map_svg([], points=[(prem["lon"], prem["lat"], str(prem["name"]))], outlines=[circle],
+                       highlight=block, width=360, height=260, title="The premises, its street block and the radius")
+    flag = hot_flag(p.in_hot, p.next_to_hot) or "not in or next to a hot block"
+    details = pd.DataFrame({"k": ["Premises", "Address", "Licence type", "Hours", "Borough", "Premises id",
+                                  "Hot block (this period)"],
+                            "v": [prem["name"], prem["address"], LICENCE_LABELS.get(prem["licence_type"], prem["licence_type"]),
+                                  f"{prem['opens']}-{prem['closes']}", boroughs, prem["premises_id"], flag]})
+    body = f"""
+<h1>Evidence pack: {escape(str(prem['name']))}</h1>
+<p class="text-muted">ISTV London · period {_period(f)} (previous period {_period(f.previous())}) ·
+radius {p.radius_m:g} m · produced {generated:%d %B %Y}</p>
+<div class="row keep"><div class="col-7">{_table(details, {'k': '', 'v': ''})}</div><div class="col-5">{mini}</div></div>
+<h2>Summary</h2>{_table(summary, {'measure': 'Measure', 'ed': 'ED assaults', 'police': 'Police violence'}, 'summary')}
+<h2>Method statement</h2>
+<ul class="method">
+<li><b>Radius:</b> incidents whose mapped point lies within {p.radius_m:g} m (straight line) of the premises' point.</li>
+<li><b>Sources:</b> ED assault attendances shared by London Emergency Departments under ISTV (the ISB 1594
+minimum data set), and police-recorded crime of the category '{escape(POLICE_VIOLENCE)}' from police.uk.</li>
+<li><b>Confidence levels used:</b> ED records placed at a named venue or on a named street (geocode confidence
+'venue' or 'street'); records placed only at an area centre, or not placed, are left out of distance counts.
+'ED records naming the venue' counts the ED records whose free-text location the geocoder matched to this
+premises, at any confidence, wherever they were placed.</li>
+<li><b>Times:</b> ED records carry the date and time of the assault (the 22:00-06:00 share and the weekday-hour
+chart use it). police.uk records carry only the month and a location anonymised to a nearby map point: they
+count in the months of the period and have no time of day.</li>
+<li><b>Hot blocks:</b> a street block is hot when its Getis-Ord Gi* (exact Poisson p-values, 5 % false
+discovery rate) marks it, or it is among the 20 blocks with most incidents in its borough, in this period;
+'next to' means the premises' block shares a junction with a hot block.</li>
+<li><b>Disclosure:</b> {escape(_disclosure_text(record_level))}</li>
+</ul>
+<h2>Incidents per month</h2>{line}
+{_table(monthly.rename(columns={'item': 'month'}), {'month': 'Month', 'ed': 'ED assaults', 'police': 'Police violence'})}
+<h2>Weapons (ED assault method)</h2>{bars}
+{_table(methods.rename(columns={'item': 'method'}), {'method': 'Method', 'ed': 'ED assaults'})}
+<h2>When: weekday and hour (ED assaults)</h2>{heat}
+<h2>ED records naming the venue</h2>{named_bars}
+{_table(named.rename(columns={'item': 'month'}), {'month': 'Month', 'ed': 'ED records naming the venue'})}
+<p class="small text-muted mt-4">Synthetic data in demo mode. Produced by ISTV London from data held under an
+information-sharing agreement; this export was recorded in the audit log.</p>"""
+    return _page(f"Evidence pack · {prem['name']}", body)
+
+
+def tasking_pack_html(t: Tasking, shown: pd.DataFrame, outlines: pd.DataFrame, record_level: bool,
+                      generated: date, boroughs: str, totals_shown: dict) -> str:
+    """The tasking pack: hot blocks of the window on a static map and in a table, dated and labelled."""
+    f, cmp = t.filters, t.compare
+    lines = t.lines.set_index("block_id")
+    highlight = [list(shapely.from_wkb(bytes(w)).coords) for w in t.lines["geom_wkb"]]
+    points = [(float(lines.at[b, "lon"]), float(lines.at[b, "lat"]), str(r))
+              for r, b in zip(t.table["rank"], t.table["block_id"]) if b in lines.index]
+    rings = []
+    for w in outlines["geom_wkb"]:
+        g = shapely.from_wkb(bytes(w))
+        rings += [list(poly.exterior.coords) for poly in getattr(g, "geoms", [g])]
+    mini = svg.map_svg([], points=points, outlines=rings, highlight=highlight, width=720, height=480,
+                       title="Hot blocks of the window, by rank")
+    cmp_label = "the previous 28 days" if t.mode == "previous" else "the same dates a year earlier"
+    headers = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "total": "Total",
+               "previous_total": "Before", "change": "Change", "change_class": "Class", "peak_days": "Peak days",
+               "peak_hours": "Peak hours", "ed_per_police": "ED per police", "understated": "Police under-states"}
+    body = f"""
+<h1>Tasking pack</h1>
+<p class="lead mb-1">{escape(boroughs)} · window {_period(f)} against {cmp_label} ({_period(cmp)})</p>
+<p class="text-muted">ISTV London · produced {generated:%d %B %Y} · filters: boroughs {escape(boroughs)};
+sources ED and police ('{escape(POLICE_VIOLENCE)}'); ED records placed on a street or better</p>
+<p>ED assaults on the area's blocks in the window: <b id="pack-ed">{escape(str(totals_shown['ed']))}</b> ·
+police violence: <b id="pack-police">{escape(str(totals_shown['police']))}</b> · hot blocks: <b>{len(shown)}</b></p>
+<div class="keep">{mini}</div>
+<h2>Hot blocks</h2>{_table(shown, headers, 'hot-blocks')}
+<h2>Method statement</h2>
+<ul class="method">
+<li><b>Hot blocks:</b> street blocks (a street between two junctions) whose Getis-Ord Gi* on ED + police counts
+is significant (exact Poisson p-values, 5 % false discovery rate), or that are among the top blocks by count of
+their borough in the window.</li>
+<li><b>Change class:</b> an exact test of the block's two counts (window against comparison) with a 5 % false
+discovery rate over the listed blocks: rising or falling when significant, new or gone when one count is zero,
+steady otherwise.</li>
+<li><b>police.uk months:</b> police records carry only the month; a month counts in the window that holds its
+16th day, so consecutive windows never count a month twice. Police records have no time: peak days and hours
+come from ED records.</li>
+<li><b>ED per police:</b> flagged when the block has ED assaults without police records, or an ED-per-police
+ratio at least twice the area's: police data alone under-states violence there.</li>
+<li><b>Disclosure:</b> {escape(_disclosure_text(record_level))}</li>
+</ul>
+<p class="small text-muted mt-4">Synthetic data in demo mode. This export was recorded in the audit log.</p>"""
+    return _page("Tasking pack", body)
