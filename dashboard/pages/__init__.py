@@ -7,8 +7,6 @@ PAGE_MODULES = (
     "map",
     "premises",
     "tasking",
-    "premises",
-    "tasking",
     "trends",
     "quality",
     "admin_users",
