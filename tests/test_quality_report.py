@@ -1,0 +1,109 @@
+"""The monthly ED feedback report and the data-quality CSV exports, fetched as a signed-in user."""
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+
+from dashboard import reports_quality as rq
+from data import queries, queries_strategic as qs
+from data.filters import Filters
+from datetime import date
+
+SITE, MONTH = "RJ122", "2025-11"
+REPORT = f"/download/strategic/quality-report.html?site={SITE}&month={MONTH}"
+
+
+def _n(store, sql, params=()):
+    return int(store.df(sql, params).iloc[0, 0])
+
+
+def _audit(dash_app, action="export"):
+    from dashboard.auth import USERS_KEY
+    return dash_app.server.extensions[USERS_KEY].events(action=action, limit=5)
+
+
+def test_report_shows_the_month_against_sql_and_the_method(client_as, store, dash_app):
+    r = client_as("analyst").get(REPORT)
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    page = r.get_data(as_text=True)
+    n = _n(store, "SELECT count(*) FROM incidents WHERE source='ed' AND ed_site=? AND month='2025-11-01'", [SITE])
+    assert f'id="report-records">{n:,} assault records in November 2025' in page
+    complete = _n(store, """SELECT count(*) FROM incidents WHERE source='ed' AND ed_site=? AND month='2025-11-01'
+                            AND arrived_at IS NOT NULL AND occurred_at IS NOT NULL AND category <> '99'
+                            AND location_type <> '99' AND trim(location_text) <> ''""", [SITE])
+    assert f"All fields complete: <b>{complete / n * 100:.1f} %</b>" in page
+    assert "no submissions loaded yet" in page  # the demo has no ED loads in load_log
+    assert rq.METHOD[:80] in page and 'id="report-method"' in page
+    assert "<svg" in page and "@media print" in page
+    months = re.findall(r'<tr><td>(\w{3} \d{4})</td>', page.split('id="report-months"')[1].split("</table>")[0])
+    assert months[0] == "Dec 2024" and months[-1] == "Nov 2025" and len(months) == 12
+    events = _audit(dash_app)
+    assert events[0].username == "analyst" and '"quality-report"' in events[0].detail
+
+
+def test_report_hot_blocks_agree_with_the_hot_block_definition(client_as, store):
+    page = client_as("analyst").get(REPORT).get_data(as_text=True)
+    f = Filters(start=date(2025, 11, 1), end=date(2025, 11, 30))
+    hot = set(queries.hot_blocks(store, f, 10)["block_id"])
+    ed_hot = set(queries.hot_blocks(store, f.with_(sources=("ed",)), 10)["block_id"])
+    police_hot = set(queries.hot_blocks(store, f.with_(sources=("police",)), 10)["block_id"])
+    mine = store.df("""SELECT block_id, count(*) AS n FROM incidents WHERE source='ed' AND ed_site=? AND month='2025-11-01'
+                       AND block_id IS NOT NULL AND geocode_confidence IN ('venue','street') GROUP BY block_id""", [SITE])
+    in_hot = int(mine.loc[mine["block_id"].isin(hot), "n"].sum())
+    assert f'id="report-hot">{in_hot:,} of your {int(mine["n"].sum()):,} records' in page
+    revealed = sorted((ed_hot - police_hot) & set(mine["block_id"]))
+    assert revealed, "the fixture should have blocks only ED data revealed"
+    table = page.split('id="report-ed-only"')[1].split("</table>")[0]
+    assert sorted(int(b) for b in re.findall(r"<tr><td>(\d+)</td>", table)) == revealed
+    assert f"{len(ed_hot - police_hot):,} hot blocks were found by ED data alone" in page
+
+
+def test_report_scope_and_permissions(client_as, dash_app):
+    health = client_as("health")
+    assert health.get(REPORT).status_code == 200
+    assert health.get(f"/download/strategic/quality-report.html?site=RJZ01&month={MONTH}").status_code == 403
+    assert health.get(f"/download/strategic/quality-report.html?site={SITE}&month=soon").status_code == 400
+    assert client_as("csp").get(REPORT).status_code == 403  # no view_quality
+    assert dash_app.server.test_client().get(REPORT).status_code == 401
+
+
+def test_health_report_suppresses_small_counts(client_as, store):
+    page = client_as("health").get(REPORT).get_data(as_text=True)
+    n = _n(store, "SELECT count(*) FROM incidents WHERE source='ed' AND ed_site=? AND month='2025-11-01'", [SITE])
+    assert n >= 5 and f"{n:,} assault records" in page
+    table = page.split('id="report-ed-only"')[1].split("</table>")[0]
+    assert "&lt;5" in table  # one or two records of this ED in a block
+
+
+def _csv(r) -> tuple[str, pd.DataFrame]:
+    text = r.get_data(as_text=True)
+    return text.splitlines()[0], pd.read_csv(io.StringIO(text), comment="#", dtype=str, keep_default_na=False)
+
+
+def test_quality_csv_exports_hold_the_page_numbers_and_the_method(client_as, store, dash_app):
+    c = client_as("analyst")
+    head, months = _csv(c.get(f"/download/strategic/quality-months.csv?site={SITE}&from=2025-01-01&to=2025-12-31"))
+    assert head.startswith("# ISTV London data quality (months)") and "Method: Records are ED assault" in head
+    want = store.df("""SELECT strftime(month, '%b %Y') AS m, count(*) AS n FROM incidents WHERE source='ed' AND ed_site=?
+                       AND year(month)=2025 GROUP BY month ORDER BY month""", [SITE])
+    assert months["Month"].tolist() == want["m"].tolist()
+    assert months["Records"].astype(int).tolist() == want["n"].tolist()
+    head, league = _csv(c.get("/download/strategic/quality-league.csv?from=2025-01-01&to=2025-12-31"))
+    per_site = store.df("SELECT ed_site, count(*) AS n FROM incidents WHERE source='ed' AND year(month)=2025 GROUP BY ed_site")
+    got = {re.search(r"\((\w+)\)$", e).group(1): int(n) for e, n in zip(league["ED"], league["Records"]) if e != rq.BENCHMARK}
+    assert got == dict(zip(per_site["ed_site"], per_site["n"]))
+    assert int(league.loc[league["ED"] == rq.BENCHMARK, "Records"].iat[0]) == int(per_site["n"].sum())
+    assert _audit(dash_app)[0].detail.count("quality-league") == 1
+
+
+def test_health_league_export_is_its_own_ed_and_london(client_as):
+    _, league = _csv(client_as("health").get("/download/strategic/quality-league.csv?from=2025-01-01&to=2025-12-31"))
+    assert league["ED"].tolist() == ["St Thomas' Hospital (RJ122)", rq.BENCHMARK]
+    _, months = _csv(client_as("health").get(f"/download/strategic/quality-months.csv?site={SITE}&from=2025-01-01&to=2025-12-31"))
+    assert "<5" in months["Records"].tolist() and "*" in months["Median delay"].tolist()
+
+
+def test_timeliness_months_need_whole_months(store):
+    assert qs.months_between(date(2024, 12, 1), date(2025, 11, 30)) == 12

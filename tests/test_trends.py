@@ -1,0 +1,159 @@
+"""Trends: pure steps on hand-built months, the page callback and exports against SQL on the demo fixture."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import figures_strategic as fs
+from dashboard.pages import trends as page
+from data import queries_strategic as qs
+from data.filters import Filters
+
+HACKNEY, WESTMINSTER = "E09000012", "E09000033"
+
+
+def _months(first: date, values_ed, values_police) -> pd.DataFrame:
+    months = [qs.add_months(first, i) for i in range(len(values_ed))]
+    return pd.DataFrame({"month": pd.to_datetime(months), "ed": values_ed, "police": values_police})
+
+
+def test_month_arithmetic():
+    assert qs.add_months(date(2025, 11, 17), 2) == date(2026, 1, 1)
+    assert qs.add_months(date(2025, 1, 31), -13) == date(2023, 12, 1)
+    assert qs.month_end(date(2024, 2, 10)) == date(2024, 2, 29)
+    assert qs.months_between(date(2023, 1, 1), date(2025, 12, 31)) == 36
+    f = qs.whole_months(Filters(start=date(2024, 3, 15), end=date(2024, 5, 2)))
+    assert (f.start, f.end) == (date(2024, 3, 1), date(2024, 5, 31))
+
+
+def test_rolling_sums_rates_and_ratio_by_hand():
+    counts = _months(date(2023, 1, 1), list(range(1, 15)), [10] * 14)  # ED 1..14, police 10 a month
+    t = qs.trend_frame(counts, date(2023, 1, 1), date(2023, 11, 1), pop=2000)
+    assert t["month"].iloc[0] == pd.Timestamp("2023-11-01") and len(t) == 4
+    assert np.isnan(t["ed_12m"].iloc[0])                       # Nov 2023 has only 11 months behind it
+    assert t["ed_12m"].iloc[1:].tolist() == [78, 90, 102]      # 1+..+12, 2+..+13, 3+..+14
+    assert t["police_12m"].iloc[1] == 120
+    assert t["ed_12m_rate"].iloc[1] == pytest.approx(78 / 2000 * 1000)
+    assert t["ratio"].iloc[0] == pytest.approx(1.1) and t["ratio_12m"].iloc[3] == pytest.approx(102 / 120)
+    # data that starts later than the counts: rolling sums reaching before it are unknown
+    late = qs.trend_frame(counts, date(2023, 3, 1), date(2023, 11, 1), pop=2000)
+    assert late["ed_12m"].isna().sum() == 3 and late["ed_12m"].iloc[3] == 102
+
+
+def test_year_on_year_by_hand():
+    counts = _months(date(2023, 1, 1), [1] * 12 + [2] * 12, [5] * 24)
+    y = qs.year_on_year(counts, date(2023, 1, 1), date(2024, 12, 31))
+    assert y["ed"]["current"] == 24 and y["ed"]["previous"] == 12 and y["ed"]["change_pct"] == pytest.approx(100.0)
+    assert y["police"]["change_pct"] == pytest.approx(0.0)
+    short = qs.year_on_year(counts, date(2023, 2, 1), date(2024, 12, 31))
+    assert short["ed"]["previous"] is None and short["ed"]["change_pct"] is None
+
+
+def test_seasonality_by_hand():
+    counts = _months(date(2023, 1, 1), [i % 12 + 1 for i in range(14)], [0] * 14)  # Jan=1 ... Dec=12, Jan=1, Feb=2
+    t = qs.trend_frame(counts, date(2023, 1, 1), date(2023, 1, 1), pop=1)
+    s = qs.seasonality(t).set_index("month_of_year")
+    assert s.loc[1, "months"] == 2 and s.loc[1, "ed"] == 2 and s.loc[1, "ed_mean"] == 1.0
+    assert s.loc[12, "months"] == 1 and s.loc[12, "ed_mean"] == 12.0
+
+
+def test_ranking_needs_a_known_measure(store):
+    with pytest.raises(ValueError, match="rank by 'harm'"):
+        qs.borough_ranking(store, Filters(), 12, "harm")
+
+
+def _sql(store, sql, params=()):
+    return store.df(sql, params)
+
+
+def _ed_police_months(store, borough, first, last):
+    return _sql(store, """
+        SELECT m.month, coalesce(e.n, 0) AS ed, coalesce(p.n, 0) AS police
+        FROM (SELECT range::DATE AS month FROM range(?::DATE, ?::DATE + INTERVAL 1 MONTH, INTERVAL 1 MONTH)) m
+        LEFT JOIN (SELECT date_trunc('month', occurred_at)::DATE AS month, count(*) AS n FROM incidents
+                   WHERE source='ed' AND borough_code=? GROUP BY 1) e USING (month)
+        LEFT JOIN (SELECT month, count(*) AS n FROM incidents WHERE source='police' AND borough_code=?
+                   AND category='Violence and sexual offences' GROUP BY 1) p USING (month)
+        ORDER BY m.month""", [first, last, borough, borough])
+
+
+def test_callback_numbers_equal_sql(signed_in, store):
+    with signed_in("analyst"):
+        cards, monthly, rolling, ratio, season, ranking, href, href_b, search = page.update_view(
+            [WESTMINSTER], "2024-01", "2025-12", "count", "police")
+    want = _ed_police_months(store, WESTMINSTER, "2023-01-01", "2025-12-01")
+    window = want[want["month"] >= pd.Timestamp("2024-01-01")]
+    series = {t.name: t for t in monthly.data}
+    assert np.asarray(series["ED assaults"].y, float).tolist() == window["ed"].astype(float).tolist()
+    assert np.asarray(series["Police violence"].y, float).tolist() == window["police"].astype(float).tolist()
+    roll = {t.name: np.asarray(t.y, float) for t in rolling.data}
+    assert roll["ED assaults"][0] == want["ed"].iloc[1:13].sum()       # Feb 2023 .. Jan 2024
+    assert roll["Police violence"][-1] == want["police"].iloc[-12:].sum()
+    ed25, ed24 = want["ed"].iloc[-12:].sum(), want["ed"].iloc[-24:-12].sum()
+    police25 = want["police"].iloc[-12:].sum()
+    assert f"'{ed25:,}'" in str(cards) and f"{(ed25 - ed24) / ed24 * 100:+.1f} %" in str(cards)
+    pop = int(_sql(store, "SELECT population FROM boroughs WHERE code=?", [WESTMINSTER]).iloc[0, 0])
+    assert f"{police25 * 1000 / pop:.2f} per 1,000 residents" in str(cards)
+    assert f"'{ed25 / police25:.2f}'" in str(cards)
+    assert np.asarray(ratio.data[1].y, float)[-1] == pytest.approx(ed25 / police25)
+    jan = window[window["month"].dt.month == 1]
+    assert np.asarray(season.data[0].y, float)[0] == pytest.approx(jan["ed"].mean())
+    assert search == f"?borough={WESTMINSTER}&from=2024-01-01&to=2025-12-31"
+    assert href == "/download/strategic/trends-monthly.csv" + search
+    bar = ranking.data[0]
+    assert len(bar.y) == 33 and bar.y[-1] == "City of London"   # highest rate at the top
+    wm = list(bar.y).index("Westminster")
+    assert bar.marker.color[wm] == fs.HIGHLIGHT and bar.marker.color[0] == fs.OTHER
+    police_w = _sql(store, """SELECT count(*) FROM incidents WHERE source='police' AND borough_code=? AND
+                             category='Violence and sexual offences' AND month BETWEEN '2024-01-01' AND '2025-12-01'""",
+                    [WESTMINSTER]).iloc[0, 0]
+    assert bar.x[wm] == pytest.approx(police_w / pop * 1000 * 12 / 24)
+
+
+def test_scoped_user_gets_nothing_from_another_borough(signed_in):
+    with signed_in("csp"):
+        cards, monthly, *_, ranking, _, _, _ = page.update_view([WESTMINSTER], "2024-01", "2025-12", "rate", "ed")
+        own = page.update_view([], "2024-01", "2025-12", "count", "police")
+    assert "No incidents" in monthly.layout.annotations[0].text
+    assert list(ranking.data[0].y) == ["Hackney"]
+    assert list(own[5].data[0].y) == ["Hackney"] and own[5].data[0].marker.color == (fs.HIGHLIGHT,)
+
+
+def test_small_counts_are_gaps_for_aggregate_roles(signed_in, store):
+    with signed_in("csp"):
+        _, monthly, *_ = page.update_view([HACKNEY], "2024-01", "2025-12", "count", "police")
+    want = _ed_police_months(store, HACKNEY, "2024-01-01", "2025-12-01")
+    small = want["ed"].between(1, 4)
+    ed = np.asarray(monthly.data[0].y, float)
+    assert small.any() and np.isnan(ed[small.to_numpy()]).all()
+    assert list(np.asarray(monthly.data[0].text)[small.to_numpy()]) == ["<5"] * int(small.sum())
+
+
+def test_bad_link_values_fall_back_with_notes(signed_in):
+    with signed_in("analyst"):
+        text = str(page.layout("?measure=loud&rank=harm&from=2024-02-10"))
+    assert "Ignored 'measure=loud'" in text and "Ignored 'rank=harm'" in text and "whole months" in text
+
+
+def test_trend_exports_hold_the_numbers_and_the_method(client_as, store, dash_app):
+    r = client_as("csp").get(f"/download/strategic/trends-monthly.csv?borough={HACKNEY}&from=2024-01-01&to=2025-12-31")
+    assert r.status_code == 200
+    text = r.get_data(as_text=True)
+    assert text.startswith("# ISTV London trends (monthly), Jan 2024 to Dec 2025. Method:")
+    got = pd.read_csv(io.StringIO(text), comment="#", dtype=str, keep_default_na=False)
+    want = _ed_police_months(store, HACKNEY, "2024-01-01", "2025-12-01")
+    assert got["police"].astype(int).tolist() == want["police"].tolist()
+    assert got["ed"].tolist() == [("<5" if 0 < n < 5 else str(n)) for n in want["ed"]]
+    r = client_as("analyst").get("/download/strategic/trends-boroughs.csv?from=2025-01-01&to=2025-12-31")
+    got = pd.read_csv(io.StringIO(r.get_data(as_text=True)), comment="#")
+    want = _sql(store, """SELECT borough_code, count(*) AS n FROM incidents WHERE source='police'
+                          AND category='Violence and sexual offences' AND year(month)=2025 GROUP BY 1""")
+    assert dict(zip(got["code"], got["police"])) == dict(zip(want["borough_code"], want["n"]))
+    assert got["rank"].tolist() == list(range(1, 34))
+    from dashboard.auth import USERS_KEY
+    assert '"trends-boroughs"' in dash_app.server.extensions[USERS_KEY].events(action="export", limit=1)[0].detail
+    assert client_as("csp").get("/download/strategic/trends-other.csv").status_code == 404
