@@ -114,7 +114,7 @@ def days(value, records, record_level: bool, submissions: bool) -> str:
         return NO_SUBMISSIONS
     if _hide(records, record_level):
         return disclosure.SECONDARY
-    return "not loaded" if value is None or pd.isna(value) else f"{value:.0f} days"
+    return "not loaded" if value is None or pd.isna(value) else f"{float(value):g} days"
 
 
 def display(q: pd.DataFrame, record_level: bool, submissions: bool, label: str) -> pd.DataFrame:
@@ -130,7 +130,8 @@ def display(q: pd.DataFrame, record_level: bool, submissions: bool, label: str) 
             row[f"Geocoded: {LEVEL_LABELS[level]}"] = pct(r.get(f"pct_{level}"), n, record_level, r.get(f"conf_{level}"))
         row["Placed on a street or venue"] = pct(r.get("pct_placed"), n, record_level, r.get("placed"))
         row["Median delay"] = minutes(r.get("median_delay_min"), n, record_level)
-        row["Submitted after month end"] = days(r.get("days_after_month_end"), n, record_level, submissions)
+        # without any ED load in load_log the cards say so once; a column of the same words says nothing more
+        row["Submitted after month end"] = days(r.get("days_after_month_end"), n, record_level, True) if submissions else "–"
         rows.append(row)
     cols = ["", "Records"] + [t for _, t, *_ in FIELDS] + ["All fields complete"] + \
         [f"Geocoded: {LEVEL_LABELS[c]}" for c in qs.CONFIDENCE_LEVELS] + ["Placed on a street or venue", "Median delay",

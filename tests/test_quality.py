@@ -188,3 +188,11 @@ def test_small_counts_are_suppressed_for_the_health_role(signed_in, store):
     small = _sql(store, """SELECT count(*) FROM (SELECT month FROM incidents WHERE source='ed' AND ed_site=? AND year(month)=2025
                           GROUP BY month HAVING count(*) BETWEEN 1 AND 4)""", [SITE]).iloc[0, 0]
     assert small > 0 and str(months).count("'<5'") == small
+
+
+def test_timeliness_shows_in_the_month_table(hand):
+    view = rq.compute(hand, (A,), JAN, FEB)
+    assert page.months_frame(view, True)["Submitted after month end"].tolist() == ["10 days", "3 days"]
+    assert page.months_frame(view, False)["Submitted after month end"].tolist() == ["10 days", "*"]  # February: 1 record
+    cards = str(page.cards(view, True))
+    assert "'6.5 days'" in cards  # the median of 10 and 3

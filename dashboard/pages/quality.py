@@ -133,7 +133,9 @@ def months_frame(view: rq.QualityView, record_level: bool) -> pd.DataFrame:
 def league_frame(view: rq.QualityView, record_level: bool) -> pd.DataFrame:
     lg = view.league.assign(label=[f"{n} ({c})" for n, c in zip(view.league["name"], view.league["ed_site"])])
     out = rq.display(lg, record_level, view.submissions, "label").rename(columns={"": "ED", "Submitted after month end": "Median days after month end"})
-    out.insert(0, "Rank", [r if r else "–" for r in lg["rank"]])
+    # a rank among only the EDs one may see (an ED lead's own) would mislead: rank 1 of 1
+    ranked = current_scope().ed_sites is None
+    out.insert(0, "Rank", [r if r and ranked else "–" for r in lg["rank"]])
     if len(view.benchmark):
         bench = rq.display(view.benchmark.assign(label=rq.BENCHMARK), record_level, view.submissions, "label")
         bench = bench.rename(columns={"": "ED", "Submitted after month end": "Median days after month end"})
