@@ -15,9 +15,12 @@ def borough_of_points(lat, lon, codes, polygons) -> np.ndarray:
     out = np.full(len(lat), None, dtype=object)
     ok = np.isfinite(lat) & np.isfinite(lon)
     for code, poly in zip(codes, polygons):
-        shapely.prepare(poly)
-        inside = ok & (out == None) & shapely.contains_xy(poly, lon, lat)  # noqa: E711
-        out[inside] = code
+        x0, y0, x1, y1 = shapely.bounds(poly)
+        # the bounding box test is cheap and rules out most points before the exact test
+        idx = np.flatnonzero(ok & (out == None) & (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))  # noqa: E711
+        if len(idx):
+            shapely.prepare(poly)
+            out[idx[shapely.contains_xy(poly, lon[idx], lat[idx])]] = code
     return out
 
 
@@ -32,6 +35,22 @@ def locate(lat, lon, blocks: BlockIndex | None, max_distance_m: float = DEFAULT_
         out["block_id"] = pd.array(np.where(ids < 0, 0, ids), dtype="Int32")
         out.loc[ids < 0, "block_id"] = pd.NA
     return out
+
+
+def point_keys(lat, lon, boroughs: tuple[list, list] | None, blocks: BlockIndex | None,
+               max_distance_m: float = DEFAULT_MAX_DISTANCE_M) -> pd.DataFrame:
+    """lat, lon, borough_code, h3_r7..h3_r10 and block_id of distinct points (NaN rows dropped).
+
+    boroughs: (codes, WGS84 polygons) or None. Real point data repeats locations (police.uk
+    publishes a limited set of snap points), so callers pass distinct points and join back.
+    """
+    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    lat, lon = lat[ok], lon[ok]
+    out = pd.DataFrame({"lat": lat, "lon": lon})
+    out["borough_code"] = pd.Series(borough_of_points(lat, lon, *boroughs) if boroughs else np.full(len(lat), None, object),
+                                    dtype=object)
+    return pd.concat([out, locate(lat, lon, blocks, max_distance_m)], axis=1)
 
 
 def record_hash(df: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from data.errors import StoreError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 H3_RESOLUTIONS = (7, 8, 9, 10)
 _H3_COLS = ", ".join(f"h3_r{r} UBIGINT" for r in H3_RESOLUTIONS)
 
@@ -44,12 +44,14 @@ CREATE TABLE incidents (
     time_precision VARCHAR, arrived_at TIMESTAMP, month DATE NOT NULL, borough_code VARCHAR,
     lat DOUBLE, lon DOUBLE, {_H3_COLS}, block_id INTEGER,
     category VARCHAR, location_type VARCHAR, location_text VARCHAR, ed_site VARCHAR,
-    geocode_confidence VARCHAR, record_hash UBIGINT NOT NULL);
+    geocode_confidence VARCHAR, record_hash UBIGINT NOT NULL,
+    source_id VARCHAR, lsoa_code VARCHAR, load_id INTEGER);
 CREATE TABLE load_log (
     load_id INTEGER, loaded_at TIMESTAMP, kind VARCHAR, file VARCHAR, rows_read BIGINT,
-    rows_loaded BIGINT, rows_quarantined BIGINT, duplicates BIGINT, message VARCHAR);
+    rows_loaded BIGINT, rows_quarantined BIGINT, duplicates BIGINT, message VARCHAR, reasons VARCHAR);
 CREATE TABLE quarantine (
-    load_id INTEGER, file VARCHAR, line BIGINT, column_name VARCHAR, value VARCHAR, rule VARCHAR);
+    load_id INTEGER, file VARCHAR, line BIGINT, column_name VARCHAR, value VARCHAR, rule VARCHAR,
+    record VARCHAR);
 """
 
 TABLES = ("meta", "boroughs", "blocks", "landmarks", "ed_sites", "premises", "incidents", "load_log", "quarantine")
@@ -69,6 +71,27 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Delete the temporary files of builds whose process died (a kill -9 leaves them behind)."""
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp*"):
+        parts = tmp.name[len(path.name) + 2:].split(".")
+        if parts and parts[0].isdigit() and int(parts[0]) != os.getpid() and not process_alive(int(parts[0])):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def build(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *, from_existing: bool = False) -> None:
     """Write a database with `fill` into a new file and swap it in only if fill succeeds.
 
@@ -77,6 +100,7 @@ def build(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     wal = Path(str(tmp) + ".wal")
     for leftover in (tmp, wal):
@@ -100,6 +124,30 @@ def build(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *
     finally:
         tmp.unlink(missing_ok=True)
         wal.unlink(missing_ok=True)
+
+
+def load(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+    """An incremental load: add to the served file, or create it when there is none yet."""
+    build(path, fill, from_existing=Path(path).exists())
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = ()):
+    """The first value of a query's first row (None when it returns no rows); reads the result to the end."""
+    rows = con.execute(sql, params).fetchall()
+    return rows[0][0] if rows else None
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
+    """Append a DataFrame to one of the store's tables by column name; returns rows added."""
+    if table not in TABLES:
+        raise ValueError(f"{table!r} is not a table of the store; expected one of {TABLES}")
+    con.register("_insert_frame", df)
+    try:
+        cols = ", ".join(f'"{c}"' for c in df.columns)  # the caller's own column names, checked by DuckDB
+        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _insert_frame')
+    finally:
+        con.unregister("_insert_frame")
+    return len(df)
 
 
 def _identity(path: Path) -> tuple[int, int, int]:
