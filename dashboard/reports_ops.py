@@ -147,7 +147,7 @@ def gather_profile(store, f: Filters, premises_id: str, radius_m: float) -> Prof
     prem = queries_ops.premises_one(store, premises_id)
     if prem is None:
         return None
-    prev = queries_ops.nearby_monthly(store, f.previous(), premises_id, radius_m)
+    prev = queries_ops.nearby_monthly(store, queries_ops.previous_window(f), premises_id, radius_m)
     hot, near = hot_sets(store, f)
     block_id = prem["block_id"]
     has_block = block_id is not None and not pd.isna(block_id)

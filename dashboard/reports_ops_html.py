@@ -17,6 +17,7 @@ from dashboard import svg
 from dashboard.figures_ops import WEEKDAYS
 from dashboard.reports_ops import LICENCE_LABELS, Profile, Tasking, hot_flag
 from data.disclosure import SMALL, THRESHOLD
+from data.queries_ops import previous_window
 from data.schema import POLICE_VIOLENCE
 
 NUMERIC = ("ed", "police", "total", "previous_total", "change", "ed_per_police")
@@ -113,7 +114,7 @@ def evidence_pack_html(p: Profile, shown: pd.DataFrame, record_level: bool, gene
                                   f"{prem['opens']}-{prem['closes']}", boroughs, prem["premises_id"], flag]})
     body = f"""
 <h1>Evidence pack: {escape(str(prem['name']))}</h1>
-<p class="text-muted">ISTV London · period {_period(f)} (previous period {_period(f.previous())}) ·
+<p class="text-muted">ISTV London · period {_period(f)} (previous period {_period(previous_window(f))}) ·
 radius {p.radius_m:g} m · produced {generated:%d %B %Y}</p>
 <div class="row keep"><div class="col-7">{_table(details, {'k': '', 'v': ''})}</div><div class="col-5">{mini}</div></div>
 <h2>Summary</h2>{_table(summary, {'measure': 'Measure', 'ed': 'ED assaults', 'police': 'Police violence'}, 'summary')}

@@ -42,6 +42,18 @@ def _night(col: str = "i.occurred_at") -> str:
     return f"(hour({col}) >= {lo} OR hour({col}) < {hi})"
 
 
+def previous_window(f: Filters) -> Filters:
+    """The equal window just before f: as many whole months when f covers whole months (so police.uk
+    months line up and 2025 compares with all of 2024), else as many days (`Filters.previous`)."""
+    if f.start is None or f.end is None:
+        raise ValueError("a previous period needs a start and an end date")
+    if f.start.day == 1 and (f.end + timedelta(days=1)).day == 1:
+        months = (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
+        k = f.start.year * 12 + f.start.month - 1 - months
+        return f.with_(start=date(k // 12, k % 12 + 1, 1), end=f.start - timedelta(days=1))
+    return f.previous()
+
+
 def premises_list(store, f: Filters) -> pd.DataFrame:
     """Licensed premises of the filtered boroughs (within scope), by premises_id."""
     b = borough_condition(f, scope_of(store), "borough_code")
@@ -86,12 +98,15 @@ def premises_evidence(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame
     """Every premises of the view with its counts within radius_m in the window and the previous one.
 
     Columns: the premises' details, ed, police, total, ed_night, ed_glass, named, and
-    prev_ed, prev_police, prev_total, prev_named for `f.previous()` (the equal window before).
+    prev_ed, prev_police, prev_total, prev_named for `previous_window(f)`.
     """
     radius_m = check_radius(radius_m)
     prem = premises_list(store, f)
     out = prem.drop(columns=["h3_r10"])
-    prev = f.previous()
+    counts = ["ed", "police", "ed_night", "ed_glass", "named", "prev_ed", "prev_police", "prev_named"]
+    if prem.empty:  # nothing in scope: the empty table, typed
+        return out.assign(**{c: pd.Series(dtype="int64") for c in counts + ["total", "prev_total"]})
+    prev = previous_window(f)
     for prefix, window in (("", f), ("prev_", prev)):
         near = _near_counts(store, window, prem, radius_m)
         named = named_counts(store, window)
@@ -100,7 +115,6 @@ def premises_evidence(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame
         near = near.merge(named, on="premises_id", how="outer")
         near = near.rename(columns={c: prefix + c for c in near.columns if c != "premises_id"})
         out = out.merge(near, on="premises_id", how="left")
-    counts = ["ed", "police", "ed_night", "ed_glass", "named", "prev_ed", "prev_police", "prev_named"]
     out[counts] = out[counts].fillna(0).astype("int64")
     out["total"] = out["ed"] + out["police"]
     out["prev_total"] = out["prev_ed"] + out["prev_police"]
