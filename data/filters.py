@@ -98,7 +98,7 @@ def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: s
     b = borough_condition(f, scope)
     parts, params = [b.sql], list(b.params)
     if f.start is not None:
-        parts.append("(CASE WHEN time_precision = 'month' THEN month >= date_trunc('month', ?::DATE) ELSE occurred_at >= ?::DATE END)")
+        parts.append("(CASE WHEN time_precision = 'month' THEN month >= ?::DATE ELSE occurred_at >= ?::DATE END)")
         params += [f.start, f.start]
     if f.end is not None:
         parts.append("(CASE WHEN time_precision = 'month' THEN month <= ?::DATE ELSE occurred_at < ?::DATE END)")

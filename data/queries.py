@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date
 
+import numpy as np
 import pandas as pd
+import shapely
 
 from data.filters import Filters, borough_condition, incident_where
 from data.roles import UNRESTRICTED, Scope
+from data.schema import CONFIDENCE_ORDER
 from data.store import H3_RESOLUTIONS, Store
 
 
@@ -126,11 +129,18 @@ UNIT_COLUMNS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10", "block_id")
 MAP_CONFIDENCE = "street"  # maps show ED records placed on a street or better; counts use every record
 
 
-def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDENCE) -> pd.DataFrame:
-    """Per unit (an H3 column or block_id): ed, police, total, and ED counts by confidence level."""
+def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDENCE,
+                bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
+    """Per unit (an H3 column or block_id): ed, police, total, and ED counts by confidence level.
+
+    bbox (min_lon, min_lat, max_lon, max_lat) limits the count to points inside it (a map viewport).
+    """
     if unit not in UNIT_COLUMNS:
         raise ValueError(f"unit {unit!r}: expected one of {UNIT_COLUMNS}")
-    w = incident_where(f, scope_of(store), min_confidence=min_confidence)
+    w = incident_where(f, scope_of(store), min_confidence=max(min_confidence, f.min_confidence, key=CONFIDENCE_ORDER.get))
+    if bbox is not None:
+        w = type(w)(w.sql + " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?",
+                    w.params + [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])])
     return store.df(
         f"""SELECT {unit} AS unit,
                    count(*) FILTER (WHERE source = 'ed') AS ed,
@@ -231,3 +241,27 @@ def premises_near(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame:
     out = prem.drop(columns=["h3_r10"]).merge(near, on="premises_id", how="left")
     out[["ed", "police"]] = out[["ed", "police"]].fillna(0).astype("int64")
     return out
+
+
+@lru_cache(maxsize=16)
+def _hex_study_area(path: str, version: tuple, boroughs: tuple | None, res: int) -> tuple[np.ndarray, dict]:
+    from layers.hotspots import neighbours_hex, study_area_hexes
+    b = borough_condition(Filters(boroughs=boroughs or ()), UNRESTRICTED, "code")
+    outlines = Store(path).df(f"SELECT geom_wkb FROM boroughs WHERE {b.sql}", b.params)
+    polys = shapely.from_wkb([bytes(w) for w in outlines["geom_wkb"]])
+    cells = study_area_hexes(list(polys), res)
+    return cells, neighbours_hex(cells)
+
+
+def hex_study_area(store, f: Filters, res: int) -> tuple[np.ndarray, dict]:
+    """Every H3 cell at res covering the filtered boroughs (zeros take part in Gi*), and their neighbours."""
+    raw = raw_of(store)
+    st = os.stat(raw.path)
+    return _hex_study_area(str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size), scope_of(store).boroughs_for(f.boroughs), res)
+
+
+def block_study_area(store, f: Filters) -> tuple[pd.DataFrame, dict]:
+    """Every street block of the filtered boroughs and their shared-junction neighbours (cached per data version)."""
+    raw = raw_of(store)
+    st = os.stat(raw.path)
+    return _block_neighbours(str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size), scope_of(store).boroughs_for(f.boroughs))

@@ -55,12 +55,15 @@ def h3_columns(lat, lon) -> dict[str, pd.Series]:
 
 
 def resolution_for_zoom(zoom: float) -> int:
-    """The H3 resolution a map at this zoom shows: about 10-20 px per hex edge."""
-    if zoom < 10.5:
+    """The H3 resolution a map at this zoom shows: hexagons about 8-25 px across.
+
+    All of London fits at about zoom 9 (r8, ~0.7 km²); a borough at 11-12 (r9); streets at 13+ (r10).
+    """
+    if zoom < 8.5:
         return 7
-    if zoom < 12:
+    if zoom < 11:
         return 8
-    if zoom < 13.5:
+    if zoom < 12.5:
         return 9
     return 10
 

@@ -15,17 +15,17 @@ from tests.conftest import sign_in
 from tests.fixtures import config_for
 
 WESTMINSTER, HACKNEY = "E09000033", "E09000012"
-MAP_OUTPUTS = "..map-hexes.figure...map-series.figure...map-summary.children...map-borough-table.children...map-download.href...url.search.."
+OUTPUTS = (("map-hexes", "figure"), ("map-series", "figure"), ("map-dayhour", "figure"), ("map-summary", "children"),
+           ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"))
 
 
 def map_request(boroughs, start="2024-01-01", end="2025-12-31"):
-    return {"output": MAP_OUTPUTS,
-            "outputs": [{"id": i, "property": p} for i, p in (("map-hexes", "figure"), ("map-series", "figure"), ("map-summary", "children"),
-                                                             ("map-borough-table", "children"), ("map-download", "href"), ("url", "search"))],
-            "inputs": [{"id": "map-boroughs", "property": "value", "value": boroughs},
-                       {"id": "map-dates", "property": "start_date", "value": start},
-                       {"id": "map-dates", "property": "end_date", "value": end}],
-            "changedPropIds": ["map-boroughs.value"], "state": []}
+    """The map's render callback as a browser would post it, with a hand-written state."""
+    return {"output": ".." + "...".join(f"{i}.{p}" for i, p in OUTPUTS) + "..",
+            "outputs": [{"id": i, "property": p} for i, p in OUTPUTS],
+            "inputs": [{"id": "map-state", "property": "data", "value": f"?borough={','.join(boroughs)}&from={start}&to={end}"}],
+            "state": [{"id": "map-geo-key", "property": "data", "value": None}],
+            "changedPropIds": ["map-state.data"]}
 
 
 def test_anonymous_pages_redirect_and_dash_endpoints_answer_401(client):
@@ -45,21 +45,35 @@ def _summary(response_json) -> str:
     return json.dumps(response_json["response"]["map-summary"]["children"])
 
 
+def _police(store, borough):
+    return int(store.df("SELECT count(*) FROM incidents WHERE borough_code = ? AND source = 'police' AND "
+                        "category = 'Violence and sexual offences' AND year(month) >= 2024", [borough]).iloc[0, 0])
+
+
 def test_csp_scoped_to_hackney_gets_nothing_from_westminster(client_as, store):
     analyst = client_as("analyst").post("/_dash-update-component", json=map_request([WESTMINSTER]))
     csp = client_as("csp").post("/_dash-update-component", json=map_request([WESTMINSTER]))
     assert analyst.status_code == 200 and csp.status_code == 200
-    police_w = int(store.df("SELECT count(*) FROM incidents WHERE borough_code = ? AND source = 'police' AND "
-                            "category = 'Violence and sexual offences' AND year(month) >= 2024", [WESTMINSTER]).iloc[0, 0])
-    assert f"{police_w:,}" in _summary(analyst.json)
-    body = csp.json["response"]
-    assert '"summary-police"' in _summary(csp.json) and '"children": "0"' in _summary(csp.json)
-    assert "Westminster" not in json.dumps(body["map-borough-table"])
-    assert body["map-hexes"]["figure"]["data"][0]["type"] == "scattermap"  # outlines only: no hexes
-    # asking for both boroughs returns only Hackney's
+    card = lambda r: re.search(r'"children": "([^"]*)", "id": "summary-police"', _summary(r.json)).group(1)  # noqa: E731
+    assert card(analyst) == f"{_police(store, WESTMINSTER):,}"
+    # the request for Westminster is answered with Hackney, the only borough in the csp's scope
+    assert card(csp) == f"{_police(store, HACKNEY):,}" != f"{_police(store, WESTMINSTER):,}"
+    body = json.dumps(csp.json["response"])
+    assert "Westminster" not in body
     both = client_as("csp").post("/_dash-update-component", json=map_request([WESTMINSTER, HACKNEY])).json["response"]
     table = json.dumps(both["map-borough-table"])
     assert "Hackney" in table and "Westminster" not in table
+
+
+def test_query_layer_intersects_scope_even_without_the_url_parser(store):
+    from data import queries
+    from data.filters import Filters
+    from data.roles import Scope
+    hackney_only = queries.ScopedStore(store, Scope(boroughs=(HACKNEY,), record_level=False))
+    assert queries.totals(hackney_only, Filters(boroughs=(WESTMINSTER,))) == {"ed": 0, "police": 0}
+    assert queries.totals(hackney_only, Filters()) == queries.totals(store, Filters(boroughs=(HACKNEY,)))
+    assert set(queries.borough_table(hackney_only, Filters(boroughs=(WESTMINSTER, HACKNEY)))["code"]) == {HACKNEY}
+    assert queries.unit_counts(hackney_only, Filters(boroughs=(WESTMINSTER,)), "h3_r8").empty
 
 
 def test_csp_download_for_another_borough_holds_only_its_own(client_as):

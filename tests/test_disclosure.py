@@ -53,13 +53,15 @@ def _view(app, username):
     from dashboard.auth import USERS_KEY
     with app.server.test_request_context("/"):
         login_user(app.server.extensions[USERS_KEY].by_username(username))
-        return map_page.update_view([HACKNEY], "2025-01-01", "2025-01-31")
+        fig_map, fig_series, _, summary, table, *_ = map_page.render(f"?borough={HACKNEY}&from=2025-01-01&to=2025-01-31", None)
+        return fig_map, fig_series, summary, table
 
 
 def test_analyst_sees_three_everywhere(small_app):
-    fig_map, fig_series, summary, table, _, _ = _view(small_app, "analyst")
-    hover = [t for t in fig_map.data[0].text if t.startswith("ED assaults: 3<br>")]
-    assert hover == ["ED assaults: 3<br>Police violence: 0<br>Total: 3"]
+    fig_map, fig_series, summary, table = _view(small_app, "analyst")
+    hover = [t for t in fig_map.data[0].text if "ED assaults: 3<br>" in t]
+    assert len(hover) == 1 and "ED assaults: 3<br>Police violence: 0<br>Total: 3" in hover[0]
+    assert fig_map.data[0].colorbar.ticktext[0] == "1–4"
     assert "'3'" in str(table) or "children=3" in str(table)
     assert list(fig_series.data[0].y) == [3]
     assert "summary-ed" in str(summary) and "'3'" in str(summary)
@@ -70,10 +72,12 @@ def test_analyst_sees_three_everywhere(small_app):
 
 
 def test_csp_sees_fewer_than_five_everywhere(small_app):
-    fig_map, fig_series, summary, table, _, _ = _view(small_app, "csp")
-    few = [t for t in fig_map.data if t.name == "Fewer than 5"]
-    assert len(few) == 1 and len(few[0].locations) == 1 and "Fewer than 5" in few[0].hovertemplate
-    assert all("3" not in t for trace in fig_map.data if trace.text is not None for t in trace.text)
+    fig_map, fig_series, summary, table = _view(small_app, "csp")
+    units = fig_map.data[0]
+    assert units.colorbar.ticktext[0] == "fewer than 5"
+    small = [t for z, t in zip(units.z, units.text) if z == 0]
+    assert len(small) == 1 and "ED assaults: <5<br>Police violence: 0<br>Total: <5" in small[0]
+    assert not any("ED assaults: 3" in t or "Total: 3" in t for t in units.text)
     assert "<5" in str(table) and "'3'" not in str(table)
     assert fig_series.data[0].text[0] == "<5" and pd.isna(fig_series.data[0].y[0])
     assert "'<5'" in str(summary) and "'*'" in str(summary)  # the ED/police ratio would reveal it

@@ -24,7 +24,7 @@ def test_h3_columns_leave_missing_points_missing():
 
 
 def test_zoom_picks_finer_hexes_closer_in():
-    assert [resolution_for_zoom(z) for z in (9, 11, 13, 15)] == [7, 8, 9, 10]
+    assert [resolution_for_zoom(z) for z in (8, 9.2, 11.8, 14)] == [7, 8, 9, 10]
 
 
 @pytest.fixture

@@ -1,98 +1,173 @@
-"""The map page's callback called as a function, checked against direct SQL counts."""
+"""The map page's callbacks called as functions, checked against SQL written out independently."""
+import re
 from datetime import date
 
 import numpy as np
 import pytest
+from dash import Patch
+from h3.api import basic_int as h3i
 
+from dashboard import map_view
 from dashboard.pages import map as map_page
 from dashboard.url_state import from_query, to_query
 from data import queries
 from data.filters import Filters
 
 WESTMINSTER, HACKNEY = "E09000033", "E09000012"
+MAP, SERIES, HEAT, SUMMARY, TABLE, HREF, SELECTION, KEY = range(8)
+LOCATED = "h3_r8 IS NOT NULL AND (source = 'police' OR geocode_confidence IN ('street', 'venue'))"
 
 
-def _sql_count(store, boroughs, start, end, source, res=None):
-    """Independent ground truth: written out, not built from data.filters."""
-    where = ["borough_code IN (SELECT unnest(?::VARCHAR[]))"]
+def _sql(store, where, params=()):
+    return int(store.df(f"SELECT count(*) AS n FROM incidents WHERE {where}", list(params))["n"].iat[0])
+
+
+def _period(source, start, end):
     if source == "ed":
-        where.append("source = 'ed' AND occurred_at >= ?::DATE AND occurred_at < ?::DATE + 1")
-    else:
-        where.append("source = 'police' AND category = 'Violence and sexual offences' AND month >= ?::DATE AND month <= ?::DATE")
-    if res:
-        where.append(f"h3_r{res} IS NOT NULL")
-    return int(store.df(f"SELECT count(*) AS n FROM incidents WHERE {' AND '.join(where)}",
-                        [list(boroughs), start, end])["n"].iat[0])
+        return f"source = 'ed' AND occurred_at >= DATE '{start}' AND occurred_at < DATE '{end}' + 1"
+    return f"source = 'police' AND category = 'Violence and sexual offences' AND month BETWEEN DATE '{start}' AND DATE '{end}'"
 
 
-def test_map_callback_totals_equal_sql(signed_in, store):
+def _card(summary, card_id):
+    return re.search(rf"children='([^']*)', id='{card_id}'", str(summary)).group(1)
+
+
+def _unit_totals(fig_map):
+    """Sum of the map's hover totals (record-level roles see exact numbers)."""
+    return sum(int(t.split("Total: ")[1].split("<br>")[0]) for t in fig_map.data[0].text)
+
+
+def test_render_numbers_equal_sql(signed_in, store):
+    boroughs = f"borough_code IN ('{WESTMINSTER}', '{HACKNEY}')"
     with signed_in("analyst"):
-        fig_map, fig_series, summary, table, href, search = map_page.update_view([WESTMINSTER, HACKNEY], "2024-03-01", "2024-08-31")
-    ed = _sql_count(store, [WESTMINSTER, HACKNEY], "2024-03-01", "2024-08-31", "ed")
-    police = _sql_count(store, [WESTMINSTER, HACKNEY], "2024-03-01", "2024-08-31", "police")
-    assert ed > 10 and police > 100
-    hexes = fig_map.data[0]
-    assert hexes.type == "choroplethmap"
-    assert int(np.sum(hexes.z)) == ed + police  # every ED record with a borough has a point
-    assert sum(int(t.split("<br>")[0].split(": ")[1]) for t in hexes.text) == ed
-    series = {t.name: t for t in fig_series.data}
-    assert int(np.sum(series["ED assaults"].y)) == ed
-    assert int(np.sum(series["Police violence"].y)) == police
+        out = map_page.render(f"?borough={WESTMINSTER},{HACKNEY}&from=2024-03-01&to=2024-08-31", None)
+    ed = _sql(store, f"{boroughs} AND {_period('ed', '2024-03-01', '2024-08-31')}")
+    police = _sql(store, f"{boroughs} AND {_period('police', '2024-03-01', '2024-08-31')}")
+    located = _sql(store, f"{boroughs} AND {LOCATED} AND ({_period('ed', '2024-03-01', '2024-08-31')} OR {_period('police', '2024-03-01', '2024-08-31')})")
+    assert ed > 10 and police > 100 and located < ed + police
+    assert out[MAP].data[0].type == "choroplethmap" and _unit_totals(out[MAP]) == located
+    series = {t.name: t for t in out[SERIES].data}
+    assert int(np.nansum(series["ED assaults"].y)) == ed and int(np.nansum(series["Police violence"].y)) == police
     assert str(series["ED assaults"].x[0])[:7] == "2024-03" and len(series["ED assaults"].x) == 6
-    assert search == f"?borough={WESTMINSTER}%2C{HACKNEY}&from=2024-03-01&to=2024-08-31"
-    assert f"{ed:,}" in str(summary) and f"{police:,}" in str(summary)
-    assert href == "/download/boroughs.csv" + search
-    assert "Westminster" in str(table) and "Hackney" in str(table) and "Camden" not in str(table)
+    assert int(np.nansum(out[HEAT].data[0].z)) == ed  # the day x hour chart holds every ED record
+    assert _card(out[SUMMARY], "summary-ed") == f"{ed:,}" and _card(out[SUMMARY], "summary-police") == f"{police:,}"
+    assert "Westminster" in str(out[TABLE]) and "Camden" not in str(out[TABLE])
+    assert out[HREF] == f"/download/boroughs.csv?borough={WESTMINSTER}%2C{HACKNEY}&from=2024-03-01&to=2024-08-31"
 
 
-def test_whole_london_counts_unlocated_ed_records_in_the_series_only(signed_in, store):
+def test_change_against_previous_equal_period(signed_in, store):
     with signed_in("analyst"):
-        fig_map, fig_series, *_ = map_page.update_view([], "2025-01-01", "2025-12-31")
-    all_ed = int(store.df("SELECT count(*) AS n FROM incidents WHERE source='ed' AND year(occurred_at) = 2025")["n"].iat[0])
-    located = int(store.df("SELECT count(*) AS n FROM incidents WHERE source='ed' AND year(occurred_at) = 2025 AND h3_r8 IS NOT NULL")["n"].iat[0])
-    assert located < all_ed
-    assert int(np.sum(fig_series.data[0].y)) == all_ed
-    assert sum(int(t.split("<br>")[0].split(": ")[1]) for t in fig_map.data[0].text) == located
+        out = map_page.render(f"?borough={HACKNEY}&from=2025-04-01&to=2025-06-30", None)
+    now = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-04-01', '2025-06-30')}")
+    before = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2024-12-31', '2025-03-31')}")
+    assert f"{(now - before) / before:+.0%} vs previous period" in str(out[SUMMARY])
 
 
-def test_hex_counts_group_at_the_asked_resolution(store):
-    f = Filters(boroughs=(WESTMINSTER,), start=date(2025, 1, 1), end=date(2025, 12, 31))
-    r7, r9 = queries.hex_counts(store, f, 7), queries.hex_counts(store, f, 9)
-    assert r7["total"].sum() == r9["total"].sum()
-    assert len(r9) > len(r7)
-    with pytest.raises(ValueError, match="not stored"):
-        queries.hex_counts(store, f, 5)
+def test_values_only_change_is_a_patch_and_a_new_borough_is_not(signed_in):
+    with signed_in("analyst"):
+        first = map_page.render(f"?borough={HACKNEY}", None)
+        same_shapes = map_page.render(f"?borough={HACKNEY}&src=ed&color=gi", first[KEY])
+        other = map_page.render(f"?borough={WESTMINSTER}", first[KEY])
+    assert isinstance(same_shapes[MAP], Patch) and same_shapes[KEY] == first[KEY]
+    ops = same_shapes[MAP].to_plotly_json()["operations"]
+    assert any(op["location"] == ["data", 0, "z"] for op in ops)
+    assert not any("geojson" in str(op["location"]) for op in ops)
+    assert not isinstance(other[MAP], Patch) and other[KEY] != first[KEY]
+    assert len(str(same_shapes[MAP].to_plotly_json())) < 0.1 * len(first[MAP].to_json())
+
+
+def test_clicked_hex_filters_series_and_heatmap_to_that_place(signed_in, store):
+    cell = int(store.df(f"SELECT h3_r8, count(*) n FROM incidents WHERE borough_code = '{HACKNEY}' AND {LOCATED} "
+                        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1").iloc[0, 0])
+    with signed_in("analyst"):
+        out = map_page.render(f"?borough={HACKNEY}&place=h3_r8:{h3i.int_to_str(cell)}", None)
+    ed = _sql(store, f"h3_r8 = {cell} AND {_period('ed', '2025-01-01', '2025-12-31')}")
+    police = _sql(store, f"h3_r8 = {cell} AND {_period('police', '2025-01-01', '2025-12-31')}")
+    series = {t.name: t for t in out[SERIES].data}
+    assert int(np.nansum(series["ED assaults"].y)) == ed and int(np.nansum(series["Police violence"].y)) == police
+    assert int(np.nansum(out[HEAT].data[0].z)) == ed
+    assert "hexagon" in out[SELECTION]
+    assert map_page._place_from_click({"points": [{"curveNumber": 0, "location": h3i.int_to_str(cell)}]}, "hex", 8) == ("h3_r8", cell)
+    assert map_page._place_from_click({"points": [{"curveNumber": 2, "location": "x"}]}, "hex", 8) is None
+    assert map_page.whole_months(date(2025, 2, 12), date(2025, 5, 9)) == (date(2025, 2, 1), date(2025, 5, 31))
+    assert map_page.whole_months(date(2024, 12, 3), date(2024, 12, 3)) == (date(2024, 12, 1), date(2024, 12, 31))
+
+
+def test_brushed_period_narrows_map_and_summary(signed_in, store):
+    with signed_in("analyst"):
+        out = map_page.render(f"?borough={HACKNEY}&sel=2025-03-01..2025-04-30", None)
+    located = _sql(store, f"borough_code = '{HACKNEY}' AND {LOCATED} AND ({_period('ed', '2025-03-01', '2025-04-30')} OR {_period('police', '2025-03-01', '2025-04-30')})")
+    ed = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-03-01', '2025-04-30')}")
+    assert _unit_totals(out[MAP]) == located
+    assert _card(out[SUMMARY], "summary-ed") == f"{ed:,}"
+    assert len(out[SERIES].data[0].x) == 12  # the series keeps the whole period, with the brush drawn on it
+    assert out[SERIES].layout.shapes[0].x0 is not None
+
+
+def test_blocks_with_gi_and_change_colours(signed_in, store):
+    with signed_in("analyst"):
+        gi = map_page.render(f"?borough={HACKNEY}&unit=block&color=gi", None)
+        ch = map_page.render(f"?borough={HACKNEY}&unit=block&color=change", None)
+    blocks = _sql(store, f"borough_code = '{HACKNEY}' AND block_id IS NOT NULL AND {LOCATED} AND "
+                         f"({_period('ed', '2025-01-01', '2025-12-31')} OR {_period('police', '2025-01-01', '2025-12-31')})")
+    assert _unit_totals(gi[MAP]) == blocks
+    assert gi[MAP].data[0].colorbar.title.text.startswith("Gi*") and set(gi[MAP].data[0].z) <= {0, 1, 2, 3, 4}
+    assert ch[MAP].data[0].colorbar.ticktext == ("gone", "falling", "steady", "rising", "new")
+    assert all("Change:" in t for t in ch[MAP].data[0].text)
+
+
+def test_premises_overlay_counts_incidents_within_50m(signed_in, store):
+    with signed_in("analyst"):
+        out = map_page.render(f"?borough={HACKNEY}&premises=1", None)
+    markers = [t for t in out[MAP].data if t.type == "scattermap" and t.customdata is not None]
+    n_premises = int(store.df(f"SELECT count(*) FROM premises WHERE borough_code = '{HACKNEY}'").iloc[0, 0])
+    assert markers and sum(len(t.customdata) for t in markers) == n_premises
+    f = Filters(boroughs=(HACKNEY,), start=date(2025, 1, 1), end=date(2025, 12, 31))
+    near = queries.premises_near(store, f).set_index("premises_id")
+    busiest = near.sort_values("ed", ascending=False).iloc[0]
+    inc = store.df(f"SELECT source, lat, lon FROM incidents WHERE lat IS NOT NULL AND {LOCATED} AND "
+                   f"({_period('ed', '2025-01-01', '2025-12-31')} OR {_period('police', '2025-01-01', '2025-12-31')})")
+    d = 6371008.8 * 2 * np.arcsin(np.sqrt(np.sin(np.radians(inc["lat"] - busiest["lat"]) / 2) ** 2 + np.cos(np.radians(busiest["lat"]))
+                                          * np.cos(np.radians(inc["lat"])) * np.sin(np.radians(inc["lon"] - busiest["lon"]) / 2) ** 2))
+    assert busiest["ed"] == ((d <= 50) & (inc["source"] == "ed")).sum() > 0
+    assert busiest["police"] == ((d <= 50) & (inc["source"] == "police")).sum()
 
 
 def test_empty_selection_says_so(signed_in):
     with signed_in("analyst"):
-        fig_map, fig_series, *_ = map_page.update_view([WESTMINSTER], "2019-01-01", "2019-02-01")
-    assert len(fig_map.data) == 1  # only the borough outline
-    assert "No incidents" in fig_map.layout.annotations[0].text
-    assert "No incidents" in fig_series.layout.annotations[0].text
+        out = map_page.render(f"?borough={WESTMINSTER}&from=2019-01-01&to=2019-02-01", None)
+    assert "No incidents" in out[MAP].layout.annotations[0].text
+    assert "No incidents" in out[SERIES].layout.annotations[0].text
 
 
-def test_reversed_dates_from_a_crafted_request_are_swapped(signed_in):
+def test_bad_url_values_fall_back_with_notes(signed_in):
+    default = Filters(start=date(2025, 1, 1), end=date(2025, 12, 31))
+    st = map_view.parse_state("?borough=E09000012,XX&from=yesterday&color=purple&sel=a..b&v=0,0,30&unit=zz", {HACKNEY}, default)
+    assert st.f.boroughs == (HACKNEY,) and st.f.start == default.start and st.color == "count" and st.sel is None
+    assert len(st.notes) == 6
     with signed_in("analyst"):
-        a = map_page.update_view([WESTMINSTER], "2024-08-31", "2024-03-01")
-        b = map_page.update_view([WESTMINSTER], "2024-03-01", "2024-08-31")
-    assert a[-1] == b[-1]
+        page = str(map_page.layout("?borough=E09000033&from=bad&" + "x=1&" * 2000))
+    assert "link was" in page  # an oversized query string is ignored as a whole
 
 
-def test_default_period_is_last_twelve_months():
-    assert map_page.default_filters((date(2023, 1, 1), date(2025, 12, 31))).start == date(2025, 1, 1)
-    assert map_page.default_filters((date(2023, 1, 1), date(2025, 6, 30))).start == date(2024, 7, 1)
-    assert map_page.default_filters((date(2025, 3, 1), date(2025, 6, 30))).start == date(2025, 3, 1)
-
-
-def test_url_round_trip_and_bad_values_fall_back_with_a_note():
+def test_url_round_trip():
     known = {WESTMINSTER, HACKNEY}
     default = Filters(start=date(2025, 1, 1), end=date(2025, 12, 31))
-    f = Filters(boroughs=(HACKNEY,), start=date(2024, 2, 1), end=date(2024, 5, 31))
-    assert from_query(to_query(f), known, default) == (f, [])
-    g, notes = from_query("?borough=E09000012,XX&from=yesterday&to=2024-01-01", known, default)
-    assert g.boroughs == (HACKNEY,) and g.start == default.start and g.end == default.end
-    assert len(notes) == 3 and "XX" in notes[0] and "from=yesterday" in notes[1] and "start date" in notes[2]
+    f = Filters(boroughs=(HACKNEY,), start=date(2024, 2, 1), end=date(2024, 5, 31), sources=("ed",), assault_methods=("03", "04"),
+                hours=(22, 6), weekdays=(4, 5), min_confidence="street", unit="block", place=("block", 12))
+    assert from_query(to_query(f, default), known, default) == (f, [])
+    st = map_view.State(f=f, color="gi", premises=True, sel=(date(2024, 3, 1), date(2024, 3, 31)), center={"lat": 51.5, "lon": -0.1}, zoom=12.0)
+    back = map_view.parse_state(st.query(default), known, default)
+    assert (back.f, back.color, back.premises, back.sel, back.zoom) == (f, "gi", True, st.sel, 12.0)
+
+
+def test_hour_and_weekday_filters_count_ed_only(signed_in, store):
+    with signed_in("analyst"):
+        out = map_page.render(f"?borough={HACKNEY}&hours=22-4&days=4,5", None)
+    ed = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-01-01', '2025-12-31')} "
+                     "AND (hour(occurred_at) >= 22 OR hour(occurred_at) < 4) AND dayofweek(occurred_at) IN (5, 6)")
+    series = {t.name: t for t in out[SERIES].data}
+    assert int(np.nansum(series["ED assaults"].y)) == ed and np.nansum(series["Police violence"].y) == 0
 
 
 def test_pages_render_and_unknown_path_says_not_found(client_as, signed_in):

@@ -1,72 +1,114 @@
-"""Map page: hex map of violence, borough filter and the monthly ED-vs-police chart."""
+"""Map page: hot blocks or hexes, premises overlay, linked time series and day x hour chart.
+
+The URL's query string is the page state. `collect` turns the controls, a click on the map, a
+brush on the series or "clear selection" into a new state; `render` draws everything from the
+state. When only values change (a filter, the colour mode) and the shapes on screen stay the
+same, the map is updated with a Dash Patch instead of re-sending geometry.
+"""
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dcc, html
+from dash import ALL, Input, Output, Patch, State as DashState, ctx, dcc, html, no_update
 
-from dashboard import figures
+from dashboard import figures, figures_map
 from dashboard.auth import guard
 from dashboard.context import current_config, current_scope, current_store
-from dashboard.url_state import from_query, to_query
+from dashboard.map_view import (MapData, State, default_filters, map_data, map_values, parse_state, summary)
 from data import queries
-from data.disclosure import ratio, show, suppress_parts
+from data.disclosure import suppress_parts
 from data.filters import Filters
+from data.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, GEOCODE_CONFIDENCE, POLICE_CATEGORIES
+from layers.hexes import cell_str
 
 PATH, TITLE, PERMISSION = "/", "Map", "view_map"
-MAP_RESOLUTION = 8
+FILTER = "map-filter"  # pattern-matching id type of the filter controls: {"type": FILTER, "name": ...}
 
 
 class Ids(StrEnum):
-    BOROUGHS = "map-boroughs"
     DATES = "map-dates"
     MAP = "map-hexes"
     SERIES = "map-series"
+    HEATMAP = "map-dayhour"
     SUMMARY = "map-summary"
     NOTES = "map-notes"
     TABLE = "map-borough-table"
     DOWNLOAD = "map-download"
+    STATE = "map-state"
+    GEO_KEY = "map-geo-key"
+    CLEAR = "map-clear"
+    SELECTION = "map-selection"
 
 
-def default_filters(bounds: tuple[date, date] | None) -> Filters:
-    """The last 12 months of data, all boroughs."""
-    if bounds is None:
-        return Filters()
-    lo, hi = bounds
-    start = date(hi.year, 1, 1) if hi.month == 12 else date(hi.year - 1, hi.month + 1, 1)
-    start = max(lo, start)
-    return Filters(start=start, end=hi)
+def fid(name: str) -> dict:
+    return {"type": FILTER, "name": name}
+
+
+def _context():
+    store = current_store()
+    boroughs = queries.boroughs(store)
+    return store, boroughs, default_filters(queries.date_bounds(store))
 
 
 def layout(search: str = "") -> html.Div:
-    store = current_store()
-    boroughs = queries.boroughs(store)
+    store, boroughs, default = _context()
+    st = parse_state(search, set(boroughs["code"]), default)
+    f = st.f
     bounds = queries.date_bounds(store)
-    f, notes = from_query(search, set(boroughs["code"]), default_filters(bounds))
-    options = [{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])]
+    scoped = current_scope().boroughs is not None
+    hour_opts = [{"label": f"{h:02d}:00", "value": h} for h in range(25)]
+
+    def col(label, control, **kw):
+        return dbc.Col([dbc.Label(label, className="small mb-0"), control], **kw)
+
+    main = dbc.Row([
+        col("Boroughs", dcc.Dropdown(id=fid("boroughs"), options=[{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])],
+                                     value=list(f.boroughs), multi=True, placeholder="All your boroughs" if scoped else "All London"), md=4),
+        col("Period", dcc.DatePickerRange(id=Ids.DATES, start_date=f.start, end_date=f.end, display_format="D MMM YYYY",
+                                          min_date_allowed=bounds[0] if bounds else None, max_date_allowed=bounds[1] if bounds else None,
+                                          first_day_of_week=1), md=3),
+        col("Sources", dcc.Checklist(id=fid("sources"), options=[{"label": " ED", "value": "ed"}, {"label": " Police", "value": "police"}],
+                                     value=list(f.sources), inline=True, inputClassName="me-1", labelClassName="me-3"), md=2),
+        col("Show", dcc.RadioItems(id=fid("unit"), options=[{"label": " hexagons", "value": "hex"}, {"label": " street blocks", "value": "block"}],
+                                   value=f.unit, inline=True, inputClassName="me-1", labelClassName="me-2"), md=3),
+    ], className="g-2")
+    more = dbc.Row([
+        col("ED assault method", dcc.Dropdown(id=fid("methods"), options=[{"label": m.label, "value": m.code} for m in ASSAULT_METHODS],
+                                              value=list(f.assault_methods), multi=True, placeholder="all methods"), md=3),
+        col("Police categories", dcc.Dropdown(id=fid("pcats"), options=list(POLICE_CATEGORIES), value=list(f.police_categories),
+                                              multi=True, placeholder="all categories"), md=3),
+        col("Hours (ED)", html.Div([dcc.Dropdown(id=fid("hour_from"), options=hour_opts, value=f.hours[0] if f.hours else None, placeholder="from", style={"width": "48%"}),
+                                    dcc.Dropdown(id=fid("hour_to"), options=hour_opts, value=f.hours[1] if f.hours else None, placeholder="to", style={"width": "48%"})],
+                                   className="d-flex justify-content-between"), md=2),
+        col("Weekdays (ED)", dcc.Checklist(id=fid("weekdays"), options=[{"label": d[0:2], "value": i} for i, d in enumerate(figures_map.DAYS)],
+                                           value=list(f.weekdays), inline=True, inputClassName="me-1", labelClassName="me-2"), md=2),
+        col("Min. location confidence", dcc.Dropdown(id=fid("confidence"), options=[{"label": c.label, "value": c.code} for c in GEOCODE_CONFIDENCE],
+                                                     value=f.min_confidence, clearable=False), md=2),
+    ], className="g-2 mt-1")
+    view = dbc.Row([
+        col("Colour by", dcc.RadioItems(id=fid("color"), options=[{"label": " count", "value": "count"}, {"label": " Gi* hot spots", "value": "gi"},
+                                                                  {"label": " change vs previous period", "value": "change"}],
+                                        value=st.color, inline=True, inputClassName="me-1", labelClassName="me-3"), md=6),
+        col("Licensed premises", dbc.Switch(id=fid("premises"), value=st.premises, label="show on map"), md=3),
+        dbc.Col(dbc.Button("Clear selection", id=Ids.CLEAR, size="sm", color="secondary", outline=True, className="mt-3"), md=3),
+    ], className="g-2 mt-1")
     return html.Div([
-        dbc.Row([
-            dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
-                     dcc.Dropdown(id=Ids.BOROUGHS, options=options, value=list(f.boroughs), multi=True,
-                                  placeholder="All London" if current_scope().boroughs is None else "All your boroughs")], md=7),
-            dbc.Col([dbc.Label("Period", html_for=Ids.DATES),
-                     dcc.DatePickerRange(id=Ids.DATES, start_date=f.start, end_date=f.end,
-                                         min_date_allowed=bounds[0] if bounds else None,
-                                         max_date_allowed=bounds[1] if bounds else None,
-                                         display_format="D MMM YYYY", first_day_of_week=1)], md=5),
-        ], className="g-3 mb-2"),
-        html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in notes], id=Ids.NOTES),
+        dcc.Store(id=Ids.STATE, data=st.query(default)), dcc.Store(id=Ids.GEO_KEY),
+        main, dbc.Accordion([dbc.AccordionItem(more, title="More filters")], start_collapsed=not (f.assault_methods or f.hours or f.weekdays),
+                            className="mt-2"), view,
+        html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in st.notes], id=Ids.NOTES, className="mt-2"),
+        html.Div(id=Ids.SELECTION, className="small text-muted"),
         html.Div(id=Ids.SUMMARY, className="mb-2"),
         dbc.Row([
-            dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "62vh"}, config={"scrollZoom": True}), lg=7),
-            dbc.Col([dcc.Graph(id=Ids.SERIES, style={"height": "40vh"}),
+            dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "64vh"}, config={"scrollZoom": True}), lg=7),
+            dbc.Col([dcc.Graph(id=Ids.SERIES, style={"height": "30vh"}, config={"displayModeBar": False}),
+                     dcc.Graph(id=Ids.HEATMAP, style={"height": "24vh"}, config={"displayModeBar": False}),
                      html.Div([html.Span("Boroughs in this view", className="fw-semibold me-2"),
                                html.A("Download CSV", id=Ids.DOWNLOAD, href="/download/boroughs.csv",
-                                      className="btn btn-sm btn-outline-secondary")],
-                              className="d-flex align-items-center mt-2"),
-                     html.Div(id=Ids.TABLE, style={"maxHeight": "30vh", "overflowY": "auto"}, className="mt-1"),
+                                      className="btn btn-sm btn-outline-secondary")], className="d-flex align-items-center mt-2"),
+                     html.Div(id=Ids.TABLE, style={"maxHeight": "22vh", "overflowY": "auto"}, className="mt-1"),
                      _help()], lg=5),
         ], className="g-3"),
     ])
@@ -74,30 +116,154 @@ def layout(search: str = "") -> html.Div:
 
 def _help() -> dbc.Accordion:
     return dbc.Accordion([dbc.AccordionItem([
-        html.P("Each hexagon (about 0.7 km²) is coloured by the number of incidents located in it in the chosen "
-               "period: ED assault attendances whose location could be mapped, plus police-recorded "
-               "'Violence and sexual offences'. Hover a hexagon for the split by source."),
-        html.P("The chart compares monthly ED assaults (left axis) with police-recorded violence (right axis). "
-               "ED assaults whose location could not be mapped count only when no borough is chosen. "
-               "Only a quarter to a third of ED-treated assaults appear in police records, so the two lines "
-               "show different parts of the same violence."),
-        html.P("Police.uk data carries only the month, so police crimes count in a period when their month starts inside it."),
-        html.P("Roles without record-level access see counts from 1 to 4 as '<5' and such hexagons in grey "
-               "('fewer than 5'); a figure that would reveal a suppressed count is shown as '*'."),
+        html.P("The map shows where the filtered incidents were: ED assault attendances placed on a street or better, and "
+               "police-recorded crime of the chosen categories (by default 'Violence and sexual offences'). Hexagons get "
+               "smaller as you zoom in; 'street blocks' are street segments between two junctions."),
+        html.P("Colour by count groups places into classes; 'Gi* hot spots' marks places whose neighbourhood has "
+               "significantly more (red) or fewer (blue) incidents than the study area, at a 5 % false discovery rate; "
+               "'change' compares the period with the equal period just before it (exact test)."),
+        html.P("Click a hexagon or block to see its monthly series and day-by-hour pattern; drag across the monthly chart "
+               "to narrow the map to that period; 'Clear selection' undoes both. The link in the address bar reopens "
+               "exactly this view."),
+        html.P("Police.uk gives only the month, so police crimes count in a period when their month starts inside it, and "
+               "with an hour or weekday filter only ED records count. ED records whose location could not be mapped "
+               "count in all-London totals only."),
+        html.P("Roles without record-level access see counts from 1 to 4 as '<5' and such places as 'fewer than 5'; a "
+               "figure that would reveal a suppressed count is shown as '*'."),
     ], title="How to read this page")], start_collapsed=True, className="mt-2")
 
 
-def summary_cards(t: dict[str, int], record_level: bool) -> dbc.Row:
-    cards = [("ED assaults", show(t["ed"], record_level), "summary-ed"),
-             ("Police violence", show(t["police"], record_level), "summary-police"),
-             ("ED per police record", ratio(t["ed"], t["police"], record_level), "summary-ratio")]
-    return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(label, className="small text-muted"),
-                                                   html.Div(f"{value:,}" if isinstance(value, int) else value,
-                                                            className="fs-4 fw-bold", id=cid)])), xs=4)
-                    for label, value, cid in cards], className="g-2")
+# ---- state ----------------------------------------------------------------------------------
+
+def _day(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def whole_months(a: date, b: date) -> tuple[date, date]:
+    """A brush on the monthly chart, widened to the whole months it touches (police.uk has months only)."""
+    nxt = date(b.year + (b.month == 12), b.month % 12 + 1, 1)
+    return date(a.year, a.month, 1), date.fromordinal(nxt.toordinal() - 1)
+
+
+def _place_from_click(click: dict | None, unit: str, res: int | None):
+    pts = (click or {}).get("points") or []
+    if not pts or pts[0].get("curveNumber") != 0 or "location" not in pts[0]:
+        return None
+    loc = str(pts[0]["location"])
+    try:
+        return ("block", int(loc)) if unit == "block" else (f"h3_r{res or 8}", int(loc, 16))
+    except ValueError:
+        return None
+
+
+def collect(values, start, end, relayout, click, brush, clear, state):
+    """Callback body: controls, map click, series brush or 'clear' → the new page state (query string)."""
+    store, boroughs, default = _context()
+    st = parse_state(state or "", set(boroughs["code"]), default)
+    names = [i["id"]["name"] for i in ctx.inputs_list[0]]
+    v = dict(zip(names, values))
+    hours = (v.get("hour_from"), v.get("hour_to"))
+    dates = sorted(d for d in (_day(start), _day(end)) if d)
+    try:
+        f = st.f.with_(boroughs=tuple(v.get("boroughs") or ()), sources=tuple(v.get("sources") or ()),
+                       assault_methods=tuple(v.get("methods") or ()), police_categories=tuple(v.get("pcats") or ()),
+                       hours=hours if None not in hours and hours[0] != hours[1] else None,
+                       weekdays=tuple(sorted(v.get("weekdays") or ())), min_confidence=v.get("confidence") or "none",
+                       unit=v.get("unit") or "hex",
+                       start=dates[0] if dates else st.f.start, end=dates[-1] if dates else st.f.end)
+    except (ValueError, TypeError):
+        return no_update, no_update  # a crafted request with values no control can produce
+    st.color = v.get("color") if v.get("color") in figures_map.COLOUR_MODES else "count"
+    st.premises = bool(v.get("premises"))
+    trigger = ctx.triggered_id
+    if f.unit != st.f.unit or f.boroughs != st.f.boroughs:
+        f = f.with_(place=None)
+    if trigger == Ids.CLEAR:
+        f, st.sel = f.with_(place=None), None
+    elif trigger == Ids.MAP and ctx.triggered[0]["prop_id"].endswith("clickData"):
+        zoom = st.zoom or figures.fit_view(queries.borough_outlines(store, f.boroughs))[1]
+        from layers.hexes import resolution_for_zoom
+        place = _place_from_click(click, f.unit, resolution_for_zoom(zoom))
+        f = f.with_(place=place) if place else f
+    elif trigger == Ids.MAP and relayout and "map.zoom" in relayout:
+        st.center, st.zoom = relayout.get("map.center", st.center), float(relayout["map.zoom"])
+    elif trigger == Ids.SERIES and brush and brush.get("range", {}).get("x"):
+        a, b = (_day(x) for x in brush["range"]["x"][:2])
+        if a and b:
+            st.sel = whole_months(min(a, b), max(a, b))
+    st.f = f
+    q = st.query(default)
+    return q, q
+
+
+# ---- render ---------------------------------------------------------------------------------
+
+def render(state: str, geo_key: str | None):
+    """Callback body: the page state → map (full or Patch), series, heatmap, summary, table, link."""
+    store, boroughs, default = _context()
+    st = parse_state(state or "", set(boroughs["code"]), default)
+    record_level = store.scope.record_level
+    outlines = queries.borough_outlines(store, st.f.boroughs)
+    md = map_data(store, st, outlines)
+    z, text, classes = map_values(md, st.color, record_level)
+    key = md.geo_key + ("|premises" if st.premises else "")  # premises markers are more traces: not patchable
+    if key == geo_key and not st.premises:
+        fig_map = Patch()  # same shapes on screen: send values only
+        fig_map["data"][0]["z"] = z
+        fig_map["data"][0]["text"] = text
+        fig_map["data"][0]["colorscale"] = figures_map._discrete_scale(classes.colours)
+        fig_map["data"][0]["zmax"] = len(classes.labels) - 0.5
+        fig_map["data"][0]["colorbar"]["tickvals"] = list(range(len(classes.labels)))
+        fig_map["data"][0]["colorbar"]["ticktext"] = list(classes.labels)
+        fig_map["data"][0]["colorbar"]["title"]["text"] = classes.title
+        fig_map["layout"]["annotations"] = figures_map.map_annotations(md.note, empty=not len(z))
+    else:
+        geo, ids = figures_map.unit_geojson(md.units, md.kind, md.shapes)
+        center, zoom = (st.center, st.zoom) if st.center else figures.fit_view(outlines)
+        prem = queries.premises_near(store, st.map_filters) if st.premises else None
+        fig_map = figures_map.unit_map(geo, ids, z, text, classes, outlines, style=current_config().map_style,
+                                       center=center, zoom=zoom, premises=prem, record_level=record_level, note=md.note)
+    series_f = st.f  # the series keeps the whole period (the brush is drawn on it)
+    fig_series = figures.monthly_series(queries.monthly_series(store, series_f), record_level)
+    if st.sel and fig_series.data:
+        fig_series.add_vrect(x0=st.sel[0], x1=st.sel[1], fillcolor="#f4a582", opacity=0.25, line_width=0)
+    fig_series.update_layout(dragmode="select", selectdirection="h", clickmode="none")
+    fig_heat = figures_map.day_hour_heatmap(queries.day_hour(store, st.selection_filters), record_level)
+    table = queries.borough_table(store, st.selection_filters.with_(place=None))
+    from dashboard.url_state import to_query
+    return (fig_map, fig_series, fig_heat, summary_cards(summary(store, st, record_level)),
+            borough_table(table, record_level), "/download/boroughs.csv" + to_query(st.selection_filters.with_(place=None)),
+            selection_text(st), key)
+
+
+def selection_text(st: State) -> str:
+    bits = []
+    if st.f.place:
+        kind, ident = st.f.place
+        bits.append(f"street block {ident}" if kind == "block" else f"hexagon {cell_str([ident])[0]}")
+    if st.sel:
+        bits.append(f"{st.sel[0]:%d %b %Y} to {st.sel[1]:%d %b %Y}")
+    return ("Selection: " + " · ".join(bits) + " (Clear selection to undo)") if bits else ""
+
+
+def summary_cards(s: dict) -> dbc.Row:
+    def fmt(v):
+        return f"{v:,}" if isinstance(v, int) else v
+    cards = [("ED assaults", fmt(s["ed"]), s.get("ed_change"), "summary-ed"),
+             ("Police violence", fmt(s["police"]), s.get("police_change"), "summary-police"),
+             ("ED per police record", s["ratio"], None, "summary-ratio")]
+    return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
+        html.Div(label, className="small text-muted"),
+        html.Div([html.Span(value, id=cid, className="fs-4 fw-bold me-2"),
+                  html.Span(f"{change} vs previous period", className="small text-muted", id=f"{cid}-change") if change else None]),
+    ])), xs=4) for label, value, change, cid in cards], className="g-2")
 
 
 def borough_table(table, record_level: bool) -> dbc.Table:
+    from data.disclosure import ratio
     shown = suppress_parts(table, ["ed", "police"], record_level)
     rows = [html.Tr([html.Td(n), html.Td(e, className="text-end"), html.Td(p, className="text-end"),
                      html.Td(ratio(re, rp, record_level), className="text-end")])
@@ -107,32 +273,15 @@ def borough_table(table, record_level: bool) -> dbc.Table:
     return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, className="mb-0")
 
 
-def update_view(boroughs: list[str] | None, start: str | None, end: str | None):
-    """Callback body: filters in → map, chart, summary, borough table, CSV link and URL query out."""
-    dates = sorted(d for d in (_day(start), _day(end)) if d is not None)  # a crafted reversed range is swapped
-    f = Filters(boroughs=tuple(str(b) for b in boroughs or ()),
-                start=dates[0] if start and dates else None, end=dates[-1] if end and dates else None)
-    store = current_store()
-    record_level = store.scope.record_level
-    counts = queries.hex_counts(store, f, MAP_RESOLUTION)
-    outlines = queries.borough_outlines(store, f.boroughs)
-    fig_map = figures.hex_map(counts, outlines, style=current_config().map_style, record_level=record_level)
-    fig_series = figures.monthly_series(queries.monthly_series(store, f), record_level)
-    query = to_query(f)
-    return (fig_map, fig_series, summary_cards(queries.totals(store, f), record_level),
-            borough_table(queries.borough_table(store, f), record_level), "/download/boroughs.csv" + query, query)
-
-
-def _day(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def register_callbacks(app) -> None:
     app.callback(
-        Output(Ids.MAP, "figure"), Output(Ids.SERIES, "figure"), Output(Ids.SUMMARY, "children"),
-        Output(Ids.TABLE, "children"), Output(Ids.DOWNLOAD, "href"), Output("url", "search"),
-        Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
-    )(guard(PERMISSION)(update_view))
+        Output(Ids.STATE, "data"), Output("url", "search"),
+        Input({"type": FILTER, "name": ALL}, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
+        Input(Ids.MAP, "relayoutData"), Input(Ids.MAP, "clickData"), Input(Ids.SERIES, "selectedData"), Input(Ids.CLEAR, "n_clicks"),
+        DashState(Ids.STATE, "data"), prevent_initial_call=True,
+    )(guard(PERMISSION)(collect))
+    app.callback(
+        Output(Ids.MAP, "figure"), Output(Ids.SERIES, "figure"), Output(Ids.HEATMAP, "figure"), Output(Ids.SUMMARY, "children"),
+        Output(Ids.TABLE, "children"), Output(Ids.DOWNLOAD, "href"), Output(Ids.SELECTION, "children"), Output(Ids.GEO_KEY, "data"),
+        Input(Ids.STATE, "data"), DashState(Ids.GEO_KEY, "data"),
+    )(guard(PERMISSION)(render))

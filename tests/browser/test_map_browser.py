@@ -6,6 +6,7 @@ import io
 import numpy as np
 from PIL import Image
 
+BOROUGHS = "[id='{\"name\":\"boroughs\",\"type\":\"map-filter\"}']"  # the borough filter (pattern-matching id)
 SUM_TRACE = """(sel) => {
   const gd = document.querySelector(sel + ' .js-plotly-plot');
   // _fullData holds decoded arrays; data may still hold plotly's base64 {dtype, bdata} form
@@ -53,7 +54,7 @@ def test_map_and_chart_render_and_borough_filter_updates_totals(page, live_serve
     ed_2025 = _sql(store, "SELECT count(*) FROM incidents WHERE source='ed' AND year(occurred_at)=2025")
     assert series["ED assaults"] == ("scatter", ed_2025)
     assert series["Police violence"][1] > 0
-    assert hexes["Incidents per hex"][0] == "choroplethmap" and hexes["Incidents per hex"][1] > 0
+    assert hexes["units"][0] == "choroplethmap" and hexes["units"][1] > 0
 
     # the map shows pixels, not a blank canvas (offline styles draw nothing when they fail);
     # MapLibre draws asynchronously, so look again until it has drawn or time is up
@@ -66,7 +67,7 @@ def test_map_and_chart_render_and_borough_filter_updates_totals(page, live_serve
     assert coloured > 0.03, f"only {coloured:.1%} of the map area is coloured"
     assert dark > 0.002, f"only {dark:.2%} of the map area is dark (no borough outlines?)"
 
-    page.locator("#map-boroughs").click()
+    page.locator(BOROUGHS).click()
     page.keyboard.type("Westmin")
     page.locator("[role=option]", has_text="Westminster").click()
     page.keyboard.press("Escape")
@@ -85,4 +86,4 @@ def test_map_and_chart_render_and_borough_filter_updates_totals(page, live_serve
     page.goto(page.url)
     _wait_for_plots(page)
     page.wait_for_function(f"document.querySelector('#summary-ed') && document.querySelector('#summary-ed').innerText === '{ed_w:,}'", timeout=15000)
-    assert "Westminster" in page.locator("#map-boroughs").inner_text()
+    assert "Westminster" in page.locator(BOROUGHS).inner_text()

@@ -1,0 +1,187 @@
+"""The map page's figures: hexes or street blocks in colour classes, premises, day x hour.
+
+Colours are discrete classes (counts, Gi* significance or change class), so the legend says
+what each colour means and a colour mode or filter change only swaps values (Dash Patch),
+not geometry. Pure functions: DataFrames in, plotly figures or GeoJSON out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+
+from dashboard.figures import empty_figure, outline_lines
+from data.disclosure import SMALL, suppress_parts
+from layers.blocks import from_bng, lines_to_bng
+from layers.hexes import cell_str, cells_geojson
+
+BLOCK_HALF_WIDTH_M = 9.0  # a street block drawn as its centre line buffered to about a street's width
+
+
+@dataclass(frozen=True)
+class Classes:
+    title: str
+    labels: tuple[str, ...]
+    colours: tuple[str, ...]
+
+
+COUNT_CLASSES = Classes("Incidents", ("1–4", "5–9", "10–24", "25–49", "50–99", "100+"),
+                        ("#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"))
+COUNT_EDGES = (1, 5, 10, 25, 50, 100)
+FEWER_THAN_5 = "fewer than 5"
+GI_CLASSES = Classes("Gi* hot spots (5 % FDR)", ("cold, 99 %", "cold, 95 %", "not significant", "hot, 95 %", "hot, 99 %"),
+                     ("#2166ac", "#92c5de", "#e0e0e0", "#f4a582", "#b2182b"))
+CHANGE_CLASSES = Classes("Change vs previous period", ("gone", "falling", "steady", "rising", "new"),
+                         ("#4393c3", "#92c5de", "#e0e0e0", "#f4a582", "#b2182b"))
+COLOUR_MODES = {"count": COUNT_CLASSES, "gi": GI_CLASSES, "change": CHANGE_CLASSES}
+PREMISES_COLOURS = {"pub": "#1b9e77", "bar": "#7570b3", "nightclub": "#e7298a", "restaurant": "#66a61e",
+                    "late_night_refreshment": "#e6ab02", "off_licence": "#a6761d"}
+
+
+def count_class(total: np.ndarray) -> np.ndarray:
+    """Index into COUNT_CLASSES for each count (counts of 0 get -1: not drawn)."""
+    return np.searchsorted(np.array(COUNT_EDGES), np.asarray(total), side="right") - 1
+
+
+def gi_class(z: np.ndarray, p_fdr: np.ndarray) -> np.ndarray:
+    z, q = np.asarray(z, float), np.asarray(p_fdr, float)
+    return np.select([(z < 0) & (q < 0.01), (z < 0) & (q < 0.05), (z > 0) & (q < 0.01), (z > 0) & (q < 0.05)],
+                     [0, 1, 4, 3], default=2)
+
+
+def change_class(cls: pd.Series) -> np.ndarray:
+    return cls.map({label: i for i, label in enumerate(CHANGE_CLASSES.labels)}).fillna(2).to_numpy(int)
+
+
+def hover_texts(units: pd.DataFrame, record_level: bool, kind: str) -> list[str]:
+    """Hover per unit: counts by source (disclosure applied) and the ED share placed at each confidence."""
+    shown = suppress_parts(units, ["ed", "police"], record_level, "total")
+    out = []
+    for i, row in enumerate(units.itertuples(index=False)):
+        s = shown.iloc[i]
+        head = f"{kind} {row.label}" if hasattr(row, "label") else kind
+        lines = [f"<b>{head}</b>", f"ED assaults: {s['ed']}", f"Police violence: {s['police']}", f"Total: {s['total']}"]
+        if row.ed >= 5 or (record_level and row.ed > 0):
+            lines.append(f"ED placed at venue {row.ed_venue / row.ed:.0%}, street {row.ed_street / row.ed:.0%}, area {row.ed_area / row.ed:.0%}")
+        if hasattr(row, "extra") and row.extra:
+            lines.append(row.extra)
+        out.append("<br>".join(lines))
+    return out
+
+
+def classes_for(units: pd.DataFrame, mode: str, record_level: bool) -> tuple[np.ndarray, Classes]:
+    """Class index per unit for a colour mode; counts 1-4 are one class ('fewer than 5' without record-level access)."""
+    if mode == "gi":
+        return gi_class(units["gi_z"], units["p_fdr"]), GI_CLASSES
+    if mode == "change":
+        return change_class(units["change"]), CHANGE_CLASSES
+    cls = COUNT_CLASSES
+    if not record_level:
+        cls = Classes(cls.title, (FEWER_THAN_5,) + cls.labels[1:], ("#c9c9c9",) + cls.colours[1:])
+    return count_class(units["total"].to_numpy()), cls
+
+
+def _discrete_scale(colours) -> list:
+    n = len(colours)
+    scale = []
+    for i, c in enumerate(colours):
+        scale += [[i / n, c], [(i + 1) / n, c]]
+    return scale
+
+
+def unit_trace(geojson: dict, ids: list[str], z: np.ndarray, text: list[str], classes: Classes) -> go.Choroplethmap:
+    n = len(classes.labels)
+    return go.Choroplethmap(
+        geojson=geojson, locations=ids, z=z, text=text, zmin=-0.5, zmax=n - 0.5,
+        colorscale=_discrete_scale(classes.colours),
+        colorbar={"title": {"text": classes.title}, "tickvals": list(range(n)), "ticktext": list(classes.labels),
+                  "thickness": 14, "len": 0.6},
+        marker={"line": {"width": 0.4, "color": "#ffffff"}, "opacity": 0.85},
+        hovertemplate="%{text}<extra></extra>", name="units",
+    )
+
+
+def block_geojson(blocks: pd.DataFrame) -> dict:
+    """Street blocks (block_id, geom_wkb WGS84 lines) as street-width polygons, feature id = block id."""
+    lines = shapely.from_wkb([bytes(w) for w in blocks["geom_wkb"]])
+    polys = shapely.buffer(lines_to_bng(lines), BLOCK_HALF_WIDTH_M, cap_style="flat")
+
+    def to_wgs(xy):
+        lat, lon = from_bng(xy[:, 0], xy[:, 1])
+        return np.column_stack([np.round(lon, 6), np.round(lat, 6)])
+    polys = shapely.transform(polys, to_wgs)
+    feats = [{"type": "Feature", "id": str(int(b)), "properties": {},
+              "geometry": shapely.geometry.mapping(p)} for b, p in zip(blocks["block_id"], polys)]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def unit_geojson(units: pd.DataFrame, kind: str, shapes: pd.DataFrame | None = None) -> tuple[dict, list[str]]:
+    """GeoJSON and feature ids for units (H3 cells as uint64 in `unit`, or blocks with their shapes)."""
+    if kind == "hex":
+        return cells_geojson(units["unit"]), cell_str(units["unit"])
+    return block_geojson(shapes), [str(int(b)) for b in shapes["block_id"]]
+
+
+def unit_map(geojson: dict, ids: list[str], z, text, classes: Classes, outlines: pd.DataFrame, *,
+             style: str, center: dict, zoom: float, premises: pd.DataFrame | None = None,
+             record_level: bool = True, note: str = "") -> go.Figure:
+    """The map: units (trace 0), borough outlines (trace 1), then premises markers by licence type."""
+    lats, lons = outline_lines(outlines)
+    fig = go.Figure([unit_trace(geojson, ids, z, text, classes),
+                     go.Scattermap(lat=lats, lon=lons, mode="lines", line={"width": 1.2, "color": "#555"},
+                                   hoverinfo="skip", name="Borough boundaries", showlegend=False)])
+    for trace in premises_traces(premises, record_level) if premises is not None else []:
+        fig.add_trace(trace)
+    fig.update_layout(map={"style": style, "center": center, "zoom": zoom},
+                      margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="map", clickmode="event",
+                      legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)", "title": {"text": "Premises"}})
+    fig.update_layout(annotations=map_annotations(note, empty=not len(ids)))
+    return fig
+
+
+def map_annotations(note: str, empty: bool) -> list[dict]:
+    """The map's message line: a note, or that nothing matches (a Patch replaces it as a whole)."""
+    message = note or ("No incidents match these filters" if empty else "")
+    if not message:
+        return []
+    return [{"text": message, "showarrow": False, "x": 0.5, "y": 0.02, "xref": "paper", "yref": "paper",
+             "font": {"size": 14}, "bgcolor": "rgba(255,255,255,0.9)"}]
+
+
+def premises_traces(prem: pd.DataFrame, record_level: bool) -> list[go.Scattermap]:
+    """One marker trace per licence type; hover: name, type, hours and incidents within the radius."""
+    traces = []
+    shown = suppress_parts(prem, ["ed", "police"], record_level)
+    for ltype, colour in PREMISES_COLOURS.items():
+        sel = (prem["licence_type"] == ltype).to_numpy()
+        if not sel.any():
+            continue
+        p, s = prem[sel], shown[sel]
+        text = [f"<b>{n}</b><br>{t.replace('_', ' ')}, {o}–{c}<br>Within 50 m in the period: ED {e}, police {v}"
+                for n, t, o, c, e, v in zip(p["name"], p["licence_type"], p["opens"], p["closes"], s["ed"], s["police"])]
+        traces.append(go.Scattermap(lat=p["lat"], lon=p["lon"], mode="markers", name=ltype.replace("_", " "),
+                                    marker={"size": 8, "color": colour}, text=text, customdata=p["premises_id"],
+                                    hovertemplate="%{text}<extra></extra>"))
+    return traces
+
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def day_hour_heatmap(dh: pd.DataFrame, record_level: bool) -> go.Figure:
+    """ED assaults by weekday and hour (police.uk has no time of day)."""
+    if dh.empty:
+        return empty_figure("No ED assaults match these filters")
+    grid = np.zeros((7, 24))
+    grid[dh["weekday"].to_numpy(int), dh["hour"].to_numpy(int)] = dh["n"].to_numpy()
+    text = np.where((grid > 0) & (grid < 5) & (not record_level), SMALL, grid.astype(int).astype(str))
+    z = np.where((grid > 0) & (grid < 5) & (not record_level), np.nan, grid)
+    fig = go.Figure(go.Heatmap(z=z, x=[f"{h:02d}" for h in range(24)], y=list(DAYS), text=text,
+                               colorscale="OrRd", hovertemplate="%{y} %{x}:00 – %{text} ED assaults<extra></extra>",
+                               colorbar={"title": {"text": "ED"}, "thickness": 10}))
+    fig.update_layout(yaxis={"autorange": "reversed"}, margin={"l": 40, "r": 10, "t": 10, "b": 30},
+                      xaxis={"title": {"text": "Hour of assault"}})
+    return fig

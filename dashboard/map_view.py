@@ -1,0 +1,213 @@
+"""The map page's logic: from the page state (one query string) to figures and numbers.
+
+No Dash here: `build_view` and `values_only` are plain functions the callbacks call, tested
+against SQL ground truth. The state is the URL's query string: the shared filter model plus
+the map's own view state (colour mode, premises overlay, brushed period, map position).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from dashboard import figures, figures_map
+from dashboard.url_state import from_query, to_query
+from data import queries
+from data.disclosure import ratio, show
+from data.filters import Filters
+from layers.hexes import resolution_for_zoom
+from layers.hotspots import gi_star, period_change
+
+MAX_BLOCKS = 3000         # street-block polygons sent at most; beyond, the busiest are shown
+MAX_CELLS = 12000         # hexagons sent at most (the all-London r9 grid is ~17,000)
+MAP_PX = (780, 560)       # the map's size on a laptop screen, for viewport maths
+EXTRA = ("color", "premises", "sel", "v")
+
+
+@dataclass
+class State:
+    f: Filters                         # the shared filter model (incl. place = clicked hex/block)
+    color: str = "count"               # count | gi | change
+    premises: bool = False
+    sel: tuple[date, date] | None = None   # brushed period on the series (narrows the map and summary)
+    center: dict | None = None
+    zoom: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def map_filters(self) -> Filters:
+        """The map's filter: the brushed period when there is one, and no place (the map shows all places)."""
+        f = self.f.with_(place=None)
+        if self.sel:
+            f = f.with_(start=self.sel[0], end=self.sel[1])
+        return f
+
+    @property
+    def selection_filters(self) -> Filters:
+        """What the summary counts: the brushed period and the clicked place."""
+        return self.f.with_(start=self.sel[0], end=self.sel[1]) if self.sel else self.f
+
+    def query(self, default: Filters) -> str:
+        extra = {"color": None if self.color == "count" else self.color, "premises": "1" if self.premises else None,
+                 "sel": f"{self.sel[0]}..{self.sel[1]}" if self.sel else None,
+                 "v": f"{self.center['lat']:.4f},{self.center['lon']:.4f},{self.zoom:.2f}" if self.center and self.zoom else None}
+        return to_query(self.f, default, extra)
+
+
+def default_filters(bounds: tuple[date, date] | None) -> Filters:
+    """The last 12 months of data, all boroughs."""
+    if bounds is None:
+        return Filters()
+    lo, hi = bounds
+    start = date(hi.year, 1, 1) if hi.month == 12 else date(hi.year - 1, hi.month + 1, 1)
+    return Filters(start=max(lo, start), end=hi)
+
+
+def parse_state(search: str, known_boroughs: set[str], default: Filters) -> State:
+    """The page state from a query string; bad values fall back with notes."""
+    f, notes, extra = from_query(search, known_boroughs, default, EXTRA)
+    st = State(f=f, notes=notes)
+    if extra.get("color") in figures_map.COLOUR_MODES:
+        st.color = extra["color"]
+    elif "color" in extra:
+        notes.append(f"Ignored 'color={extra['color'][:20]}': expected count, gi or change")
+    st.premises = extra.get("premises") == "1"
+    if "sel" in extra:
+        try:
+            a, b = (date.fromisoformat(x) for x in extra["sel"].split(".."))
+            st.sel = (min(a, b), max(a, b))
+        except ValueError:
+            notes.append(f"Ignored 'sel={extra['sel'][:30]}': expected a period like 2025-03-01..2025-04-30")
+    if "v" in extra:
+        try:
+            lat, lon, zoom = (float(x) for x in extra["v"].split(","))
+            if not (51.0 < lat < 52.0 and -1.0 < lon < 0.6 and 5 <= zoom <= 18):
+                raise ValueError
+            st.center, st.zoom = {"lat": lat, "lon": lon}, zoom
+        except ValueError:
+            notes.append("Ignored the map position in the link: it is not in London")
+    return st
+
+
+def viewport(center: dict, zoom: float, px=MAP_PX) -> tuple[float, float, float, float]:
+    """(min_lon, min_lat, max_lon, max_lat) a map shows, with a margin of half a screen."""
+    lon_span = 360 * px[0] / (512 * 2 ** zoom) * 2
+    lat_span = 360 * px[1] / (512 * 2 ** zoom) * np.cos(np.radians(center["lat"])) * 2
+    return (center["lon"] - lon_span / 2, center["lat"] - lat_span / 2, center["lon"] + lon_span / 2, center["lat"] + lat_span / 2)
+
+
+@dataclass
+class MapData:
+    """What the map draws: units with values, and the key of their geometry (same key → same shapes)."""
+    kind: str                    # hex | block
+    units: pd.DataFrame          # unit, ed, police, total, ed_venue, ed_street, ed_area (+ gi_z, p_fdr, change)
+    geo_key: str
+    shapes: pd.DataFrame | None  # blocks: block_id, geom_wkb
+    note: str = ""
+    res: int | None = None
+
+
+def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
+    f = st.map_filters
+    center, zoom = (st.center, st.zoom) if st.center else figures.fit_view(outlines)
+    if f.unit == "hex":
+        res = resolution_for_zoom(zoom)
+        bbox = viewport(center, zoom) if res >= 9 else None
+        col = f"h3_r{res}"
+        cur = queries.unit_counts(store, f, col, bbox=bbox).set_index("unit")
+        note = ""
+        if st.color in ("gi", "change") or len(cur) > MAX_CELLS:
+            cells, nb = queries.hex_study_area(store, f, min(res, 9))
+            if res == 10 and st.color == "gi":
+                note = "Gi* is computed on hexagons up to resolution 9: switch to street blocks for finer hot spots"
+            if st.color == "gi" and res <= 9:
+                totals = cur["total"].reindex(pd.Index(cells, dtype="uint64"), fill_value=0)
+                gi = gi_star(totals, nb, p_method="exact")
+                cur = cur.join(gi[["gi_z", "p_fdr"]], how="outer")
+        units = _with_change(store, st, cur, col, bbox) if st.color == "change" else cur
+        units = _whole(units)
+        units = units[(units["total"] > 0) | _significant(units)]
+        if len(units) > MAX_CELLS:
+            units = units.sort_values("total", ascending=False).head(MAX_CELLS)
+            note = f"Showing the {MAX_CELLS:,} busiest hexagons: zoom in for the rest"
+        units = units.reset_index().rename(columns={"index": "unit"}).sort_values("unit")
+        units["unit"] = units["unit"].astype("uint64")
+        key = f"hex|{res}|{','.join(f.boroughs)}|{bbox and tuple(round(float(v), 2) for v in bbox)}"
+        return MapData("hex", units, key, None, note, res)
+    blocks, nb = queries.block_study_area(store, f)
+    cur = queries.unit_counts(store, f, "block_id").set_index("unit")
+    if st.color == "gi":
+        totals = cur["total"].reindex(pd.Index(blocks["block_id"].to_numpy()), fill_value=0)
+        cur = cur.join(gi_star(totals, nb, p_method="exact")[["gi_z", "p_fdr"]], how="outer")
+    units = _with_change(store, st, cur, "block_id", None) if st.color == "change" else cur
+    units = _whole(units)
+    units = units[(units["total"] > 0) | _significant(units)]
+    note = ""
+    if len(units) > MAX_BLOCKS:
+        units = units.sort_values("total", ascending=False).head(MAX_BLOCKS)
+        note = f"Showing the {MAX_BLOCKS:,} blocks with most incidents: choose boroughs to see every block"
+    units = units.reset_index().rename(columns={"index": "unit"}).sort_values("unit")
+    shapes = queries.block_shapes(store, units["unit"])
+    units = units.merge(shapes[["block_id", "street"]], left_on="unit", right_on="block_id").drop(columns="block_id")
+    key = "block|" + str(hash(tuple(units["unit"].tolist())))
+    return MapData("block", units, key, shapes, note)
+
+
+COUNT_COLUMNS = ("ed", "police", "total", "ed_venue", "ed_street", "ed_area")
+
+
+def _whole(units: pd.DataFrame) -> pd.DataFrame:
+    """Units missing from a join (zero counts) as whole zeros, not NaN or floats."""
+    return units.fillna({c: 0 for c in COUNT_COLUMNS}).astype({c: "int64" for c in COUNT_COLUMNS})
+
+
+def _significant(units: pd.DataFrame) -> pd.Series:
+    if "p_fdr" in units:
+        return units["p_fdr"].fillna(1) < 0.05
+    if "change" in units:
+        return units["change"].isin(["gone", "falling"])
+    return pd.Series(False, index=units.index)
+
+
+def _with_change(store, st: State, cur: pd.DataFrame, col: str, bbox) -> pd.DataFrame:
+    f = st.map_filters
+    prev = queries.unit_counts(store, f.previous(), col, bbox=bbox).set_index("unit")
+    ch = period_change(cur["total"], prev["total"])
+    out = cur.join(ch[["previous", "class"]].rename(columns={"class": "change"}), how="outer")
+    return out
+
+
+def map_values(md: MapData, color: str, record_level: bool) -> tuple[np.ndarray, list[str], figures_map.Classes]:
+    """Class per unit, hover texts and the legend for a colour mode."""
+    units = md.units.copy()
+    units["label"] = (units["street"] if md.kind == "block" else units["unit"].map(lambda c: f"{int(c):x}"))
+    extra = []
+    for row in units.itertuples(index=False):
+        bits = []
+        if "gi_z" in units and pd.notna(getattr(row, "gi_z", np.nan)):
+            bits.append(f"Gi* z = {row.gi_z:.1f}, FDR p = {row.p_fdr:.3g}")
+        if "change" in units and isinstance(getattr(row, "change", None), str):
+            prev = show(getattr(row, "previous", 0), record_level)
+            bits.append(f"Change: {row.change} (previous period {prev})")
+        extra.append("<br>".join(bits))
+    units["extra"] = extra
+    z, classes = figures_map.classes_for(units, color, record_level)
+    kind = "Street block:" if md.kind == "block" else "Hexagon"
+    return z, figures_map.hover_texts(units, record_level, kind), classes
+
+
+def summary(store, st: State, record_level: bool) -> dict:
+    """Totals of the selection, the ED/police ratio and the change against the previous equal period."""
+    f = st.selection_filters
+    now = queries.totals(store, f)
+    out = {"ed": show(now["ed"], record_level), "police": show(now["police"], record_level),
+           "ratio": ratio(now["ed"], now["police"], record_level), "raw": now}
+    if f.start and f.end:
+        before = queries.totals(store, f.previous())
+        for k in ("ed", "police"):
+            small = not record_level and (0 < now[k] < 5 or 0 < before[k] < 5)
+            out[f"{k}_change"] = "*" if small else (f"{(now[k] - before[k]) / before[k]:+.0%}" if before[k] else "–")
+        out["raw_previous"] = before
+    return out
