@@ -229,9 +229,9 @@ def report_html(site: pd.Series, month: date, view: QualityView, trend: QualityV
     parts.append(
         '<section><h2>What your data made possible this month</h2>'
         f'<p id="report-hot">{escape(_n(in_hot, record_level))} of your {escape(_n(located, record_level))} records placed on a street '
-        f'block fell in one of London\'s {contribution["hot_blocks"]:,} hot blocks of {month:%B %Y}. '
-        f'{contribution["ed_only_blocks"]:,} hot blocks were found by ED data alone (not hot in police records); '
-        f'your records were in {len(blocks_table):,} of them:</p>'
+        f'block fell in one of London\'s {contribution["hot_blocks"]:,} hot blocks of {month:%B %Y} '
+        f'(ED and police records together). On ED records alone, {contribution["ed_only_blocks"]:,} hot blocks '
+        f'were found that police records alone did not show; your records were in {len(blocks_table):,} of them:</p>'
         + (table_html(blocks_table, "report-ed-only") if len(blocks_table) else "<p>None this month.</p>") + "</section>")
     parts.append(f'<section><h2>Method</h2><p class="method" id="report-method">{escape(METHOD)}</p></section>')
     return _PAGE.format(title=escape(title), back=escape(back), body="\n".join(parts))

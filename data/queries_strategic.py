@@ -226,12 +226,12 @@ def timeliness(store, sites: tuple[str, ...], first: date, last: date) -> pd.Dat
     where the store has those columns).
     """
     s, sp = site_condition(store, sites, "site")
-    b = borough_condition(Filters(), scope_of(store))
+    b = borough_condition(Filters(), scope_of(store), "i.borough_code")
     parts, params = [], []
     if "load_id" in _columns(store, "incidents"):
         parts.append(f"""SELECT i.ed_site AS site, i.month, l.loaded_at FROM incidents i
                          JOIN load_log l ON l.load_id = i.load_id
-                         WHERE i.source = 'ed' AND l.kind = 'istv' AND {b.sql.replace('borough_code', 'i.borough_code')}
+                         WHERE i.source = 'ed' AND l.kind = 'istv' AND {b.sql}
                          GROUP BY ALL""")
         params += b.params
     if {"site_code", "period_start", "period_end"} <= _columns(store, "load_log") and scope_of(store).boroughs is None:

@@ -57,7 +57,7 @@ def test_report_hot_blocks_agree_with_the_hot_block_definition(client_as, store)
     assert revealed, "the fixture should have blocks only ED data revealed"
     table = page.split('id="report-ed-only"')[1].split("</table>")[0]
     assert sorted(int(b) for b in re.findall(r"<tr><td>(\d+)</td>", table)) == revealed
-    assert f"{len(ed_hot - police_hot):,} hot blocks were found by ED data alone" in page
+    assert f"On ED records alone, {len(ed_hot - police_hot):,} hot blocks were found that police records alone did not show" in page
 
 
 def test_report_scope_and_permissions(client_as, dash_app):

@@ -17,6 +17,7 @@ from dashboard import reports_quality as rq
 from dashboard.auth import guard
 from dashboard.context import current_scope, current_store
 from dashboard.exports import Export, audited_export
+from dashboard.pages.trends import month_options
 from dashboard.url_state import from_query, to_query
 from data import disclosure, queries
 from data import queries_strategic as qs
@@ -64,8 +65,7 @@ def read_state(store, search: str):
 def layout(search: str = "") -> html.Div:
     store = current_store()
     site, first, last, notes, bounds = read_state(store, search)
-    from dashboard.pages.trends import _month_options
-    months = _month_options(bounds)
+    months = month_options(bounds)
     sites = qs.ed_sites(store)
     everyone = "All London EDs" if current_scope().ed_sites is None else "All your EDs"
     return html.Div([

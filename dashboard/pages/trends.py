@@ -25,6 +25,10 @@ from data.filters import Filters
 PATH, TITLE, PERMISSION = "/trends", "Trends", "view_trends"
 MEASURES = ("count", "rate")
 EXTRA = ("measure", "rank")
+METHOD = ("Method: ED assaults by borough of the assault; police = police.uk 'Violence and sexual offences'; "
+          "12m = sum of the 12 months to the month; per_1000 = 12-month count per 1,000 residents; "
+          "ranking rates are yearly (count x 12 / months in the period); counts 1-4 shown as <5 and figures built from them as * "
+          "for roles without record-level access.")
 
 
 class Ids(StrEnum):
@@ -90,7 +94,7 @@ def compute(store, f: Filters, rank_by: str, bounds: tuple[date, date] | None) -
     return View(f, trend, qs.year_on_year(counts, bounds[0], f.end), qs.seasonality(trend), ranking, pop)
 
 
-def _month_options(bounds) -> list[dict]:
+def month_options(bounds) -> list[dict]:
     if bounds is None:
         return []
     out, m = [], qs.month_start(bounds[0])
@@ -104,7 +108,7 @@ def layout(search: str = "") -> html.Div:
     store = current_store()
     f, notes, measure, rank_by, bounds = read_state(store, search)
     boroughs = queries.boroughs(store)
-    months = _month_options(bounds)
+    months = month_options(bounds)
     options = [{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])]
     all_label = "All London" if current_scope().boroughs is None else "All your boroughs"
     return html.Div([
@@ -288,8 +292,3 @@ def register_routes(server) -> None:
         return Response(buf.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="istv-trends-{name}.csv"'})
 
-
-METHOD = ("Method: ED assaults by borough of the assault; police = police.uk 'Violence and sexual offences'; "
-          "12m = sum of the 12 months to the month; per_1000 = 12-month count per 1,000 residents; "
-          "ranking rates are yearly (count x 12 / months in the period); counts 1-4 shown as <5 and figures built from them as * "
-          "for roles without record-level access.")
