@@ -33,12 +33,19 @@ def hour_of_week(day_hour: pd.DataFrame, record_level: bool = True, title: str =
         return empty_figure("No ED assaults with a time in this view")
     z = grid.astype(float)
     text = [[str(show(v, record_level)) for v in row] for row in grid.tolist()]
-    if not record_level:
-        z[(grid > 0) & (grid < 5)] = np.nan
+    small = (grid > 0) & (grid < 5) & (not record_level)
+    z[small] = np.nan
+    hours = [f"{h:02d}" for h in range(24)]
+    top = float(np.nanmax(z)) if np.isfinite(z).any() else 0.0
     fig = go.Figure(go.Heatmap(
-        z=z, x=[f"{h:02d}" for h in range(24)], y=list(WEEKDAYS), text=text, colorscale="OrRd", zmin=0,
+        z=z, x=hours, y=list(WEEKDAYS), text=text, colorscale="OrRd", zmin=0, zmax=max(top, 1.0),
         hovertemplate="%{y} %{x}:00: %{text} ED assaults<extra></extra>", colorbar={"thickness": 10},
-        name="ED assaults"))
+        name="ED assaults", xgap=1, ygap=1))
+    if small.any():  # one grey class for 1-4, as on the map
+        fig.add_trace(go.Heatmap(z=np.where(small, 1.0, np.nan), x=hours, y=list(WEEKDAYS), text=text,
+                                 colorscale=[[0, SMALL_COLOUR], [1, SMALL_COLOUR]], showscale=False, xgap=1, ygap=1,
+                                 hovertemplate="%{y} %{x}:00: fewer than 5 ED assaults<extra></extra>",
+                                 name="fewer than 5"))
     fig.update_layout(yaxis={"autorange": "reversed"}, xaxis={"title": {"text": "Hour of the assault"}},
                       margin={"l": 40, "r": 10, "t": 30 if title else 10, "b": 40}, title=title or None,
                       plot_bgcolor="#ffffff")

@@ -86,9 +86,8 @@ def premises_display(rows: pd.DataFrame, record_level: bool) -> pd.DataFrame:
         "hours": [f"{o}-{c}" if o and c else "" for o, c in zip(rows["opens"].fillna(""), rows["closes"].fillna(""))],
         "hot": [hot_flag(a, b) for a, b in zip(rows["in_hot"], rows["next_to_hot"])],
     })
-    out = out.astype(object)
     for col in ("ed", "police", "total", "named", "prev_total"):
-        out[col] = [show(v, record_level) for v in rows[col]]
+        out[col] = pd.Series([show(v, record_level) for v in rows[col]], index=out.index, dtype=object)
     # a total shown beside one small part would give that part away
     if not record_level:
         one_small = rows["ed"].map(is_small) ^ rows["police"].map(is_small)

@@ -156,6 +156,11 @@ def test_display_for_aggregate_roles_suppresses_small_counts():
     # C: only police 4, total 4: both '<5'; nothing to share
     assert (agg.loc["C", "police"], agg.loc["C", "total"], agg.loc["C", "night"]) == ("<5", "<5", "–")
     assert agg.loc["D", "named"] == 7 and agg.loc["D", "change"] == "-4"
+    # one row whose counts are all large, one part of it small after all: still suppressed
+    one = premises_display(ranked[ranked["premises_id"] == "B"].reset_index(drop=True), False)
+    assert (one.loc[0, "ed"], one.loc[0, "police"]) == ("*", "<5")
+    big = premises_display(premises_ranking(_frame(ed=[30, 8, 6, 5], police=[9, 7, 6, 5]), set(), set()), False)
+    assert list(big["ed"]) == [30, 8, 6, 5] and list(big["total"]) == [39, 15, 12, 10]
 
 
 def _top_premises(store):
@@ -227,7 +232,7 @@ def test_callback_rows_equal_sql_for_an_analyst(signed_in, store):
     assert totals == sorted(totals, reverse=True)
     assert view == f"?borough={WESTMINSTER}&from=2025-01-01&to=2025-12-31"
     assert href == "/download/premises/list.csv" + view
-    assert len(fig.data[0].lat) == len(truth)
+    assert fig.data[-1].name == "Premises" and len(fig.data[-1].lat) == len(truth)
 
 
 def test_callback_filters_and_suppresses_for_licensing(signed_in, store):
@@ -283,3 +288,15 @@ def test_no_count_from_one_to_four_leaves_the_hexes_figure_for_aggregate_roles()
     assert np.isnan(z[0]) and z[1] == 7
     assert "ED assaults: <5" in fig.data[0].text[0] and "Police violence: <5" in fig.data[0].text[1]
     assert fig.data[1].name == "Fewer than 5"
+
+
+def test_hour_of_week_greys_small_cells_for_aggregate_roles_and_counts_exactly_otherwise():
+    from dashboard.figures_ops import bar_counts, hour_of_week
+    dh = pd.DataFrame({"weekday": [0, 5, 5], "hour": [22, 23, 23], "n": [3, 4, 3]})
+    exact = hour_of_week(dh, True)
+    assert exact.data[0].z[0][22] == 3 and exact.data[0].z[5][23] == 7 and len(exact.data) == 1
+    agg = hour_of_week(dh, False)
+    assert np.isnan(agg.data[0].z[0][22]) and agg.data[0].z[5][23] == 7 and agg.data[0].text[0][22] == "<5"
+    assert agg.data[1].name == "fewer than 5" and agg.data[1].z[0][22] == 1 and np.isnan(agg.data[1].z[5][23])
+    bars = bar_counts(["Body part", "Glass or bottle"], [2, 9], record_level=False)
+    assert np.isnan(bars.data[0].y[0]) and bars.data[0].y[1] == 9 and list(bars.data[0].text) == ["<5", "9"]

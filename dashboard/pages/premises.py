@@ -188,14 +188,17 @@ def update_table(boroughs, start, end, radius, types, min_count, text):
     n_next = int(rows["next_to_hot"].sum())
     summary = html.Span([html.B(f"{len(rows):,}"), " premises · ", html.B(f"{n_hot:,}", id="premises-n-hot"),
                          " in a hot block · ", html.B(f"{n_next:,}"), " next to one"], id="premises-count")
-    fig = overview_map(rows, shown, current_config().map_style)
+    fig = overview_map(rows, shown, queries.borough_outlines(store, f.boroughs), current_config().map_style)
     return data, fig, summary, "/download/premises/list.csv" + query, query
 
 
-def overview_map(rows, shown, style: str) -> go.Figure:
-    """Markers of the listed premises: red in a hot block, orange next to one, grey otherwise."""
-    from dashboard.figures import LONDON_CENTER
+def overview_map(rows, shown, outlines, style: str) -> go.Figure:
+    """Markers of the listed premises (red in a hot block, orange next to one, grey otherwise) over borough outlines."""
+    from dashboard.figures import LONDON_CENTER, outline_lines
     fig = go.Figure()
+    lats, lons = outline_lines(outlines)
+    fig.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line={"width": 1, "color": "#888"},
+                                hoverinfo="skip", name="Borough boundaries"))
     colours = [("#d7301f" if a else "#fc8d59" if b else "#7f7f7f") for a, b in zip(rows["in_hot"], rows["next_to_hot"])]
     fig.add_trace(go.Scattermap(
         lat=rows["lat"], lon=rows["lon"], mode="markers", marker={"size": 9, "color": colours, "opacity": 0.85},
@@ -217,8 +220,9 @@ def overview_map(rows, shown, style: str) -> go.Figure:
 
 def select(active_cell, click, selected):
     """Callback body: the premises a row or a marker points at."""
-    if ctx.triggered_id == Ids.MAP and click and click.get("points"):
-        return str(click["points"][0].get("customdata"))
+    if ctx.triggered_id == Ids.MAP:
+        picked = (click or {}).get("points", [{}])[0].get("customdata")
+        return str(picked) if picked else selected
     if active_cell and active_cell.get("row_id"):
         return str(active_cell["row_id"])
     return selected

@@ -1,0 +1,96 @@
+"""Journeys through the operational pages as people take them: premises → profile → evidence pack,
+and tasking → borough → tasking pack."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from data import queries_ops
+from data.filters import Filters
+from tests.browser.test_map_browser import sign_in
+
+WESTMINSTER = "E09000033"
+Y2025 = Filters(boroughs=(WESTMINSTER,), start=date(2025, 1, 1), end=date(2025, 12, 31))
+
+
+def _coloured_share(locator) -> float:
+    px = np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).reshape(-1, 3).astype(int)
+    return float(((px.max(axis=1) - px.min(axis=1)) > 40).mean())
+
+
+def test_licensing_officer_finds_a_premises_opens_its_profile_and_downloads_the_evidence_pack(page, live_server, store, artifacts):
+    ev = queries_ops.premises_evidence(store, Y2025, 50)
+    target = ev.sort_values(["total", "premises_id"], ascending=[False, True]).iloc[0]
+    sign_in(page, live_server, "licensing")
+    page.goto(live_server + "/premises")
+    page.wait_for_selector("#premises-table td", timeout=30000)
+    assert page.locator("#premises-count").inner_text().startswith(f"{len(ev):,} premises")
+
+    page.fill("#premises-search", str(target["name"]))
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#premises-table tbody tr').length <= 6", timeout=15000)
+    row = page.locator("#premises-table td", has_text=str(target["name"])).first
+    row.click()
+    page.wait_for_selector("#profile-name", timeout=20000)
+    assert page.locator("#profile-name").inner_text() == target["name"]
+    shown = lambda n: "<5" if 0 < n < 5 else f"{n:,}"  # noqa: E731  licensing sees aggregates only
+    assert page.locator("#profile-ed").inner_text() == shown(int(target["ed"]))
+    assert f"premises={target['premises_id']}" in page.url and "q=" in page.url
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(artifacts / "premises-profile.png"), full_page=True)
+    assert _coloured_share(page.locator("#profile-map")) > 0.01, "the mini-map shows nothing"
+
+    href = page.get_attribute("#profile-pack", "href")
+    pack = page.context.new_page()
+    pack.goto(live_server + href)
+    text = pack.locator("body").inner_text()
+    assert f"Evidence pack: {target['name']}" in text and "Method statement" in text
+    assert "Radius: incidents whose mapped point lies within 50 m" in text
+    assert "<5" in text or int(target["ed"]) >= 5
+    pack.screenshot(path=str(artifacts / "evidence-pack.png"), full_page=True)
+    pack.close()
+    csv = page.request.get(live_server + page.get_attribute("#profile-pack-csv", "href"))
+    frame = pd.read_csv(io.StringIO(csv.text()), dtype=str, keep_default_na=False)
+    assert frame.loc[frame["item"] == "Incidents within 50 m, this period", "ed"].iat[0] == shown(int(target["ed"]))
+
+
+def test_tasking_meeting_picks_a_borough_and_takes_the_pack(page, live_server, store, artifacts):
+    sign_in(page, live_server, "police")
+    page.goto(live_server + "/tasking")
+    page.wait_for_selector("#tasking-table td", timeout=30000)
+    page.locator("#tasking-boroughs").click()
+    page.keyboard.type("Westmin")
+    page.locator("[role=option]", has_text="Westminster").click()
+    page.keyboard.press("Escape")
+    counts = queries_ops.tasking_block_counts(store, Filters(boroughs=(WESTMINSTER,), start=date(2025, 12, 4), end=date(2025, 12, 31)))
+    truth_ed = int(store.df("""SELECT count(*) FROM incidents WHERE source = 'ed' AND borough_code = ? AND block_id IS NOT NULL
+                               AND geocode_confidence IN ('venue', 'street')
+                               AND occurred_at >= DATE '2025-12-04' AND occurred_at < DATE '2026-01-01'""", [WESTMINSTER]).iat[0, 0])
+    assert int(counts["ed"].sum()) == truth_ed
+    page.wait_for_function(f"document.querySelector('#tasking-ed') && document.querySelector('#tasking-ed').innerText === '{truth_ed:,}'",
+                           timeout=15000)
+    assert "borough=E09000033" in page.url
+    boroughs = page.locator("#tasking-table td[data-dash-column=borough]").all_inner_texts()
+    assert boroughs and set(boroughs) == {"Westminster"}
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(artifacts / "tasking.png"), full_page=True)
+    assert _coloured_share(page.locator("#tasking-map")) > 0.005, "the map of hot blocks shows nothing"
+
+    first = [c.strip() for c in page.locator("#tasking-table tbody tr").nth(1).locator("td").all_inner_texts()]
+    href = page.get_attribute("#tasking-pack", "href")
+    pack = page.context.new_page()
+    pack.goto(live_server + href)
+    text = pack.locator("body").inner_text()
+    assert "Tasking pack" in text and "Westminster" in text and "04 Dec 2025 to 31 Dec 2025" in text
+    assert re.search(r"produced \d{2} \w+ \d{4}", text) and "Method statement" in text
+    assert f"{truth_ed:,}" in pack.locator("#pack-ed").inner_text()
+    pack.screenshot(path=str(artifacts / "tasking-pack.png"), full_page=True)
+    pack.close()
+    csv = pd.read_csv(io.StringIO(page.request.get(live_server + page.get_attribute("#tasking-csv", "href")).text()),
+                      keep_default_na=False, dtype=str)
+    assert list(csv.iloc[0][["rank", "street", "borough", "ed", "police", "total"]]) == first[:6]
