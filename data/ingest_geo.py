@@ -69,6 +69,11 @@ def read_geo(ctx: LoadContext, path: Path, want: tuple[str, ...], what: str, rep
         else:
             raise InputFileError(path, "has no coordinate reference system and its coordinates are not "
                                        "longitude/latitude: pass --crs (e.g. --crs EPSG:27700 for British National Grid)")
+    x0, y0, x1, y1 = gdf.total_bounds
+    if gdf.crs.is_geographic and not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise InputFileError(path, f"says its coordinates are longitude/latitude ({gdf.crs.to_string()}) but they run "
+                                   f"from {x0:.0f}, {y0:.0f} to {x1:.0f}, {y1:.0f}: pass --crs with the right CRS "
+                                   "(e.g. --crs EPSG:27700 for British National Grid)")
     gdf = gdf.reset_index(drop=True)
     types = gdf.geometry.geom_type
     bad = (~types.isin(want) | gdf.geometry.is_empty.fillna(True)).to_numpy()

@@ -55,7 +55,7 @@ def _point_columns(con) -> None:
 def point_checks() -> list[Check]:
     b = LONDON_BBOX
     return [
-        Check("no coordinates (neither latitude/longitude nor easting/northing)", "lat", "isnan(_plat)",
+        Check("no coordinates (neither latitude/longitude nor easting/northing)", "lat", "_plat IS NULL OR isnan(_plat)",
               "concat_ws(', ', r_lat, r_lon, r_easting, r_northing)"),
         Check(bbox_rule(), "lat",
               f"NOT (_plat BETWEEN {b['lat_min']} AND {b['lat_max']} AND _plon BETWEEN {b['lon_min']} AND {b['lon_max']})",
@@ -91,6 +91,7 @@ def load_premises_file(ctx: LoadContext, path: Path) -> FileReport:
     if updated:
         report.notes.append(f"{updated:,} premises were already stored: replaced by this file's rows")
     con.execute("DELETE FROM premises WHERE premises_id IN (SELECT premises_id FROM _judged WHERE _fail IS NULL)")
+    before = scalar(con, "SELECT count(*) FROM premises")
     con.execute("""INSERT INTO premises (premises_id, name, address, street, licence_type, opens, closes, borough_code,
                                          lat, lon, h3_r7, h3_r8, h3_r9, h3_r10, block_id)
         SELECT j.premises_id, j.name,
@@ -100,6 +101,7 @@ def load_premises_file(ctx: LoadContext, path: Path) -> FileReport:
                j._plat, j._plon, k.h3_r7, k.h3_r8, k.h3_r9, k.h3_r10, k.block_id
         FROM _judged j JOIN _keys k ON j._plat = k.lat AND j._plon = k.lon
         WHERE j._fail IS NULL ORDER BY j._line""")
+    report.rows_loaded = scalar(con, "SELECT count(*) FROM premises") - before
     con.unregister("_keys")
     con.unregister("_good")
     if scalar(con, "SELECT count(*) FROM premises WHERE licence_type IS NULL"):

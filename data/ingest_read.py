@@ -96,7 +96,7 @@ def map_columns(path, fmt: TableFormat, header: list[str], supplied: set[str] = 
     cols = Columns(sources, list(header), ignored)
     missing = [f for f in fmt.fields if f.level == MANDATORY and f.name not in sources and f.name not in supplied]
     if missing:
-        expected = ", ".join(repr(f.name) for f in missing)
+        expected = ", ".join(f"{f.title!r} ({f.name})" for f in missing)
         found = ", ".join(repr(h) for h in header[:15]) + (" ..." if len(header) > 15 else "")
         raise InputFileError(path, f"missing mandatory column(s) {expected} for a {fmt.title} file; "
                                    f"the header has {found}", row=1)
@@ -232,7 +232,7 @@ def raw_select(fmt: TableFormat, cols: Columns, defaults: dict[str, str], tokens
 class RawTable:
     """The file's rows: table _scan (c0..cN text as read, _line) and view _raw (_line, r_<field>)."""
     rows: int                 # good rows in the table
-    rejects: pd.DataFrame     # line, problem, text of rows with the wrong number of fields
+    rejects: pd.DataFrame     # line, problem (the reader's words), text of rows with the wrong number of fields
     columns: int = 0          # columns of _scan (c0 .. c{columns-1})
 
 
@@ -264,9 +264,11 @@ def scan_error(text: TextFile, exc: duckdb.Error) -> InputFileError:
 
 def collect_rejects(con, i: int = 0) -> pd.DataFrame:
     """line, problem, text of the rows scan i could not split into the header's fields."""
-    rejects = con.execute(f"SELECT line, error_message, csv_line FROM _rej{i} ORDER BY line").df()
+    # a row short of several fields has one error per missing field: one quarantine entry per line
+    rejects = con.execute(f"""SELECT line, first(error_message ORDER BY column_idx) AS error_message,
+                                     first(csv_line) AS csv_line FROM _rej{i} GROUP BY line ORDER BY line""").df()
     return pd.DataFrame({"line": rejects["line"].astype("int64"),
-                         "problem": "wrong number of fields (" + rejects["error_message"].astype(str) + ")",
+                         "problem": rejects["error_message"].astype(str),
                          "text": rejects["csv_line"].astype(str).str.strip("\r\n")})
 
 

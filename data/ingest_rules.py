@@ -19,6 +19,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
                     "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
 TIME_FORMATS = ("%H:%M", "%H:%M:%S")
+MALFORMED = "malformed CSV row: not the header's number of fields"
 EXPECTED = {
     "date": "a date like 2025-01-31 or 31/01/2025",
     "datetime": "a date and time like 2025-01-31 23:40 or 31/01/2025 23:40",
@@ -196,10 +197,10 @@ def quarantine(con, checks: list[Check], cols: Columns, files: pd.DataFrame, rej
         if len(bad):
             con.register("_rejects", bad)
             con.execute("""INSERT INTO quarantine (load_id, file, line, column_name, value, rule, record)
-                           SELECT f.load_id, f.file, r.line, NULL, NULL, r.problem, r.text
-                           FROM _rejects r, _files f WHERE f._file = ?""", [i])
+                           SELECT f.load_id, f.file, r.line, NULL, r.problem, ?, r.text
+                           FROM _rejects r, _files f WHERE f._file = ?""", [MALFORMED, i])
             con.unregister("_rejects")
-            counts[i]["malformed CSV row (wrong number of fields)"] += len(bad)
+            counts[i][MALFORMED] += len(bad)
     con.unregister("_rules")
     con.unregister("_files")
     return counts

@@ -23,6 +23,8 @@ RECORD_ELEMENTS = {"assault", "assaultrecord", "assaultdetails", "attendance", "
 
 def is_xml(path: Path) -> bool:
     """True when the file's first non-blank character (after any BOM) is '<'."""
+    if not Path(path).is_file():
+        raise InputFileError(path, "no such file" if not Path(path).exists() else "is not a file")
     try:
         with open(path, "rb") as fh:
             head = fh.read(512)

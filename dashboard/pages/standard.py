@@ -10,9 +10,10 @@ from dash import Input, Output, dcc, html
 from data.ingest_standard import code_lists, field_rows, general_rules
 from data.schema import FORMATS, GEO_FILES, STANDARD_VERSION, data_package
 
-# the standard holds no data, so everyone who can see the map may read it
-PATH, TITLE, PERMISSION = "/standard", "Data standard", "view_map"
+# the standard holds no data: every role may read it
+PATH, TITLE, PERMISSION = "/standard", "Data standard", "view_standard"
 JSON_NAME = "istv-london-standard.json"
+JSON_PATH = "/standard.json"
 
 
 class Ids(StrEnum):
@@ -54,7 +55,9 @@ def layout(search: str = "") -> html.Div:
                             "(ISB 1594) for ED submissions, with London's codes, and the other files the "
                             "product reads. This page and the JSON download are generated from one definition.")], md=9),
             dbc.Col([dbc.Button("Download JSON (Frictionless Table Schema)", id=Ids.BUTTON, color="primary", size="sm"),
-                     dcc.Download(id=Ids.DOWNLOAD)], md=3, className="text-md-end"),
+                     dcc.Download(id=Ids.DOWNLOAD),
+                     html.Div(["also at ", html.Code(JSON_PATH), " and ", html.Code("flask --app app standard")],
+                              className="small text-muted mt-1")], md=3, className="text-md-end"),
         ]),
         html.H3("General rules", className="h5 mt-2"),
         html.Ul([html.Li(r) for r in general_rules()]),
@@ -73,3 +76,13 @@ def download_json(n_clicks):
 
 def register_callbacks(app) -> None:
     app.callback(Output(Ids.DOWNLOAD, "data"), Input(Ids.BUTTON, "n_clicks"), prevent_initial_call=True)(download_json)
+
+
+def standard_json_response():
+    """GET /standard.json: the same package at a fixed address, for tools that read the standard."""
+    from flask import Response
+    return Response(json.dumps(data_package(), indent=2, ensure_ascii=False), mimetype="application/json")
+
+
+def register_routes(server) -> None:
+    server.add_url_rule(JSON_PATH, "standard_json", standard_json_response)

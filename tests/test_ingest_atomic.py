@@ -1,0 +1,61 @@
+"""A load killed with SIGKILL part-way leaves the served database byte-identical and readable."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from data.store import Store
+from tests.test_ingest_fixtures import DATA, count, digest, load
+
+ROOT = Path(__file__).resolve().parents[1]
+# the child loads a file and stalls once the new database holds the copy and the parsed rows,
+# so the kill lands mid-load every time (no race with a fast machine)
+CHILD = """
+import sys, time
+import data.ingest_police as police
+def stall(*args, **kwargs):
+    open(sys.argv[3], "w").close()
+    time.sleep(60)
+police.point_key_table = stall
+from data.ingest import load_files
+load_files("police", [sys.argv[1]], sys.argv[2])
+"""
+
+
+def _temp_files(db: Path) -> list[Path]:
+    return sorted(db.parent.glob(f".{db.name}.*"))
+
+
+def test_kill_9_mid_load_leaves_the_served_database_intact_and_the_next_load_cleans_up(tmp_path):
+    db = tmp_path / "istv.duckdb"
+    load("police", DATA / "police_2025-01.csv", db)
+    before = digest(db)
+    flag = tmp_path / "stalled"
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(DATA / "police_2025-01_republished.csv"), str(db), str(flag)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while not flag.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert flag.exists(), proc.stderr.read().decode() if proc.poll() is not None else "child never got mid-load"
+        assert _temp_files(db), "the load writes a new file beside the served one"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert digest(db) == before
+    Store(db).check()
+    assert count(db, "incidents") == 5
+    # the killed load's leftovers go with the next load, which works normally
+    assert _temp_files(db)
+    [r] = load("police", DATA / "police_2025-01_republished.csv", db)
+    assert (r.rows_loaded, r.duplicates) == (2, 3)
+    assert _temp_files(db) == [] and [p.name for p in tmp_path.glob(".istv-load-*")] == []
