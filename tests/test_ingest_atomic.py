@@ -59,3 +59,33 @@ def test_kill_9_mid_load_leaves_the_served_database_intact_and_the_next_load_cle
     [r] = load("police", DATA / "police_2025-01_republished.csv", db)
     assert (r.rows_loaded, r.duplicates) == (2, 3)
     assert _temp_files(db) == [] and [p.name for p in tmp_path.glob(".istv-load-*")] == []
+
+
+def test_a_running_reader_serves_the_new_data_after_the_swap(tmp_path):
+    db = tmp_path / "istv.duckdb"
+    load("police", DATA / "police_2025-01.csv", db)
+    reader = Store(db)  # what a web worker holds
+    assert reader.df("SELECT count(*) AS n FROM incidents")["n"].iat[0] == 5
+    load("police", DATA / "police_2025-01_republished.csv", db)
+    assert reader.df("SELECT count(*) AS n FROM incidents")["n"].iat[0] == 7
+
+
+def test_progress_is_a_redrawn_bar_with_rows_per_second_on_a_terminal_and_lines_otherwise():
+    import io
+
+    from data.ingest_report import Progress
+    ticks = iter([0.0, 2.0, 4.0])
+    tty = io.StringIO()
+    p = Progress(tty, tty=True, clock=lambda: next(ticks))
+    p.step("/x/2025-01.csv", "reading", 1, 4)
+    p.step("/x/2025-01.csv", "stored", 4, 4, rows=300_000)
+    p.done()
+    assert tty.getvalue().startswith("\r[######------------------] 2025-01.csv: reading")
+    assert "\r[########################] 2025-01.csv: stored" in tty.getvalue()
+    assert tty.getvalue().endswith("75,000 rows/s\n")
+    ticks = iter([0.0, 2.0, 4.0])
+    log = io.StringIO()
+    p = Progress(log, tty=False, clock=lambda: next(ticks))
+    p.step("/x/2025-01.csv", "reading", 1, 4)
+    p.step("/x/2025-01.csv", "stored", 4, 4, rows=300_000)
+    assert log.getvalue() == "2025-01.csv: reading\n2025-01.csv: stored (75,000 rows/s)\n"
