@@ -56,20 +56,27 @@ def change_class(cls: pd.Series) -> np.ndarray:
     return cls.map({label: i for i, label in enumerate(CHANGE_CLASSES.labels)}).fillna(2).to_numpy(int)
 
 
-def hover_texts(units: pd.DataFrame, record_level: bool, kind: str) -> list[str]:
-    """Hover per unit: counts by source (disclosure applied) and the ED share placed at each confidence."""
+HOVER = ("ED assaults: %{customdata[0]}<br>Police violence: %{customdata[1]}<br>Total: %{customdata[2]}"
+         "<br>ED placed at venue / street / area: %{customdata[3]}%{customdata[4]}<extra></extra>")
+
+
+def hover_data(units: pd.DataFrame, record_level: bool) -> list[list]:
+    """Per unit, compact values for the hover template (customdata, not text: a values-only update stays small):
+    ed, police, total (disclosure applied), the ED shares by confidence, and extra lines."""
     shown = suppress_parts(units, ["ed", "police"], record_level, "total")
-    out = []
-    for i, row in enumerate(units.itertuples(index=False)):
-        s = shown.iloc[i]
-        head = f"{kind} {row.label}" if hasattr(row, "label") else kind
-        lines = [f"<b>{head}</b>", f"ED assaults: {s['ed']}", f"Police violence: {s['police']}", f"Total: {s['total']}"]
-        if row.ed >= 5 or (record_level and row.ed > 0):
-            lines.append(f"ED placed at venue {row.ed_venue / row.ed:.0%}, street {row.ed_street / row.ed:.0%}, area {row.ed_area / row.ed:.0%}")
-        if hasattr(row, "extra") and row.extra:
-            lines.append(row.extra)
-        out.append("<br>".join(lines))
-    return out
+    extra = units["extra"].tolist() if "extra" in units else [""] * len(units)
+    ed = units["ed"].to_numpy()
+    safe = np.maximum(ed, 1)
+    share_ok = (ed >= 5) | (record_level & (ed > 0))
+    v, s_, a = (np.round(100 * units[c].to_numpy() / safe).astype(int) for c in ("ed_venue", "ed_street", "ed_area"))
+    shares = [f"{v[i]}/{s_[i]}/{a[i]}%" if share_ok[i] else "–" for i in range(len(units))]
+    return [[e, p, t, sh, ("<br>" + x) if x else ""]
+            for e, p, t, sh, x in zip(shown["ed"].tolist(), shown["police"].tolist(), shown["total"].tolist(), shares, extra)]
+
+
+def hover_template(kind: str) -> str:
+    """'Hexagon 88195...' or 'Block 123' from the feature id, then the values."""
+    return f"<b>{kind}</b> %{{location}}<br>" + HOVER
 
 
 def classes_for(units: pd.DataFrame, mode: str, record_level: bool) -> tuple[np.ndarray, Classes]:
@@ -92,16 +99,17 @@ def _discrete_scale(colours) -> list:
     return scale
 
 
-def unit_trace(geojson: dict, ids: list[str], z: np.ndarray, text: list[str], classes: Classes) -> go.Choroplethmap:
+def unit_trace(geojson: dict, ids: list[str], z, customdata: list[list], classes: Classes, kind: str = "Hexagon") -> dict:
+    """The units' choropleth as a plain dict: go.Choroplethmap would deep-copy the GeoJSON (seconds for London)."""
     n = len(classes.labels)
-    return go.Choroplethmap(
-        geojson=geojson, locations=ids, z=z, text=text, zmin=-0.5, zmax=n - 0.5,
-        colorscale=_discrete_scale(classes.colours),
-        colorbar={"title": {"text": classes.title}, "tickvals": list(range(n)), "ticktext": list(classes.labels),
-                  "thickness": 14, "len": 0.6},
-        marker={"line": {"width": 0.4, "color": "#ffffff"}, "opacity": 0.85},
-        hovertemplate="%{text}<extra></extra>", name="units",
-    )
+    return {
+        "type": "choroplethmap", "geojson": geojson, "locations": list(ids), "z": np.asarray(z).tolist(), "customdata": customdata,
+        "zmin": -0.5, "zmax": n - 0.5, "colorscale": _discrete_scale(classes.colours),
+        "colorbar": {"title": {"text": classes.title}, "tickvals": list(range(n)), "ticktext": list(classes.labels),
+                     "thickness": 14, "len": 0.6},
+        "marker": {"line": {"width": 0.4, "color": "#ffffff"}, "opacity": 0.85},
+        "hovertemplate": hover_template(kind), "name": "units",
+    }
 
 
 def block_geojson(blocks: pd.DataFrame) -> dict:
@@ -125,21 +133,20 @@ def unit_geojson(units: pd.DataFrame, kind: str, shapes: pd.DataFrame | None = N
     return block_geojson(shapes), [str(int(b)) for b in shapes["block_id"]]
 
 
-def unit_map(geojson: dict, ids: list[str], z, text, classes: Classes, outlines: pd.DataFrame, *,
+def unit_map(geojson: dict, ids: list[str], z, customdata, classes: Classes, outlines: pd.DataFrame, *,
              style: str, center: dict, zoom: float, premises: pd.DataFrame | None = None,
-             record_level: bool = True, note: str = "") -> go.Figure:
-    """The map: units (trace 0), borough outlines (trace 1), then premises markers by licence type."""
+             record_level: bool = True, note: str = "", kind: str = "Hexagon") -> dict:
+    """The map as a figure dict: units (trace 0), borough outlines (trace 1), then premises markers by licence type."""
     lats, lons = outline_lines(outlines)
-    fig = go.Figure([unit_trace(geojson, ids, z, text, classes),
-                     go.Scattermap(lat=lats, lon=lons, mode="lines", line={"width": 1.2, "color": "#555"},
-                                   hoverinfo="skip", name="Borough boundaries", showlegend=False)])
-    for trace in premises_traces(premises, record_level) if premises is not None else []:
-        fig.add_trace(trace)
-    fig.update_layout(map={"style": style, "center": center, "zoom": zoom},
-                      margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="map", clickmode="event",
-                      legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)", "title": {"text": "Premises"}})
-    fig.update_layout(annotations=map_annotations(note, empty=not len(ids)))
-    return fig
+    data = [unit_trace(geojson, ids, z, customdata, classes, kind),
+            {"type": "scattermap", "lat": lats, "lon": lons, "mode": "lines", "line": {"width": 1.2, "color": "#555"},
+             "hoverinfo": "skip", "name": "Borough boundaries", "showlegend": False}]
+    data += premises_traces(premises, record_level) if premises is not None else []
+    layout = {"map": {"style": style, "center": {"lat": float(center["lat"]), "lon": float(center["lon"])}, "zoom": float(zoom)},
+              "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "uirevision": "map", "clickmode": "event",
+              "legend": {"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)", "title": {"text": "Premises"}},
+              "annotations": map_annotations(note, empty=not len(ids))}
+    return {"data": data, "layout": layout}
 
 
 def map_annotations(note: str, empty: bool) -> list[dict]:
@@ -151,7 +158,7 @@ def map_annotations(note: str, empty: bool) -> list[dict]:
              "font": {"size": 14}, "bgcolor": "rgba(255,255,255,0.9)"}]
 
 
-def premises_traces(prem: pd.DataFrame, record_level: bool) -> list[go.Scattermap]:
+def premises_traces(prem: pd.DataFrame, record_level: bool) -> list[dict]:
     """One marker trace per licence type; hover: name, type, hours and incidents within the radius."""
     traces = []
     shown = suppress_parts(prem, ["ed", "police"], record_level)
@@ -162,9 +169,9 @@ def premises_traces(prem: pd.DataFrame, record_level: bool) -> list[go.Scatterma
         p, s = prem[sel], shown[sel]
         text = [f"<b>{n}</b><br>{t.replace('_', ' ')}, {o}–{c}<br>Within 50 m in the period: ED {e}, police {v}"
                 for n, t, o, c, e, v in zip(p["name"], p["licence_type"], p["opens"], p["closes"], s["ed"], s["police"])]
-        traces.append(go.Scattermap(lat=p["lat"], lon=p["lon"], mode="markers", name=ltype.replace("_", " "),
-                                    marker={"size": 8, "color": colour}, text=text, customdata=p["premises_id"],
-                                    hovertemplate="%{text}<extra></extra>"))
+        traces.append({"type": "scattermap", "lat": p["lat"].round(6).tolist(), "lon": p["lon"].round(6).tolist(),
+                       "mode": "markers", "name": ltype.replace("_", " "), "marker": {"size": 8, "color": colour},
+                       "text": text, "customdata": p["premises_id"].tolist(), "hovertemplate": "%{text}<extra></extra>"})
     return traces
 
 

@@ -179,23 +179,21 @@ def _with_change(store, st: State, cur: pd.DataFrame, col: str, bbox) -> pd.Data
     return out
 
 
-def map_values(md: MapData, color: str, record_level: bool) -> tuple[np.ndarray, list[str], figures_map.Classes]:
-    """Class per unit, hover texts and the legend for a colour mode."""
-    units = md.units.copy()
-    units["label"] = (units["street"] if md.kind == "block" else units["unit"].map(lambda c: f"{int(c):x}"))
-    extra = []
-    for row in units.itertuples(index=False):
-        bits = []
-        if "gi_z" in units and pd.notna(getattr(row, "gi_z", np.nan)):
-            bits.append(f"Gi* z = {row.gi_z:.1f}, FDR p = {row.p_fdr:.3g}")
-        if "change" in units and isinstance(getattr(row, "change", None), str):
-            prev = show(getattr(row, "previous", 0), record_level)
-            bits.append(f"Change: {row.change} (previous period {prev})")
-        extra.append("<br>".join(bits))
-    units["extra"] = extra
+def map_values(md: MapData, color: str, record_level: bool) -> tuple[np.ndarray, list[list], figures_map.Classes]:
+    """Class per unit, hover values and the legend for a colour mode."""
+    units = md.units
+    extra = [""] * len(units)
+    if md.kind == "block":
+        extra = [f"{street}" for street in units["street"]]
+    if "gi_z" in units:
+        gi = [f"Gi* z = {z:.1f}, FDR p = {q:.2g}" if pd.notna(z) else "" for z, q in zip(units["gi_z"], units["p_fdr"])]
+        extra = [f"{a}<br>{b}" if a and b else a or b for a, b in zip(extra, gi)]
+    if "change" in units:
+        prev = [show(p, record_level) for p in units["previous"].fillna(0)]
+        ch = [f"Change: {c} (previous period {p})" if isinstance(c, str) else "" for c, p in zip(units["change"], prev)]
+        extra = [f"{a}<br>{b}" if a and b else a or b for a, b in zip(extra, ch)]
     z, classes = figures_map.classes_for(units, color, record_level)
-    kind = "Street block:" if md.kind == "block" else "Hexagon"
-    return z, figures_map.hover_texts(units, record_level, kind), classes
+    return z, figures_map.hover_data(units.assign(extra=extra), record_level), classes
 
 
 def summary(store, st: State, record_level: bool) -> dict:

@@ -73,7 +73,7 @@ def cells_geojson(cells) -> dict:
     features = []
     for cell in cells:
         cell = int(cell)
-        ring = [[lng, lat] for lat, lng in h3i.cell_to_boundary(cell)]
+        ring = [[round(lng, 5), round(lat, 5)] for lat, lng in h3i.cell_to_boundary(cell)]  # 5 decimals ≈ 1 m
         ring.append(ring[0])
         features.append({
             "type": "Feature",

@@ -59,9 +59,9 @@ def _view(app, username):
 
 def test_analyst_sees_three_everywhere(small_app):
     fig_map, fig_series, summary, table = _view(small_app, "analyst")
-    hover = [t for t in fig_map.data[0].text if "ED assaults: 3<br>" in t]
-    assert len(hover) == 1 and "ED assaults: 3<br>Police violence: 0<br>Total: 3" in hover[0]
-    assert fig_map.data[0].colorbar.ticktext[0] == "1–4"
+    units = fig_map["data"][0]
+    assert [row[:3] for row in units["customdata"] if row[0] == 3] == [[3, 0, 3]]
+    assert units["colorbar"]["ticktext"][0] == "1–4"
     assert "'3'" in str(table) or "children=3" in str(table)
     assert list(fig_series.data[0].y) == [3]
     assert "summary-ed" in str(summary) and "'3'" in str(summary)
@@ -73,11 +73,11 @@ def test_analyst_sees_three_everywhere(small_app):
 
 def test_csp_sees_fewer_than_five_everywhere(small_app):
     fig_map, fig_series, summary, table = _view(small_app, "csp")
-    units = fig_map.data[0]
-    assert units.colorbar.ticktext[0] == "fewer than 5"
-    small = [t for z, t in zip(units.z, units.text) if z == 0]
-    assert len(small) == 1 and "ED assaults: <5<br>Police violence: 0<br>Total: <5" in small[0]
-    assert not any("ED assaults: 3" in t or "Total: 3" in t for t in units.text)
+    units = fig_map["data"][0]
+    assert units["colorbar"]["ticktext"][0] == "fewer than 5"
+    small = [row for z, row in zip(units["z"], units["customdata"]) if z == 0]
+    assert len(small) == 1 and small[0][:3] == ["<5", 0, "<5"]
+    assert not any(3 in row[:3] for row in units["customdata"])
     assert "<5" in str(table) and "'3'" not in str(table)
     assert fig_series.data[0].text[0] == "<5" and pd.isna(fig_series.data[0].y[0])
     assert "'<5'" in str(summary) and "'*'" in str(summary)  # the ED/police ratio would reveal it

@@ -208,12 +208,12 @@ def render(state: str, geo_key: str | None):
     record_level = store.scope.record_level
     outlines = queries.borough_outlines(store, st.f.boroughs)
     md = map_data(store, st, outlines)
-    z, text, classes = map_values(md, st.color, record_level)
+    z, hover, classes = map_values(md, st.color, record_level)
     key = md.geo_key + ("|premises" if st.premises else "")  # premises markers are more traces: not patchable
     if key == geo_key and not st.premises:
         fig_map = Patch()  # same shapes on screen: send values only
         fig_map["data"][0]["z"] = z
-        fig_map["data"][0]["text"] = text
+        fig_map["data"][0]["customdata"] = hover
         fig_map["data"][0]["colorscale"] = figures_map._discrete_scale(classes.colours)
         fig_map["data"][0]["zmax"] = len(classes.labels) - 0.5
         fig_map["data"][0]["colorbar"]["tickvals"] = list(range(len(classes.labels)))
@@ -224,7 +224,8 @@ def render(state: str, geo_key: str | None):
         geo, ids = figures_map.unit_geojson(md.units, md.kind, md.shapes)
         center, zoom = (st.center, st.zoom) if st.center else figures.fit_view(outlines)
         prem = queries.premises_near(store, st.map_filters) if st.premises else None
-        fig_map = figures_map.unit_map(geo, ids, z, text, classes, outlines, style=current_config().map_style,
+        fig_map = figures_map.unit_map(geo, ids, z, hover, classes, outlines, style=current_config().map_style,
+                                       kind="Hexagon" if md.kind == "hex" else "Block",
                                        center=center, zoom=zoom, premises=prem, record_level=record_level, note=md.note)
     series_f = st.f  # the series keeps the whole period (the brush is drawn on it)
     fig_series = figures.monthly_series(queries.monthly_series(store, series_f), record_level)

@@ -12,7 +12,7 @@ HACKNEY = "E09000012"
 LOCATED = "(source = 'police' OR geocode_confidence IN ('street', 'venue'))"
 TOTALS_JS = """() => {
   const gd = document.querySelector('#map-hexes .js-plotly-plot');
-  return gd._fullData[0].text.map(t => parseInt(t.split('Total: ')[1]));
+  return gd._fullData[0].customdata.map(row => parseInt(row[2]));
 }"""
 
 
