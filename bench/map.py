@@ -1,0 +1,92 @@
+"""Server time and payload of each map interaction, through the real Dash endpoint.
+
+    python -m bench.map --db data/istv.duckdb [--runs 30]
+
+Signs in as the demo analyst with Flask's test client (no network, so the figures are server
+time: routing, auth, queries, figures and JSON), then posts the map's render callback with the
+state each interaction produces: a filter change (full figure and values-only Patch), a unit
+switch to street blocks, a click on the busiest hexagon, a brush on the series. Reports p50/p95
+over --runs after one warm-up, and response sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from h3.api import basic_int as h3i
+
+OUTPUTS = (("map-hexes", "figure"), ("map-series", "figure"), ("map-dayhour", "figure"), ("map-summary", "children"),
+           ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"))
+
+
+def payload(state: str, geo_key: str | None) -> dict:
+    return {"output": ".." + "...".join(f"{i}.{p}" for i, p in OUTPUTS) + "..",
+            "outputs": [{"id": i, "property": p} for i, p in OUTPUTS],
+            "inputs": [{"id": "map-state", "property": "data", "value": state}],
+            "state": [{"id": "map-geo-key", "property": "data", "value": geo_key}], "changedPropIds": ["map-state.data"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", type=Path, default=Path("data/istv.duckdb"))
+    ap.add_argument("--runs", type=int, default=30)
+    args = ap.parse_args()
+    from app import create_app
+    from config import Config
+    from data.store import Store
+    from data.users import UserStore
+    tmp = Path(tempfile.mkdtemp())
+    users = f"sqlite:///{tmp / 'users.sqlite'}"
+    UserStore(users).add("bench", "bench-password-1", "analyst", by="bench")
+    app = create_app(Config(db_path=args.db, demo=False, database_url=users, secret_key="bench" * 8))
+    client = app.server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": "bench", "password": "bench-password-1", "csrf_token": token})
+    store = Store(args.db)
+    n = int(store.df("SELECT count(*) FROM incidents").iloc[0, 0])
+    hi = store.df("SELECT max(month) AS m FROM incidents").iloc[0, 0]
+    period = f"from={hi.year}-01-01&to={hi.year}-12-31"
+    busiest = int(store.df(f"SELECT h3_r8 FROM incidents WHERE h3_r8 IS NOT NULL AND year(month) = {hi.year} "
+                           "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").iloc[0, 0])
+
+    def post(state, key):
+        t = time.perf_counter()
+        r = client.post("/_dash-update-component", json=payload(state, key))
+        dt = (time.perf_counter() - t) * 1000
+        if r.status_code != 200:
+            raise SystemExit(f"{state}: HTTP {r.status_code}: {r.get_data(as_text=True)[:300]}")
+        return dt, len(r.data), r.json["response"]["map-geo-key"]["data"]
+
+    _, full_bytes, key = post(f"?{period}", None)
+    cases = {
+        "filter change, all London hexes (full figure)": (f"?{period}&src=ed", None),
+        "filter change, values only (Patch)": (f"?{period}&src=ed", key),
+        "colour mode Gi*, values only (Patch)": (f"?{period}&color=gi", key),
+        "borough filter (Hackney, full)": (f"?{period}&borough=E09000012", None),
+        "unit switch to street blocks (all London)": (f"?{period}&unit=block", None),
+        "unit switch to street blocks (Hackney)": (f"?{period}&unit=block&borough=E09000012", None),
+        "click the busiest hexagon": (f"?{period}&place=h3_r8:{h3i.int_to_str(busiest)}", key),
+        "brush March-May on the series": (f"?{period}&sel={hi.year}-03-01..{hi.year}-05-31", key),
+    }
+    print(f"{args.db}: {n:,} incidents; {args.runs} runs per interaction after one warm-up")
+    print(f"{'interaction':48} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>11}")
+    for name, (state, k) in cases.items():
+        post(state, k)
+        times, size = [], 0
+        for _ in range(args.runs):
+            dt, size, _ = post(state, k)
+            times.append(dt)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        print(f"{name:48} {statistics.median(times):8.0f} {p95:8.0f} {size:11,}")
+    _, patch_bytes, _ = post(f"?{period}&src=ed", key)
+    print(f"all-London hex response {full_bytes:,} bytes; values-only update {patch_bytes:,} bytes "
+          f"({patch_bytes / full_bytes:.1%} of the full response)")
+
+
+if __name__ == "__main__":
+    main()
