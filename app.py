@@ -1,6 +1,7 @@
 """ISTV London: create_app(config) → Dash app; `server` for gunicorn; `python app.py` runs it."""
 from __future__ import annotations
 
+import logging
 import sys
 from functools import lru_cache
 
@@ -9,6 +10,7 @@ from dash import Dash
 from config import Config, ConfigError
 from dashboard import exports, shell
 from dashboard.auth import init_auth
+from dashboard.ops import init_ops
 from dashboard.context import CONFIG_KEY, STORE_KEY
 from data.errors import StoreError
 from data import cli as data_cli
@@ -40,9 +42,20 @@ def check_production(config: Config, users: UserStore) -> None:
         raise ConfigError("ISTV_ENV=production but " + "; ".join(problems))
 
 
+def _logging() -> None:
+    """One JSON line per request on stderr (gunicorn and the dev server alike), once per process."""
+    logger = logging.getLogger("istv")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def create_app(config: Config | None = None, *, prepare_database: bool = True) -> Dash:
     """The Dash app for a config; prepare_database=False skips the database check (CLI use)."""
     config = config or Config.from_env()
+    _logging()
     config.db_path.parent.mkdir(parents=True, exist_ok=True)
     users = UserStore(config.users_url)
     if config.demo:
@@ -53,9 +66,10 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
     # Bootstrap is served from assets/ (00-bootstrap-*.css): many NHS and police networks block CDNs
     app = Dash(__name__, title="ISTV London", suppress_callback_exceptions=True, update_title=None,
                serve_locally=True)
-    app.server.extensions[STORE_KEY] = Store(config.db_path)
+    app.server.extensions[STORE_KEY] = Store(config.db_path, timeout_s=config.query_timeout_s or None)
     app.server.extensions[CONFIG_KEY] = config
     app.server.secret_key = config.secret_key
+    init_ops(app.server, config, STORE_KEY)
     init_auth(app.server, config, users)
     exports.register_routes(app.server)
     for page in shell.PAGES.values():

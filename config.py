@@ -33,6 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ISTV_BLOCK_MAX_M", "50", "Maximum distance in metres from a point to its street block; farther points get no block."),
     Setting("DATABASE_URL", "", "SQLAlchemy URL of the users and audit store; empty: a SQLite file `users.sqlite` beside ISTV_DB. Use PostgreSQL when several app servers share users."),
     Setting("ISTV_SESSION_MINUTES", "30", "Minutes of inactivity after which a signed-in session expires."),
+    Setting("ISTV_QUERY_TIMEOUT_S", "20", "Seconds a web query may run before it is stopped and the user asked to narrow the filter."),
+    Setting("ISTV_MAX_REQUEST_BYTES", "1000000", "Largest request body the web app accepts (bytes); larger ones get 413."),
     Setting("HOST", "127.0.0.1", "Address the development server listens on."),
     Setting("PORT", "8050", "Port of the development server (the Procfile passes $PORT to gunicorn)."),
 )
@@ -54,6 +56,8 @@ class Config:
     block_max_m: float = 50.0
     database_url: str = ""
     session_minutes: int = 30
+    query_timeout_s: float = 20.0
+    max_request_bytes: int = 1_000_000
     host: str = "127.0.0.1"
     port: int = 8050
 
@@ -102,6 +106,8 @@ class Config:
             map_style=raw["ISTV_MAP_STYLE"],
             database_url=raw["DATABASE_URL"],
             session_minutes=max(1, number("ISTV_SESSION_MINUTES", int)),
+            query_timeout_s=number("ISTV_QUERY_TIMEOUT_S", float),
+            max_request_bytes=number("ISTV_MAX_REQUEST_BYTES", int),
             block_max_m=number("ISTV_BLOCK_MAX_M", float),
             host=raw["HOST"],
             port=number("PORT", int),

@@ -21,7 +21,8 @@ def current_scope() -> Scope:
 
 def current_store() -> ScopedStore:
     """The store, limited to what the signed-in user may see."""
-    return ScopedStore(raw_store(), current_scope())
+    from dashboard.ops import count_rows
+    return ScopedStore(raw_store(), current_scope(), count_rows)
 
 
 def raw_store() -> Store:

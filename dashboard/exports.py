@@ -34,8 +34,14 @@ class Export:
 
 EXPORTS: dict[str, Export] = {
     "boroughs": Export(queries.borough_table, parts=("ed", "police")),
-    "incidents": Export(lambda store, f: queries.incident_records(store, f, MAX_RECORDS), record_level=True),
+    "incidents": Export(lambda store, f: _capped(queries.incident_records(store, f, MAX_RECORDS + 1)), record_level=True),
 }
+
+
+def _capped(df: pd.DataFrame) -> pd.DataFrame:
+    if len(df) > MAX_RECORDS:
+        abort(413, description=f"More than {MAX_RECORDS:,} records match: narrow the filter (fewer boroughs or a shorter period).")
+    return df
 
 
 def audited_export(name: str, df: pd.DataFrame, f: Filters, spec: Export) -> pd.DataFrame:

@@ -18,12 +18,19 @@ from data.store import H3_RESOLUTIONS, Store
 
 @dataclass(frozen=True)
 class ScopedStore:
-    """The store as one viewer may read it: every query here applies `scope`."""
+    """The store as one viewer may read it: every query here applies `scope`.
+
+    on_rows, when given, is told how many rows each query returned (the request log counts them).
+    """
     store: Store
     scope: Scope
+    on_rows: object = None
 
     def df(self, sql: str, params=()) -> pd.DataFrame:
-        return self.store.df(sql, params)
+        out = self.store.df(sql, params)
+        if self.on_rows is not None:
+            self.on_rows(len(out))
+        return out
 
 
 def scope_of(store) -> Scope:

@@ -150,6 +150,10 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -
     return len(df)
 
 
+class QueryTimeout(StoreError):
+    """A query ran past the store's time limit and was stopped."""
+
+
 def _identity(path: Path) -> tuple[int, int, int]:
     st = os.stat(path)
     return (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -163,8 +167,9 @@ class Store:
     instance would keep serving the old file after a swap.
     """
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, timeout_s: float | None = None):
         self.path = Path(path)
+        self.timeout_s = timeout_s  # a query running longer is interrupted (QueryTimeout)
         self._lock = threading.Lock()
         self._db: duckdb.DuckDBPyConnection | None = None
         self._identity: tuple[int, int, int] | None = None
@@ -199,9 +204,22 @@ class Store:
             cur.close()
 
     def df(self, sql: str, params: Sequence | dict = ()) -> pd.DataFrame:
-        """Run one parameterised query and return its result as a DataFrame."""
+        """Run one parameterised query and return its result as a DataFrame.
+
+        With a timeout, a query still running after timeout_s seconds is interrupted and
+        QueryTimeout raised, so one heavy request cannot hold a worker.
+        """
         with self.cursor() as cur:
-            return cur.execute(sql, params).df()
+            if not self.timeout_s:
+                return cur.execute(sql, params).df()
+            timer = threading.Timer(self.timeout_s, cur.interrupt)
+            timer.start()
+            try:
+                return cur.execute(sql, params).df()
+            except duckdb.InterruptException:
+                raise QueryTimeout(f"a query took longer than {self.timeout_s:g} s") from None
+            finally:
+                timer.cancel()
 
     def check(self) -> None:
         """Raise StoreError unless the file opens as an ISTV database."""
