@@ -1,9 +1,12 @@
 """Geocoder accuracy and speed on the demo's ground truth.
 
-    python -m bench.geocode [--scale 0.1] [--seed 42] [--misses N]
+    python -m bench.geocode [--scale 0.1] [--seed 42] [--density violence|unlinked|none]
+                            [--no-location-type] [--ablation] [--misses N]
 
-Generates the synthetic London, geocodes every ED description with the attending ED as
-context, and compares with the true location:
+Generates the synthetic London, builds the gazetteer from what a deployment would have loaded
+(premises, street lines, landmarks, town centres, EDs and, for the density prior, the located
+police violence), geocodes every ED description with the attending ED and the record's coded
+location type as context, and compares with the true location:
 - venue: records that name a venue existing in the gazetteer, placed (street or better)
   within 50 m of the truth;
 - street: records that give only a street (or a corner), placed within 250 m;
@@ -11,6 +14,9 @@ context, and compares with the true location:
   placed records (confidence other than none);
 - precision and recall per confidence level (see `confidence_table`);
 - descriptions per second (one geocode() call over all records, gazetteer already built).
+--density unlinked leaves out the police rows that are the demo's ED assaults reported to the
+police, to show how much of the prior's gain rests on them; --ablation prints the figures with
+and without each idea (density prior, location type).
 """
 from __future__ import annotations
 
@@ -91,30 +97,60 @@ def confidence_table(result: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(scale: float, seed: int, misses: int = 0) -> dict:
+def located_violence(demo, linked: bool = True) -> pd.DataFrame:
+    """The demo's police violence as police.uk gives it: lat, lon (6 decimals) and "On or near <street>".
+
+    linked=False leaves out the crimes that are the demo's ED assaults reported to the police.
+    """
+    from data.schema import POLICE_VIOLENCE
+    from layers.blocks import from_bng
+
+    p = demo.police[demo.police["category"] == POLICE_VIOLENCE]
+    if not linked:
+        p = p[p["ed_record_id"].isna()]
+    lat, lon = from_bng(p["x"].to_numpy(), p["y"].to_numpy())
+    return pd.DataFrame({"lat": lat.round(6), "lon": lon.round(6), "street": p["location"].to_numpy()})
+
+
+def bench_gazetteer(demo, density: str = "violence"):
+    """The demo's gazetteer (as data.demo_build.demo_gazetteer) with the density prior's located violence."""
+    from data.demo_build import _wgs84
+    from data.demo_world import to_latlon
+    from data.geocode import Gazetteer
+
+    w = demo.world
+    segments = to_latlon(w.segments)
+    located = None if density == "none" else located_violence(demo, linked=density != "unlinked")
+    return Gazetteer.build(to_latlon(w.premises), segments[["street", "borough_code", "lat", "lon", "length_m"]],
+                           to_latlon(w.landmarks), to_latlon(w.centres), ed_sites=to_latlon(w.ed_sites),
+                           street_lines=_wgs84(w.segments["geom"].to_numpy()), located=located)
+
+
+def run(scale: float, seed: int, misses: int = 0, density: str = "violence", location_type: bool = True,
+        demo=None) -> dict:
     from data.demo import generate
-    from data.demo_build import demo_gazetteer
     from data.geocode import geocode
     from layers.blocks import from_bng
 
     t0 = time.perf_counter()
-    demo = generate(scale, seed)
+    demo = demo if demo is not None else generate(scale, seed)
     t1 = time.perf_counter()
-    gaz = demo_gazetteer(demo)
+    gaz = bench_gazetteer(demo, density)
     t2 = time.perf_counter()
     ed = demo.ed
     eds = demo.world.ed_sites.set_index("site_code")
     near_lat, near_lon = from_bng(eds["x"].reindex(ed["site_code"]).to_numpy(), eds["y"].reindex(ed["site_code"]).to_numpy())
     texts = ed["location_description"].tolist()
+    codes = ed["location_type"].tolist() if location_type else None
     t3 = time.perf_counter()
-    result = geocode(gaz, texts, near_lat, near_lon)
+    result = geocode(gaz, texts, near_lat, near_lon, codes)
     t4 = time.perf_counter()
     tlat, tlon = from_bng(ed["truth_x"].to_numpy(), ed["truth_y"].to_numpy())
     truth = pd.DataFrame({"truth_lat": tlat, "truth_lon": tlon, "truth_described": ed["truth_described"].to_numpy(),
                           "truth_premises_id": ed["truth_premises_id"].to_numpy()})
     figures = evaluate(result, truth, set(demo.world.premises["premises_id"]))
     figures.update(scale=scale, seed=seed, generate_s=t1 - t0, gazetteer_s=t2 - t1, geocode_s=t4 - t3,
-                   per_second=len(texts) / (t4 - t3))
+                   per_second=len(texts) / (t4 - t3), density=density, location_type=location_type)
     table = confidence_table(result, truth)
     if misses:
         d = distance_m(result["lat"], result["lon"], tlat, tlon)
@@ -125,19 +161,44 @@ def run(scale: float, seed: int, misses: int = 0) -> dict:
                    | (show["conf"].isin(PLACED) & (show["d_m"] > WRONG_M))]
         print(bad.sample(min(misses, len(bad)), random_state=0).to_string())
         print(show.groupby(["truth", "conf"]).size().unstack(fill_value=0))
-    return {"figures": figures, "table": table}
+    return {"figures": figures, "table": table, "demo": demo}
+
+
+def ablation(scale: float, seed: int) -> pd.DataFrame:
+    """Headline figures without and with each idea, on one generated demo."""
+    from data.demo import generate
+
+    demo = generate(scale, seed)
+    rows = []
+    for label, density, location_type in (("no density prior, no location type", "none", False),
+                                          ("location type only", "none", True),
+                                          ("density prior only", "violence", False),
+                                          ("density prior without the ED-linked police rows", "unlinked", True),
+                                          ("density prior and location type", "violence", True)):
+        f = run(scale, seed, density=density, location_type=location_type, demo=demo)["figures"]
+        rows.append({"configuration": label, "venue_50m": f["venue_within_50m"], "street_250m": f["street_within_250m"],
+                     "wrong": f["wrong_share_of_placed"], "placed": f["placed"]})
+    return pd.DataFrame(rows)
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--density", choices=("violence", "unlinked", "none"), default="violence",
+                   help="located police violence for the density prior (unlinked: without the ED-linked rows)")
+    p.add_argument("--no-location-type", action="store_true", help="ignore the records' coded location type")
+    p.add_argument("--ablation", action="store_true", help="figures without and with each idea")
     p.add_argument("--misses", type=int, default=0, help="print this many failed records")
     a = p.parse_args(argv)
-    out = run(a.scale, a.seed, a.misses)
+    if a.ablation:
+        print(ablation(a.scale, a.seed).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return
+    out = run(a.scale, a.seed, a.misses, a.density, not a.no_location_type)
     f = out["figures"]
     print(f"demo scale {f['scale']}, seed {f['seed']}: {f['records']:,} ED descriptions "
-          f"(generate {f['generate_s']:.1f}s, gazetteer {f['gazetteer_s']:.1f}s)")
+          f"(generate {f['generate_s']:.1f}s, gazetteer {f['gazetteer_s']:.1f}s; density prior: {f['density']}, "
+          f"location type: {'used' if f['location_type'] else 'ignored'})")
     print(f"venue named, within 50 m (street or better): {f['venue_within_50m']:.1%} of {f['venue_records']:,}"
           f"  [any confidence {f['venue_within_50m_any_confidence']:.1%}]   target >= 90%")
     print(f"street only, within 250 m (street or better): {f['street_within_250m']:.1%} of {f['street_records']:,}"

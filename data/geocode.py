@@ -19,12 +19,11 @@ import pandas as pd
 import shapely
 
 from data.geocode_gazetteer import Gazetteer, Places, from_xy, to_xy
-from data.geocode_text import PRIVATE_WORDS, TRANSIT_WORDS, UNKNOWN_WORDS, content, tokens
+from data.geocode_text import PRIVATE_WORDS, TRANSIT_WORDS, UNKNOWN_WORDS, content, name_spans, spell, tokens
 
 __all__ = ["Gazetteer", "geocode", "geocode_one", "COLUMNS"]
 
 COLUMNS = ["lat", "lon", "confidence", "matched", "score", "method"]
-MAX_NGRAM = 6
 # how often an assault victim attends the nearest ED, the second nearest, ... (relative)
 ED_RANK_WEIGHT = np.array([1.0, 0.3, 0.04, 0.01, 0.004])
 ED_DECAY_M = 12_000.0       # used alone when no ED sites are known
@@ -32,12 +31,13 @@ ED_RANK_SLACK_M = 150.0     # an ED this much nearer than the attending one stil
 MAX_CANDIDATES = 600        # the heaviest candidates kept for clustering
 STREET_OF_VENUE = 25.0      # weight factor when the description names the venue's street
 OTHER_STREET = 0.15         # ... and when it names a street the venue is not on
-# radius of the answer's cluster, and the share of weight it must hold, per confidence
-# the answer is the point with the most weight within RADIUS; its confidence needs MIN_SHARE
-# of all the weight within SURE_RADIUS (a street point may be off by a block, not by a mile)
+# the answer is the point with the most weight within RADIUS of it; a confidence level needs more
+# than MIN_SHARE of all the weight within RADIUS and at least MIN_SURE within SURE_RADIUS. A venue
+# must be more likely right than not; a street point may be off by a block, but not by a mile.
 RADIUS = {"venue": 50.0, "street": 250.0, "area": 1500.0}
-SURE_RADIUS = {"venue": 50.0, "street": 500.0, "area": 1500.0}
-MIN_SHARE = {"venue": 0.6, "street": 0.8, "area": 0.6}
+SURE_RADIUS = {"venue": 500.0, "street": 500.0, "area": 1500.0}
+MIN_SHARE = {"venue": 0.5, "street": 0.0, "area": 0.0}
+MIN_SURE = {"venue": 0.0, "street": 0.8, "area": 0.6}
 JUNCTION_M = 20.0          # line ends this close meet at a junction
 JUNCTION_PULL_M = 250.0    # how far along a street that ends at the corner to place the point
 JUNCTION_LONG_M = 1000.0
@@ -45,6 +45,11 @@ AREA_OF_VENUE = 10.0       # weight factor when the description names the area a
 AREA_NEAR_M = 2000.0
 AREA_SLACK_M = 300.0       # a venue is "in" a named area when no other area is nearer by more than this
 FUZZY_PENALTY = 0.9         # score factor per corrected word
+# licence types that fit a record's coded ISTV location type: 05 "shop or takeaway" is a takeaway
+# (late-night refreshment) or an off-licence; 01 "licensed premises" fits every licence type, and
+# LICENCE_WEIGHT already prefers the on-trade. A miscoded record keeps a little weight on the others.
+TYPE_FIT = {"05": {"late_night_refreshment": 1.0, "off_licence": 1.0}}
+TYPE_MISFIT = 0.1
 AREA_WORDS = frozenset({"area", "vicinity", "somewhere", "centre", "center"})
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b")
 
@@ -60,12 +65,12 @@ def _likelihood(g: Gazetteer, places: Places, idx: np.ndarray, near) -> np.ndarr
     return ED_RANK_WEIGHT[np.minimum(rank, len(ED_RANK_WEIGHT) - 1)]
 
 
-def _cluster(x: np.ndarray, y: np.ndarray, w: np.ndarray, radius: float, sure_radius: float | None = None) -> tuple[int, float]:
-    """Index of the point holding the most weight within `radius`, and the share of all weight
-    within `sure_radius` (default: radius) of it."""
+def _cluster(x: np.ndarray, y: np.ndarray, w: np.ndarray, radius: float, sure_radius: float) -> tuple[int, float, float]:
+    """Index of the point holding the most weight within `radius`, and the shares of all weight
+    within `radius` and within `sure_radius` of it."""
     total = w.sum()
     if len(w) == 1 or total <= 0:
-        return 0, 1.0 if total > 0 else 0.0
+        return 0, float(total > 0), float(total > 0)
     keep = np.arange(len(w))
     if len(w) > MAX_CANDIDATES:
         keep = np.argsort(-w, kind="stable")[:MAX_CANDIDATES]
@@ -73,31 +78,7 @@ def _cluster(x: np.ndarray, y: np.ndarray, w: np.ndarray, radius: float, sure_ra
     d2 = (kx[:, None] - kx[None, :]) ** 2 + (ky[:, None] - ky[None, :]) ** 2
     mass = (d2 <= radius * radius) @ kw
     j = int(np.argmax(mass))
-    if sure_radius is not None and sure_radius != radius:
-        return int(keep[j]), float(kw[d2[j] <= sure_radius * sure_radius].sum() / total)
-    return int(keep[j]), float(mass[j] / total)
-
-
-def _spans(g: Gazetteer, words: list[str]) -> list[tuple[int, int, str, str]]:
-    """Non-overlapping (start, end, kind, key) name matches: longest first, then venue > street > area."""
-    found = []
-    indexes = (("venue", g.venues.keys), ("street", g.streets.keys), ("area", g.areas.keys))
-    for i in range(len(words)):
-        for j in range(min(len(words), i + MAX_NGRAM), i, -1):
-            key = " ".join(words[i:j])
-            for rank, (kind, index) in enumerate(indexes):
-                if key in index:
-                    found.append((-(j - i), rank, i, j, kind, key))
-    found.sort()
-    taken = [False] * len(words)
-    chosen: list[tuple[int, int, str, str]] = []
-    for _, _, i, j, kind, key in found:
-        if any(taken[i:j]) and not any((c[0], c[1]) == (i, j) for c in chosen):
-            continue
-        for t in range(i, j):
-            taken[t] = True
-        chosen.append((i, j, kind, key))
-    return sorted(chosen)
+    return int(keep[j]), float(mass[j] / total), float(kw[d2[j] <= sure_radius * sure_radius].sum() / total)
 
 
 def _answer(places: Places, idx, share, confidence, method, fuzz):
@@ -106,16 +87,32 @@ def _answer(places: Places, idx, share, confidence, method, fuzz):
 
 
 def _resolve(g: Gazetteer, places: Places, cand: np.ndarray, w: np.ndarray, confidence: str):
-    """(index, share) of the best cluster for one confidence level, or None without weight."""
+    """(index, share, sure share) of the best cluster for one confidence level, or None without
+    weight: the shares of the weight within RADIUS and within SURE_RADIUS of the answer."""
     if len(cand) == 0 or w.sum() <= 0:
         return None
-    j, share = _cluster(places.x[cand], places.y[cand], w, RADIUS[confidence], SURE_RADIUS[confidence])
-    return int(cand[j]), share
+    j, share, sure = _cluster(places.x[cand], places.y[cand], w, RADIUS[confidence], SURE_RADIUS[confidence])
+    return int(cand[j]), share, sure
 
 
-def _venue(g: Gazetteer, key: str, street_keys: set[str], area_keys: list[str], near, fuzz):
-    cand = g.venues.keys[key]
+def _sure(best, confidence: str) -> bool:
+    """Does a resolved cluster hold enough weight for this confidence level?"""
+    return best is not None and best[1] > MIN_SHARE[confidence] and best[2] >= MIN_SURE[confidence]
+
+
+def _venue_weight(g: Gazetteer, cand: np.ndarray, near, location_type) -> np.ndarray:
+    """Prior times catchment, times how well each candidate's licence type fits the coded location type."""
     w = g.venues.prior[cand] * _likelihood(g, g.venues, cand, near)
+    fit = TYPE_FIT.get(location_type)
+    if fit is None or len(g.venue_kind) == 0:
+        return w
+    kinds = g.venue_kind[cand]
+    return w * np.array([1.0 if k is None else fit.get(k, TYPE_MISFIT) for k in kinds])
+
+
+def _venue(g: Gazetteer, key: str, street_keys: set[str], area_keys: list[str], near, fuzz, location_type=None):
+    cand = g.venues.keys[key]
+    w = _venue_weight(g, cand, near, location_type)
     method = "venue"
     if area_keys:
         # "red lion brixton": the red lion for which brixton is the nearest named area
@@ -131,20 +128,24 @@ def _venue(g: Gazetteer, key: str, street_keys: set[str], area_keys: list[str], 
         on = np.array([bool(g.venue_streets[i] & street_keys) for i in cand])
         if on.any():
             method = "venue+street"
+        elif any(k not in g.areas.keys and k != key for k in street_keys):
+            return None  # "red lion, mill lane" and no Red Lion on Mill Lane: not that venue; the street will do
         w = w * np.where(on, STREET_OF_VENUE, OTHER_STREET)
     best = _resolve(g, g.venues, cand, w, "venue")
-    if best and best[1] >= MIN_SHARE["venue"]:
+    if _sure(best, "venue"):
         return _answer(g.venues, best[0], best[1], "venue", method, fuzz)
+    if _sure(best, "street"):  # several of that name, but (nearly) all within a street's reach
+        return _answer(g.venues, best[0], best[2], "street", method.replace("venue", "venue-street", 1), fuzz)
     return None
 
 
-def _venue_area(g: Gazetteer, key: str, near, fuzz):
+def _venue_area(g: Gazetteer, key: str, near, fuzz, location_type=None):
     """A venue name that fits several places: their area, when most of the weight lies in one."""
     cand = g.venues.keys[key]
-    w = g.venues.prior[cand] * _likelihood(g, g.venues, cand, near)
+    w = _venue_weight(g, cand, near, location_type)
     best = _resolve(g, g.venues, cand, w, "area")
-    if best and best[1] >= MIN_SHARE["area"]:
-        return _answer(g.venues, best[0], best[1], "area", "venue-area", fuzz)
+    if _sure(best, "area"):
+        return _answer(g.venues, best[0], best[2], "area", "venue-area", fuzz)
     return None
 
 
@@ -210,8 +211,8 @@ def _junction(g: Gazetteer, a: str, b: str, near, fuzz):
         p = shapely.line_interpolate_point(line, along if at < length / 2 else length - along)
         x[n], y[n] = p.x, p.y
     w = _point_likelihood(g, x, y, near)
-    j, share = _cluster(x, y, w, RADIUS["street"], SURE_RADIUS["street"])
-    if share < MIN_SHARE["street"]:
+    j, _, share = _cluster(x, y, w, RADIUS["street"], SURE_RADIUS["street"])
+    if share < MIN_SURE["street"]:
         return None
     lat, lon = from_xy(x[j], y[j])
     # a block longer than this leaves the spot too open for street confidence
@@ -232,11 +233,11 @@ def _street(g: Gazetteer, keys: list[str], near, fuzz):
     best = _resolve(g, g.streets, cand, w, "street")
     if best is None:
         return None
-    if best[1] >= MIN_SHARE["street"]:
-        return _answer(g.streets, best[0], best[1], "street", "street", fuzz)
+    if _sure(best, "street"):
+        return _answer(g.streets, best[0], best[2], "street", "street", fuzz)
     area = _resolve(g, g.streets, cand, w, "area")
-    if area and area[1] >= MIN_SHARE["area"]:
-        return _answer(g.streets, area[0], area[1], "area", "street-area", fuzz)
+    if _sure(area, "area"):
+        return _answer(g.streets, area[0], area[2], "area", "street-area", fuzz)
     return None
 
 
@@ -244,8 +245,8 @@ def _area(g: Gazetteer, key: str, near, fuzz):
     cand = g.areas.keys[key]
     w = g.areas.prior[cand] * _likelihood(g, g.areas, cand, near)
     best = _resolve(g, g.areas, cand, w, "area")
-    if best and best[1] >= MIN_SHARE["area"]:
-        return _answer(g.areas, best[0], best[1], "area", "area", fuzz)
+    if _sure(best, "area"):
+        return _answer(g.areas, best[0], best[2], "area", "area", fuzz)
     return None
 
 
@@ -253,10 +254,11 @@ def _none(matched: str, method: str = "none"):
     return np.nan, np.nan, "none", matched, 0.0, method
 
 
-def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None):
+def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None, location_type: str | None = None):
     """(lat, lon, confidence, matched, score, method) for one description.
 
-    near: the attending ED in local metres (see `geocode`); lat/lon are NaN when not placed.
+    near: the attending ED in local metres (see `geocode`); location_type: the record's ISTV
+    location type code ('01', '05', ...); lat/lon are NaN when not placed.
     """
     raw = text if isinstance(text, str) else ""
     words = tokens(raw)
@@ -267,17 +269,9 @@ def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None):
         if m and (m.group(1) + m.group(2)) in g.postcodes:
             lat, lon = g.postcodes[m.group(1) + m.group(2)]
             return lat, lon, "street", f"postcode:{m.group(1)} {m.group(2)}", 1.0, "postcode"
-    words = content(words)
-    fixed = 0
-    for i, w in enumerate(words):
-        options = g.speller.correct(w)
-        if len(options) > 1:  # a tie: keep the word that continues a name with its neighbours
-            options = tuple(o for o in options if (i > 0 and (words[i - 1], o) in g.bigrams)
-                            or (i + 1 < len(words) and (o, words[i + 1]) in g.bigrams))
-        if len(options) == 1:
-            words[i], fixed = options[0], fixed + 1
+    words, fixed = spell(g, content(words))
     fuzz = FUZZY_PENALTY ** fixed
-    spans = _spans(g, words)
+    spans = name_spans(g, words)
     covered = {t for i, j, _, _ in spans for t in range(i, j)}
     if any(w in PRIVATE_WORDS for t, w in enumerate(words) if t not in covered):
         return _none("private", "absent")
@@ -293,11 +287,11 @@ def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None):
             places = g.areas if key in area_keys else g.streets if key in street_keys else g.venues
             cand = places.keys[key]
             hit = _resolve(g, places, cand, places.prior[cand] * _likelihood(g, places, cand, near), "area")
-            if hit and hit[1] >= MIN_SHARE["area"]:
-                return _answer(places, hit[0], hit[1], "area", "area" + method_fuzz, fuzz)
+            if _sure(hit, "area"):
+                return _answer(places, hit[0], hit[2], "area", "area" + method_fuzz, fuzz)
         return _none("ambiguous:" + (area_keys + street_keys + venue_keys)[0], "ambiguous")
     for key in venue_keys:
-        hit = _venue(g, key, set(street_keys), area_keys, near, fuzz)
+        hit = _venue(g, key, set(street_keys), area_keys, near, fuzz, location_type)
         if hit:
             return hit[:5] + (hit[5] + method_fuzz,)
     if len(street_keys) >= 2:
@@ -309,7 +303,7 @@ def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None):
         if hit and (hit[2] == "street" or not venue_keys):
             return hit[:5] + (hit[5] + method_fuzz,)
     for key in venue_keys:
-        hit = _venue_area(g, key, near, fuzz)
+        hit = _venue_area(g, key, near, fuzz, location_type)
         if hit:
             return hit[:5] + (hit[5] + method_fuzz,)
     for key in area_keys:
@@ -319,8 +313,9 @@ def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None):
     return _none("ambiguous:" + (venue_keys + street_keys + area_keys)[0], "ambiguous")
 
 
-def geocode(g: Gazetteer, texts, near_lat=None, near_lon=None) -> pd.DataFrame:
-    """Geocode descriptions; near_lat/near_lon: the attending ED's location per record (optional, NaN allowed).
+def geocode(g: Gazetteer, texts, near_lat=None, near_lon=None, location_types=None) -> pd.DataFrame:
+    """Geocode descriptions; near_lat/near_lon: the attending ED's location per record (optional, NaN allowed);
+    location_types: each record's ISTV location type code (optional; '01' and '05' weigh venues by licence type).
 
     Returns one row per text with columns lat, lon, confidence (venue/street/area/none),
     matched (what was matched: premises:ID, landmark:NAME, ed_site:CODE, street:NAME|BOROUGH,
@@ -332,16 +327,18 @@ def geocode(g: Gazetteer, texts, near_lat=None, near_lon=None) -> pd.DataFrame:
     nx = ny = None
     if near_lat is not None and near_lon is not None:
         nx, ny = to_xy(np.asarray(near_lat, float), np.asarray(near_lon, float))
+    codes = [None] * n if location_types is None else [c if isinstance(c, str) else None for c in location_types]
     cache: dict = {}
     rows = []
     for i, text in enumerate(texts):
         near = None
         if nx is not None and np.isfinite(nx[i]) and np.isfinite(ny[i]):
             near = (round(float(nx[i]), 1), round(float(ny[i]), 1))
-        key = (text if isinstance(text, str) else "", near)
+        code = codes[i] if codes[i] in TYPE_FIT else None  # other codes do not change the answer: share the cache
+        key = (text if isinstance(text, str) else "", near, code)
         hit = cache.get(key)
         if hit is None:
-            hit = cache[key] = geocode_one(g, text, near)
+            hit = cache[key] = geocode_one(g, text, near, code)
         rows.append(hit)
     out = pd.DataFrame(rows, columns=COLUMNS, index=range(n))
     out["lat"] = out["lat"].astype(float)

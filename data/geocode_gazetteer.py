@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import duckdb
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.ndimage import gaussian_filter
 from scipy.spatial import cKDTree
 
-from data.geocode_text import CHAIN_ALIASES, Speller, content, name_key, station_keys, tokens, venue_keys
+from data.geocode_text import CHAIN_ALIASES, Speller, area_keys, content, name_key, station_keys, tokens, venue_keys
+from data.schema import POLICE_VIOLENCE
 
 LAT0, LON0 = 51.5, -0.12
 M_PER_DEG_LAT = 110_574.0
@@ -32,7 +35,14 @@ VENUE_STREET_M = 40.0          # a venue is "on" the streets within this distanc
 # relative assault risk by licence type (violence concentrates in late on-trade venues)
 LICENCE_WEIGHT = {"pub": 3.0, "bar": 3.0, "nightclub": 6.0, "restaurant": 0.5,
                   "late_night_refreshment": 1.0, "off_licence": 0.5}
-
+# the density prior: where located violence (police.uk points) concentrates says where along a
+# street, and at which of several same-named places, an assault most likely happened
+DENSITY_CELL_M = 50.0          # grid of the neighbourhood rate
+DENSITY_BANDWIDTH_M = 300.0    # neighbourhood of the rate (Gaussian sigma): a town centre's scale
+DENSITY_PRIOR_CRIMES = 2.0     # the London-wide rate counts as this many crimes in every neighbourhood
+DENSITY_SIGMA_M = 75.0         # a located crime stands for its stretch of street, about a block ...
+DENSITY_REACH_M = 200.0        # ... and counts for the street points of its street this near
+DENSITY_K = 24                 # street points looked at per located crime
 
 def to_xy(lat, lon) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 → local metres (equirectangular around central London; < 1 % error in London)."""
@@ -144,13 +154,13 @@ class Gazetteer:
     ed_codes: np.ndarray
     speller: Speller
     postcodes: dict[str, tuple[float, float]] = field(default_factory=dict)
-    bigrams: frozenset = frozenset()      # neighbouring word pairs of all keys, to settle spelling ties
+    venue_kind: np.ndarray = field(default_factory=lambda: np.array([], object))  # licence type per venue (None: not premises)
 
     @classmethod
     def build(cls, premises: pd.DataFrame, street_points: pd.DataFrame,
               landmarks: pd.DataFrame | None = None, areas: pd.DataFrame | None = None, *,
               ed_sites: pd.DataFrame | None = None, street_lines=None,
-              postcodes: pd.DataFrame | None = None) -> "Gazetteer":
+              postcodes: pd.DataFrame | None = None, located: pd.DataFrame | None = None) -> "Gazetteer":
         """Index what is loaded.
 
         premises: premises_id, name, lat, lon (optional street, address, licence_type);
@@ -158,7 +168,8 @@ class Gazetteer:
         lines), one row per street, per borough or per block; street_lines: WGS84 shapely lines
         aligned with street_points (instead of geom_wkb); landmarks: name, lat, lon (optional
         kind); areas: name, lat, lon; ed_sites: site_code, lat, lon (optional name);
-        postcodes: postcode, lat, lon.
+        postcodes: postcode, lat, lon; located: located violence (lat, lon, optional street),
+        e.g. police.uk violent crimes, for the density prior (see `density_prior`).
         """
         premises = _clean(premises, ["premises_id", "name", "lat", "lon"])
         street_points = street_points.reset_index(drop=True) if street_points is not None else \
@@ -171,9 +182,14 @@ class Gazetteer:
         # streets first: venues need them to know which street they stand on
         samples = _street_samples(street_points, _lines(street_points, street_lines))
         px, py = to_xy(premises["lat"], premises["lon"])
-        nte = _count_near(np.array([s[2] for s in samples]), np.array([s[3] for s in samples]), px, py)
-        streets = Places.make([([s[0]], s[1], s[2], s[3], s[4] * (1 + NTE_WEIGHT * n))
-                               for s, n in zip(samples, nte)], ed_xy)
+        sx, sy = np.array([s[2] for s in samples], float), np.array([s[3] for s in samples], float)
+        slen = np.array([s[4] for s in samples], float)
+        prior = slen * (1 + NTE_WEIGHT * _count_near(sx, sy, px, py))
+        crimes = located_points(located)
+        intensity_at = None
+        if crimes is not None and len(samples):
+            prior, intensity_at = density_prior(sx, sy, slen, [s[0] for s in samples], crimes)
+        streets = Places.make([([s[0]], s[1], s[2], s[3], w) for s, w in zip(samples, prior)], ed_xy)
         lines: dict[str, list] = {}
         for s in samples:
             if s[5] is not None:
@@ -181,7 +197,7 @@ class Gazetteer:
                     lines.setdefault(s[0], []).append(part)
         street_lines_by_key = {k: np.array(v, dtype=object) for k, v in lines.items()}
 
-        venue_rows, venue_streets = _premises_rows(premises, px, py, streets, samples)
+        venue_rows, venue_streets = _premises_rows(premises, px, py, streets, samples, intensity_at)
         for name, lat, lon in _rows(landmarks, ["name", "lat", "lon"]):
             keys, _ = station_keys(name)
             x, y = to_xy(lat, lon)
@@ -193,6 +209,8 @@ class Gazetteer:
                 venue_rows.append((venue_keys(name), f"ed_site:{code}", x, y, 1.0))
                 venue_streets.append(frozenset())
         venues = Places.make(venue_rows, ed_xy)
+        kinds = premises["licence_type"].to_numpy(object) if "licence_type" in premises else np.full(len(premises), None, object)
+        venue_kind = np.concatenate([kinds, np.full(len(venues) - len(premises), None, object)])
         for alias, target in CHAIN_ALIASES.items():
             if target in venues.keys and alias not in venues.keys:
                 venues.keys[alias] = venues.keys[target]
@@ -214,19 +232,19 @@ class Gazetteer:
             for pc, lat, lon in _rows(_clean(postcodes, ["postcode", "lat", "lon"]), ["postcode", "lat", "lon"]):
                 pcs[_postcode_key(pc)] = (float(lat), float(lon))
         codes = ed_sites["site_code"].to_numpy(object) if len(ed_sites) else np.array([], object)
-        pairs = {tuple(ws[i:i + 2]) for index in (venues.keys, streets.keys, area_places.keys)
-                 for k in index for ws in [k.split()] for i in range(len(ws) - 1)}
         return cls(venues, streets, area_places, venue_streets, street_lines_by_key, ed_xy, codes, Speller(vocab),
-                   pcs, frozenset(pairs))
+                   pcs, venue_kind)
 
     @classmethod
     def from_store(cls, source) -> "Gazetteer":
-        """Build from a store's premises, blocks, landmarks, ed_sites and boroughs tables.
+        """Build from a store's premises, blocks, landmarks, ed_sites and boroughs tables, with the
+        located police violence in its incidents for the density prior.
 
         source: a DuckDB connection or a data.store.Store.
         """
         # a DuckDB connection also has a .df(), of the last result: tell them apart by type
-        read = (lambda sql: source.execute(sql).df()) if isinstance(source, duckdb.DuckDBPyConnection) else source.df
+        read = ((lambda sql, params=(): source.execute(sql, params).df())
+                if isinstance(source, duckdb.DuckDBPyConnection) else source.df)
         premises = read("SELECT premises_id, name, address, street, licence_type, borough_code, lat, lon FROM premises")
         blocks = read("SELECT street, borough_code, lat, lon, length_m, geom_wkb FROM blocks WHERE street IS NOT NULL")
         landmarks = read("SELECT name, kind, lat, lon FROM landmarks")
@@ -234,16 +252,9 @@ class Gazetteer:
         boroughs = read("SELECT name, lat, lon FROM boroughs")
         is_area = landmarks["kind"].isin(["town_centre", "area"]).to_numpy()
         areas = pd.concat([landmarks[is_area][["name", "lat", "lon"]], boroughs], ignore_index=True)
-        return cls.build(premises, blocks, landmarks[~is_area], areas, ed_sites=ed_sites)
-
-
-def area_keys(name) -> list[str]:
-    """An area's key, and the keys of its parts ('Bank / City' is also 'bank' and 'city')."""
-    keys = [name_key(name)]
-    for part in re.split(r"[/()]", str(name)):
-        if name_key(part):
-            keys.append(name_key(part))
-    return keys
+        located = read("SELECT lat, lon, location_text AS street FROM incidents WHERE source = 'police' "
+                       "AND category = ? AND lat IS NOT NULL AND lon IS NOT NULL", [POLICE_VIOLENCE])
+        return cls.build(premises, blocks, landmarks[~is_area], areas, ed_sites=ed_sites, located=located)
 
 
 def _rows(df: pd.DataFrame, cols: list[str]):
@@ -258,7 +269,7 @@ def _count_near(x, y, px, py) -> np.ndarray:
     return np.array([len(v) for v in tree.query_ball_point(np.column_stack([x, y]), NTE_RADIUS_M)], float)
 
 
-def _premises_rows(premises: pd.DataFrame, px, py, streets: Places, samples) -> tuple[list, list]:
+def _premises_rows(premises: pd.DataFrame, px, py, streets: Places, samples, intensity_at=None) -> tuple[list, list]:
     """Venue rows of the premises, and the street keys each stands on (its street, address, nearest lines)."""
     rows, on_street = [], []
     if len(premises) == 0:
@@ -271,7 +282,10 @@ def _premises_rows(premises: pd.DataFrame, px, py, streets: Places, samples) -> 
     kinds = premises["licence_type"].to_numpy(object) if "licence_type" in premises else [None] * len(premises)
     streets_col = premises["street"].to_numpy(object) if "street" in premises else [None] * len(premises)
     address = premises["address"].to_numpy(object) if "address" in premises else [None] * len(premises)
-    nte = _count_near(px, py, px, py)
+    busy = 1 + NTE_WEIGHT * _count_near(px, py, px, py)
+    if intensity_at is not None:  # located violence, where known, replaces the premises count
+        busy = intensity_at(px, py)
+        busy = busy / busy.mean()
     for i, (pid, name) in enumerate(zip(premises["premises_id"].to_numpy(object), premises["name"].to_numpy(object))):
         keys = set(near_keys[i])
         if isinstance(streets_col[i], str):
@@ -282,7 +296,7 @@ def _premises_rows(premises: pd.DataFrame, px, py, streets: Places, samples) -> 
                 k = " ".join(words[j:j + n])
                 if k in streets.keys:
                     keys.add(k)
-        prior = LICENCE_WEIGHT.get(kinds[i], 1.0) * (1 + NTE_WEIGHT * nte[i])
+        prior = LICENCE_WEIGHT.get(kinds[i], 1.0) * busy[i]
         rows.append((venue_keys(name), f"premises:{pid}", px[i], py[i], prior))
         on_street.append(frozenset(keys))
     return rows, on_street
@@ -290,3 +304,99 @@ def _premises_rows(premises: pd.DataFrame, px, py, streets: Places, samples) -> 
 
 def _postcode_key(pc: str) -> str:
     return "".join(str(pc).upper().split())
+
+
+def located_points(located: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """x, y (local metres) and street key of located crimes; None when there are none.
+
+    located: lat, lon and optionally `street` (a name, or police.uk's "On or near <street>").
+    """
+    if located is None or len(located) == 0:
+        return None
+    located = _clean(located, ["lat", "lon"])
+    if len(located) == 0:
+        return None
+    x, y = to_xy(pd.to_numeric(located["lat"]), pd.to_numeric(located["lon"]))
+    names = located["street"].to_numpy(object) if "street" in located else np.full(len(x), None, object)
+    keys = np.array([name_key(_ON_OR_NEAR.sub("", n)) if isinstance(n, str) else "" for n in names], dtype=object)
+    return x, y, keys
+
+
+_ON_OR_NEAR = re.compile(r"^\s*on or near\s+", re.IGNORECASE)
+
+
+def street_counts(sx, sy, skeys, lx, ly, lkeys) -> np.ndarray:
+    """Located crimes per street point: each crime spread (Gaussian, DENSITY_SIGMA_M) over the
+    points of its own street within DENSITY_REACH_M, or of any street there when its own is not
+    in reach; a crime with no street point in reach counts nowhere."""
+    out = np.zeros(len(sx))
+    if len(sx) == 0 or len(lx) == 0:
+        return out
+    k = min(DENSITY_K, len(sx))
+    dist, idx = cKDTree(np.column_stack([sx, sy])).query(np.column_stack([lx, ly]), k=k,
+                                                          distance_upper_bound=DENSITY_REACH_M)
+    dist, idx = dist.reshape(len(lx), k), idx.reshape(len(lx), k)
+    found = idx < len(sx)
+    codes = {key: i for i, key in enumerate(dict.fromkeys(skeys))}
+    scode = np.append(np.array([codes[key] for key in skeys]), -2)  # -2: the "nothing in reach" slot
+    lcode = np.array([codes.get(key, -1) for key in lkeys])
+    same = found & (scode[idx] == lcode[:, None])
+    use = np.where(same.any(axis=1)[:, None], same, found)
+    w = np.where(use, np.exp(-0.5 * (np.where(found, dist, 0.0) / DENSITY_SIGMA_M) ** 2), 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+    np.add.at(out, idx[use], w[use])
+    return out
+
+
+def rate_field(sx, sy, slen, lx, ly) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """rate_at(x, y): located crimes per metre of street around a point.
+
+    Crimes and street length are binned on a DENSITY_CELL_M grid over the streets, both smoothed
+    with a Gaussian of DENSITY_BANDWIDTH_M and divided; DENSITY_PRIOR_CRIMES at the overall rate
+    are added everywhere, so a neighbourhood with little street or few crimes keeps about the
+    overall rate instead of an extreme one.
+    """
+    pad = 4 * DENSITY_BANDWIDTH_M
+    x0, y0 = float(np.min(sx)) - pad, float(np.min(sy)) - pad
+    shape = (int((np.max(sx) + pad - x0) // DENSITY_CELL_M) + 1, int((np.max(sy) + pad - y0) // DENSITY_CELL_M) + 1)
+
+    def cell(x, y):
+        i = np.clip((np.asarray(x, float) - x0) // DENSITY_CELL_M, 0, shape[0] - 1).astype(int)
+        return i, np.clip((np.asarray(y, float) - y0) // DENSITY_CELL_M, 0, shape[1] - 1).astype(int)
+
+    inside = (lx >= x0) & (lx < x0 + shape[0] * DENSITY_CELL_M) & (ly >= y0) & (ly < y0 + shape[1] * DENSITY_CELL_M)
+    crimes, street = np.zeros(shape), np.zeros(shape)
+    np.add.at(crimes, cell(lx[inside], ly[inside]), 1.0)
+    np.add.at(street, cell(sx, sy), slen)
+    sigma = DENSITY_BANDWIDTH_M / DENSITY_CELL_M
+    crimes, street = gaussian_filter(crimes, sigma, mode="constant"), gaussian_filter(street, sigma, mode="constant")
+    overall = max(int(inside.sum()), 1) / max(float(np.sum(slen)), 1.0)
+    rate = (crimes + DENSITY_PRIOR_CRIMES) / (street + DENSITY_PRIOR_CRIMES / overall)
+    return lambda x, y: rate[cell(x, y)]
+
+
+def density_prior(sx, sy, slen, skeys, crimes) -> tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """The weight of each street point, and intensity_at(x, y) for venues, from located crimes.
+
+    A point's expected crimes are its length times its neighbourhood's rate (`rate_field`); the
+    crimes counted on that very stretch (`street_counts`) then move it up or down as much as
+    stretches vary beyond chance around their neighbourhood (a Gamma-Poisson empirical Bayes
+    estimate: with many crimes per stretch the count decides, with few the neighbourhood does).
+    A venue's intensity is the rate where it stands times that adjustment of its nearest stretches.
+    """
+    lx, ly, lkeys = crimes
+    rate_at = rate_field(sx, sy, slen, lx, ly)
+    expected = slen * rate_at(sx, sy)
+    counts = street_counts(sx, sy, skeys, lx, ly, lkeys)
+    expected *= counts.sum() / max(expected.sum(), 1e-9)   # crimes out of every street's reach count nowhere
+    extra = float(np.sum((counts - expected) ** 2 - counts) / max(np.sum(expected ** 2), 1e-9))
+    theta = (counts + 1 / extra) / (expected + 1 / extra) if extra > 0 else np.ones(len(sx))
+    tree, k = cKDTree(np.column_stack([sx, sy])), min(3, len(sx))
+
+    def intensity_at(x, y):
+        d, i = tree.query(np.column_stack([x, y]), k=k)
+        d, i = d.reshape(len(d), k), i.reshape(len(i), k)
+        w = np.exp(-0.5 * (d / DENSITY_SIGMA_M) ** 2) + 1e-12
+        return rate_at(x, y) * (theta[i] * w).sum(axis=1) / w.sum(axis=1)
+    return expected * theta, intensity_at

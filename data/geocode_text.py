@@ -36,6 +36,7 @@ STATION_WORDS = ("station", "tube", "underground", "overground", "rail", "dlr")
 CHAIN_ALIASES = {
     "spoons": "wetherspoons", "wetherspoon": "wetherspoons", "weatherspoons": "wetherspoons",
     "jd wetherspoon": "wetherspoons", "jd wetherspoons": "wetherspoons", "witherspoons": "wetherspoons",
+    "wethers": "wetherspoons", "kentucky": "kfc", "bk": "burger king",
     "maccies": "mcdonalds", "maccys": "mcdonalds", "mcds": "mcdonalds", "mcdonald": "mcdonalds",
     "maccy d": "mcdonalds", "maccy ds": "mcdonalds", "mc donalds": "mcdonalds", "mickey ds": "mcdonalds",
     "kentucky fried chicken": "kfc", "nandos chicken": "nandos", "o neills": "oneills", "oneill": "oneills",
@@ -69,6 +70,8 @@ COMMON_WORDS = frozenset({
     "town", "centre", "center", "city", "high", "local", "unknown", "assaulted", "attacked", "walking",
     "home", "house", "party", "work", "taxi", "rank", "bus", "stop", "train", "tube", "overground",
 })
+
+MAX_NGRAM = 6  # words in the longest name looked up
 
 _TOKEN = re.compile(r"o/s|n/k|n/a|[a-z0-9]+|&|\+|\?")
 _APOSTROPHES = re.compile(r"['’`]")
@@ -109,6 +112,15 @@ def venue_keys(name) -> list[str]:
         keys.append(" ".join(words))
     if len(words) > 1 and words[0] in ("club", "bar", "cafe"):  # "Club Aquarium" is "aquarium"
         keys.append(" ".join(words[1:]))
+    return keys
+
+
+def area_keys(name) -> list[str]:
+    """An area's key, and the keys of its parts ('Bank / City' is also 'bank' and 'city')."""
+    keys = [name_key(name)]
+    for part in re.split(r"[/()]", str(name)):
+        if name_key(part):
+            keys.append(name_key(part))
     return keys
 
 
@@ -161,3 +173,56 @@ class Speller:
             best = tuple(w for w, d, _ in found if d == top)
         self._cache[word] = best
         return best
+
+
+def name_spans(g, words: list[str]) -> list[tuple[int, int, str, str]]:
+    """Non-overlapping (start, end, kind, key) name matches of a gazetteer `g`: longest first, then
+    venue > street > area; a span naming two kinds of place ("trafalgar square") is kept for both."""
+    found = []
+    indexes = (("venue", g.venues.keys), ("street", g.streets.keys), ("area", g.areas.keys))
+    for i in range(len(words)):
+        for j in range(min(len(words), i + MAX_NGRAM), i, -1):
+            key = " ".join(words[i:j])
+            for rank, (kind, index) in enumerate(indexes):
+                if key in index:
+                    found.append((-(j - i), rank, i, j, kind, key))
+    found.sort()
+    taken = [False] * len(words)
+    chosen: list[tuple[int, int, str, str]] = []
+    for _, _, i, j, kind, key in found:
+        if any(taken[i:j]) and not any((c[0], c[1]) == (i, j) for c in chosen):
+            continue
+        for t in range(i, j):
+            taken[t] = True
+        chosen.append((i, j, kind, key))
+    return sorted(chosen)
+
+
+def _longest_name(g, words: list[str], i: int) -> int:
+    """Words in the longest gazetteer name that covers word i."""
+    best = 0
+    for a in range(max(0, i - MAX_NGRAM + 1), i + 1):
+        for b in range(i + 1, min(len(words), a + MAX_NGRAM) + 1):
+            key = " ".join(words[a:b])
+            if b - a > best and (key in g.venues.keys or key in g.streets.keys or key in g.areas.keys):
+                best = b - a
+    return best
+
+
+def spell(g, words: list[str]) -> tuple[list[str], int]:
+    """Misspelt words corrected to the gazetteer's vocabulary, and how many were corrected.
+
+    A tie ("mars" is one slip from marks, marsh and marys) goes to the word that makes the
+    longest name with its neighbours ("st mars cres" → "street marks crescent"), and stays
+    uncorrected when none makes a name or several make equally long ones.
+    """
+    words, fixed = list(words), 0
+    for i, w in enumerate(words):
+        options = g.speller.correct(w)
+        if len(options) > 1:
+            length = {o: _longest_name(g, words[:i] + [o] + words[i + 1:], i) for o in options}
+            top = max(length.values())
+            options = tuple(o for o in options if length[o] == top) if top else ()
+        if len(options) == 1:
+            words[i], fixed = options[0], fixed + 1
+    return words, fixed
