@@ -167,7 +167,7 @@ def _geocode(ctx: LoadContext, rows: pd.DataFrame, report: FileReport, file: str
             ctx.progress.step(file, f"geocoding {min(start + GEOCODE_BATCH, len(todo)):,}/{len(todo):,}", 3, STAGES)
     located = pd.DataFrame({"_line": rows["_line"].to_numpy(np.int64), "lat": lat, "lon": lon,
                             "confidence": pd.Series(confidence, dtype=object)})
-    keys = ctx.geo.keys(lat, lon).drop_duplicates(["lat", "lon"])
+    keys = ctx.geo.keys(lat, lon)
     located = located.merge(keys, on=["lat", "lon"], how="left")
     located["borough_code"] = located["borough_code"].astype(object).where(located["borough_code"].notna(), None)
     placed = int(np.isfinite(lat).sum())

@@ -18,7 +18,6 @@ from layers.blocks import DEFAULT_MAX_DISTANCE_M, BlockIndex, lines_to_bng
 INCIDENT_COLS = ("source", "occurred_at", "time_precision", "arrived_at", "month", "borough_code", "lat", "lon",
                  "h3_r7", "h3_r8", "h3_r9", "h3_r10", "block_id", "category", "location_type", "location_text",
                  "ed_site", "geocode_confidence", "record_hash", "source_id", "lsoa_code", "load_id")
-KEY_COLS = ("borough_code", "h3_r7", "h3_r8", "h3_r9", "h3_r10", "block_id")
 
 
 @dataclass
@@ -28,26 +27,16 @@ class Geography:
     polygons: list
     blocks: BlockIndex | None
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M
-    cache: dict = field(default_factory=dict)   # per-run values loaders build once (the gazetteer)
+    cache: dict = field(default_factory=dict)   # what loaders build once per run (the gazetteer)
 
     @property
     def boroughs(self) -> tuple[list, list] | None:
         return (self.codes, self.polygons) if self.codes else None
 
     def keys(self, lat, lon) -> pd.DataFrame:
-        """Keys of the distinct finite points given; points seen before in this run are not recomputed."""
-        pts = pd.DataFrame({"lat": np.asarray(lat, float), "lon": np.asarray(lon, float)})
-        pts = pts[np.isfinite(pts["lat"]) & np.isfinite(pts["lon"])].drop_duplicates(ignore_index=True)
-        known = self.cache.get("keys")
-        if known is not None and len(known):
-            seen = pts.merge(known[["lat", "lon"]], on=["lat", "lon"], how="left", indicator=True)["_merge"] == "both"
-            new = pts[~seen.to_numpy()]
-        else:
-            new = pts
-        fresh = point_keys(new["lat"], new["lon"], self.boroughs, self.blocks, self.max_distance_m)
-        known = fresh if known is None or not len(known) else pd.concat([known, fresh], ignore_index=True)
-        self.cache["keys"] = known
-        return pts.merge(known, on=["lat", "lon"], how="left")
+        """lat, lon, borough_code, h3_r7..h3_r10 and block_id of the distinct finite points given."""
+        pts = pd.DataFrame({"lat": np.asarray(lat, float), "lon": np.asarray(lon, float)}).drop_duplicates()
+        return point_keys(pts["lat"], pts["lon"], self.boroughs, self.blocks, self.max_distance_m)
 
 
 def store_geography(con, max_distance_m: float = DEFAULT_MAX_DISTANCE_M) -> Geography:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data.enrich import borough_of_points
 from data.ingest_points import register_keys
 from data.ingest_read import map_columns, open_csv, read_csv_table
 from data.ingest_report import FileReport, LoadContext
@@ -81,7 +82,7 @@ def load_premises_file(ctx: LoadContext, path: Path) -> FileReport:
     report.rows_loaded = len(good)
     if not ctx.write:
         return report
-    keys = ctx.geo.keys(good["_plat"], good["_plon"]).drop_duplicates(["lat", "lon"])
+    keys = ctx.geo.keys(good["_plat"], good["_plon"])
     register_keys(con, "_keys", keys)
     con.register("_good", good[["_line", "_plat", "_plon"]])
     if ctx.options.replace:
@@ -120,8 +121,7 @@ def load_landmarks_file(ctx: LoadContext, path: Path) -> FileReport:
     report.rows_loaded = len(good)
     if not ctx.write:
         return report
-    boroughs = ctx.geo.keys(good["lat"], good["lon"])["borough_code"]
-    good["borough_code"] = boroughs.to_numpy(object)
+    good["borough_code"] = borough_of_points(good["lat"], good["lon"], ctx.geo.codes, ctx.geo.polygons)
     report.notes.append(f"replaced {scalar(con, 'SELECT count(*) FROM landmarks'):,} landmarks stored before")
     con.execute("DELETE FROM landmarks")
     con.register("_landmarks", good)

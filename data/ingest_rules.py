@@ -85,14 +85,17 @@ def code_tables(con, fmt: TableFormat) -> None:
             con.unregister("_frame")
 
 
-def typed_parts(fmt: TableFormat) -> tuple[list[str], list[str]]:
+def typed_parts(fmt: TableFormat, strings: bool = True) -> tuple[list[str], list[str]]:
     """SELECT items and joins (over alias r holding r_<field>) giving each field its typed value.
 
     Codes are looked up by the exact text first; only text that is not an exact spelling pays
-    for the normalised key (lower case, punctuation to spaces).
+    for the normalised key (lower case, punctuation to spaces). strings=False leaves out text
+    fields, whose typed value is their raw text (less to store for big files).
     """
     cols, joins = [], []
     for f in fmt.fields:
+        if not strings and f.type == "string":
+            continue
         if f.codes:
             e, k = f"_ce_{f.name}", f"_ck_{f.name}"
             cols.append(f"coalesce({e}.code, {k}.code) AS {f.name}")
@@ -169,25 +172,32 @@ def field_record_sql(fmt: TableFormat) -> str:
     return "json_object(" + ", ".join(f"'{f.name}', j.r_{f.name}" for f in fmt.fields) + ")::VARCHAR"
 
 
+def value_sql(checks: list[Check]) -> str:
+    """SQL for the offending value of a row that broke check number _fail."""
+    return "CASE _fail " + " ".join(f"WHEN {i} THEN ({c.value_sql()})::VARCHAR" for i, c in enumerate(checks)) + " END"
+
+
 def quarantine(con, checks: list[Check], cols: Columns, files: pd.DataFrame, rejects: dict[int, pd.DataFrame],
-               record: tuple[str, list] | None = None) -> dict[int, Counter]:
+               inline: bool = False) -> dict[int, Counter]:
     """Copy every failing row of _judged (and every malformed line) into `quarantine`.
 
-    files: _file, load_id, file (the name users gave). record: SQL for the stored record and its
-    parameters; default: the row from _scan under the file's column names. Returns rows per
-    rule for each _file.
+    files: _file, load_id, file (the name users gave). The stored record is the row from _scan
+    under the file's column names, or with inline, _judged's own _value and _record columns
+    (big files keep only what good rows need). Returns rows per rule for each _file.
     """
-    record_sql, record_params = record or scan_record_sql(cols, len(cols.header))
-    scan_join = "JOIN _scan s USING (_file, _line)" if record is None else ""
+    if inline:
+        record_sql, record_params, scan_join, values = "j._record", [], "", "j._value"
+    else:
+        record_sql, record_params = scan_record_sql(cols, len(cols.header))
+        scan_join, values = "JOIN _scan s USING (_file, _line)", value_sql(checks).replace("CASE _fail", "CASE j._fail", 1)
     rules = pd.DataFrame({"_fail": range(len(checks)), "column_name": [cols.label(c.field) for c in checks],
                           "rule": [c.rule for c in checks]})
     con.register("_rules", rules)
     con.register("_files", files)
-    values = " ".join(f"WHEN {i} THEN ({c.value_sql()})::VARCHAR" for i, c in enumerate(checks))
     counts: dict[int, Counter] = {int(i): Counter() for i in files["_file"]}
     if checks:
         con.execute(f"""INSERT INTO quarantine (load_id, file, line, column_name, value, rule, record)
-                        SELECT f.load_id, f.file, j._line, q.column_name, CASE j._fail {values} END, q.rule, {record_sql}
+                        SELECT f.load_id, f.file, j._line, q.column_name, {values}, q.rule, {record_sql}
                         FROM _judged j JOIN _rules q USING (_fail) JOIN _files f USING (_file) {scan_join}
                         ORDER BY j._file, j._line""", record_params)
         for i, rule, n in con.execute("""SELECT j._file, q.rule, count(*) FROM _judged j JOIN _rules q USING (_fail)
@@ -220,13 +230,19 @@ def quarantine_file(con, checks: list[Check], cols: Columns, raw: RawTable, load
     return quarantine(con, checks, cols, files, {0: raw.rejects})[0]
 
 
+def identity_sql(identity: list[str], given: str | None = None) -> str:
+    """SQL for a row's 64-bit identity: its own identifier (`given`) where it has one, else its content hash."""
+    h = content_hash_sql(identity)
+    return f"coalesce({given}, {h})" if given else h
+
+
 def content_hash_sql(parts: list[str]) -> str:
     """SQL for a stable 64-bit hash of a row's identity: MD5 of its normalised values."""
     # the first 16 hex digits of an MD5: stable across versions, unlike DuckDB's hash()
     return "('0x' || left(md5(concat_ws(chr(31), " + ", ".join(f"coalesce(({p})::VARCHAR, '')" for p in parts) + ")), 16))::UBIGINT"
 
 
-def good_rows_sql(identity: list[str], columns: list[str], source: str = "_judged", given: str | None = None) -> str:
+def good_rows_sql(identity: list[str] | None, columns: list[str], source: str = "_judged", given: str | None = None) -> str:
     """SELECT of the good rows of `source` (one or more files) with record_hash.
 
     Two identical rows in a file are two events (e.g. two anti-social behaviour reports at one
@@ -234,11 +250,10 @@ def good_rows_sql(identity: list[str], columns: list[str], source: str = "_judge
     one matches each copy to itself and adds nothing. A record in several files of one load
     is kept from the first. Only repeated rows pay for the numbering.
     given: SQL for a row's own 64-bit identity where it has one (NULL: hash the content).
+    identity None: `source` already has the hash as _h (see identity_sql).
     """
     keep = ", ".join(dict.fromkeys(["_file", "_line", *columns]))
-    h = content_hash_sql(identity)
-    if given:  # a row's own identifier, when it has one, instead of hashing its content
-        h = f"coalesce({given}, {h})"
+    h = "_h" if identity is None else identity_sql(identity, given)
     return f"""WITH h AS (SELECT {keep}, {h} AS _h FROM {source} WHERE _fail IS NULL),
                     d AS (SELECT _file, _h FROM h GROUP BY _file, _h HAVING count(*) > 1),
                     n AS (SELECT {keep}, _h AS record_hash FROM h ANTI JOIN d USING (_file, _h)

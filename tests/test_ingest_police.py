@@ -46,6 +46,9 @@ def test_first_load_creates_the_database_and_quarantines_bad_rows_with_their_rea
     assert {s[1].isoformat() for s in stored} == {"2025-01-01"}
     assert {(s[2], s[4]) for s in stored} == {("month", "street")}
     assert r.notes[0].startswith("no borough boundaries loaded")
+    # a crime is found by its police.uk ID: its record_hash is the ID's first 16 hex digits
+    assert rows(db, "SELECT category FROM incidents WHERE record_hash = ('0x' || left(?, 16))::UBIGINT",
+                ["a" * 64]) == [("Violence and sexual offences",)]
 
 
 def test_reloading_a_file_or_a_republished_month_adds_no_duplicates(tmp_path):
