@@ -2,7 +2,7 @@
 
     flask --app app geocode --rerun
     flask --app app geocode --premises P.csv --streets S.geojson [--landmarks L.csv]
-                            [--ed-sites E.csv] --input IN.csv --output OUT.csv
+                            [--ed-sites E.csv] [--police CRIMES.csv ...] --input IN.csv --output OUT.csv
 """
 from __future__ import annotations
 
@@ -29,21 +29,25 @@ FROM _geocoded AS g WHERE incidents.incident_id = g.incident_id
 
 
 def geocode_file(premises: Path | None, streets: Path | None, landmarks: Path | None, ed_sites: Path | pd.DataFrame | None,
-                 input_path: Path, output_path: Path) -> dict[str, int]:
-    """Geocode IN.csv against the given gazetteer files and write OUT.csv; returns records per confidence."""
+                 input_path: Path, output_path: Path, police: tuple[Path, ...] = ()) -> dict[str, int]:
+    """Geocode IN.csv against the given gazetteer files and write OUT.csv; returns records per confidence.
+
+    police: police.uk street-level CSVs whose violent crimes feed the density prior.
+    """
     prem = files.read_premises(premises) if premises else None
     street_df = files.read_streets(streets) if streets else None
     marks = files.read_landmarks(landmarks) if landmarks else None
     sites = files.read_ed_sites(ed_sites) if isinstance(ed_sites, (str, Path)) else ed_sites
+    located = pd.concat([files.read_police(p) for p in police], ignore_index=True) if police else None
     records = files.read_input(input_path)
-    gaz = Gazetteer.build(prem, street_df, marks, None, ed_sites=sites,
+    gaz = Gazetteer.build(prem, street_df, marks, None, ed_sites=sites, located=located,
                           street_lines=None if street_df is None else street_df["geometry"].to_numpy())
     near_lat = near_lon = None
     if sites is not None and len(sites):
         pos = sites.drop_duplicates("site_code").set_index("site_code")[["lat", "lon"]].astype(float)
         near = pos.reindex(records["site_code"].str.strip())
         near_lat, near_lon = near["lat"].to_numpy(), near["lon"].to_numpy()
-    result = geocode(gaz, records["description"], near_lat, near_lon)
+    result = geocode(gaz, records["description"], near_lat, near_lon, records["location_type"])
     files.write_output(output_path, records["id"], result)
     return result["confidence"].value_counts().to_dict()
 
@@ -72,12 +76,12 @@ def regeocode_store(con, max_distance_m: float, progress: Callable[[str], None] 
 
     t0 = time.perf_counter()
     gaz = Gazetteer.from_store(con)
-    ed = con.execute("SELECT incident_id, location_text, ed_site FROM incidents WHERE source = 'ed' "
+    ed = con.execute("SELECT incident_id, location_text, ed_site, location_type FROM incidents WHERE source = 'ed' "
                      "ORDER BY incident_id").df()
     sites = con.execute("SELECT site_code, lat, lon FROM ed_sites").df().drop_duplicates("site_code").set_index("site_code")
     near = sites.reindex(ed["ed_site"])
     progress(f"geocoding {len(ed):,} stored ED descriptions")
-    geo = geocode(gaz, ed["location_text"], near["lat"].to_numpy(), near["lon"].to_numpy())
+    geo = geocode(gaz, ed["location_text"], near["lat"].to_numpy(), near["lon"].to_numpy(), ed["location_type"])
     blocks = con.execute("SELECT block_id, geom_wkb FROM blocks WHERE geom_wkb IS NOT NULL").df()
     index = None
     if len(blocks):
@@ -113,9 +117,11 @@ def register_cli(server: Flask) -> None:
     @click.option("--landmarks", type=click.Path(path_type=Path), help="Landmarks CSV: name,kind,lat,lon.")
     @click.option("--ed-sites", "ed_sites", type=click.Path(path_type=Path),
                   help="ED sites CSV: site_code,name,lat,lon (default: the loaded database's, else the demo list).")
-    @click.option("--input", "input_path", type=click.Path(path_type=Path), help="Descriptions CSV: id,description[,site_code].")
+    @click.option("--police", type=click.Path(path_type=Path), multiple=True,
+                  help="police.uk street-level CSV (repeatable): its violent crimes say where assaults concentrate.")
+    @click.option("--input", "input_path", type=click.Path(path_type=Path), help="Descriptions CSV: id,description[,site_code][,location_type].")
     @click.option("--output", "output_path", type=click.Path(path_type=Path), help="Where to write id,lat,lon,confidence,matched,score.")
-    def geocode_command(rerun, premises, streets, landmarks, ed_sites, input_path, output_path):
+    def geocode_command(rerun, premises, streets, landmarks, ed_sites, police, input_path, output_path):
         """Geocode free-text assault locations (stored records, or a file against given gazetteer files)."""
         from dashboard.context import CONFIG_KEY
         config = server.extensions.get(CONFIG_KEY)
@@ -139,7 +145,7 @@ def register_cli(server: Flask) -> None:
                 sites = (_stored_ed_sites(config.db_path) if config is not None and Path(config.db_path).exists() else None)
                 if sites is None:
                     sites = _demo_ed_sites()
-            counts = geocode_file(premises, streets, landmarks, sites, input_path, output_path)
+            counts = geocode_file(premises, streets, landmarks, sites, input_path, output_path, police)
         except IstvError as exc:
             raise click.ClickException(str(exc)) from None
         total = sum(counts.values())

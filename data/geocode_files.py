@@ -4,7 +4,9 @@ Shapes (more columns may exist and are ignored):
 - premises CSV `premises_id,name,address,licence_type,lat,lon` (WGS84; address, licence_type optional);
 - streets GeoJSON: LineString/MultiLineString features with a `name` property;
 - landmarks CSV `name,kind,lat,lon` (kind optional); ED sites CSV `site_code,name,lat,lon`;
-- input CSV `id,description[,site_code]`; output CSV `id,lat,lon,confidence,matched,score`.
+- police.uk street-level crime CSVs (`Longitude,Latitude,Location,Crime type`, more columns
+  ignored): their violent crimes are the located violence of the geocoder's density prior;
+- input CSV `id,description[,site_code][,location_type]`; output CSV `id,lat,lon,confidence,matched,score`.
 A problem names the file, the row (counting the header as row 1) and the column.
 """
 from __future__ import annotations
@@ -44,9 +46,13 @@ def _read_csv(path, required: list[str]) -> pd.DataFrame:
     return df.rename(columns={lower[c.lower()]: c.lower() for c in df.columns if c.lower() in lower})
 
 
-def _coordinates(df: pd.DataFrame, path) -> pd.DataFrame:
-    """Parse lat/lon; rows with missing coordinates are dropped (real files have a few)."""
+def _coordinates(df: pd.DataFrame, path, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Parse lat/lon; rows with missing coordinates are dropped (real files have a few).
+
+    names: the file's own names of the lat and lon columns, for messages.
+    """
     out = {}
+    names = names or {}
     for col, (lo, hi) in (("lat", LAT_RANGE), ("lon", LON_RANGE)):
         text = df[col].str.strip()
         values = pd.to_numeric(text.where(~text.isin(MISSING)), errors="coerce").to_numpy(float)
@@ -55,7 +61,8 @@ def _coordinates(df: pd.DataFrame, path) -> pd.DataFrame:
             i = int(bad[0])
             raise InputFileError(path, f"{df[col].iat[i]!r} is not a WGS84 {'latitude' if col == 'lat' else 'longitude'} "
                                        f"in Great Britain (expected a number from {lo} to {hi}; "
-                                       f"British National Grid metres must be converted first)", row=i + 2, column=col)
+                                       f"British National Grid metres must be converted first)", row=i + 2,
+                                 column=names.get(col, col))
         out[col] = values
     df = df.assign(lat=out["lat"], lon=out["lon"])
     return df[np.isfinite(df["lat"]) & np.isfinite(df["lon"])].reset_index(drop=True)
@@ -85,11 +92,23 @@ def read_ed_sites(path) -> pd.DataFrame:
 
 
 def read_input(path) -> pd.DataFrame:
-    """Descriptions CSV → id, description, site_code (empty when the file has none)."""
+    """Descriptions CSV → id, description, site_code, location_type (empty when the file has none)."""
     df = _read_csv(path, ["id", "description"])
-    if "site_code" not in df:
-        df["site_code"] = ""
-    return df[["id", "description", "site_code"]]
+    for col in ("site_code", "location_type"):
+        if col not in df:
+            df[col] = ""
+    df["location_type"] = df["location_type"].str.strip().str.zfill(2).where(df["location_type"].str.strip() != "", "")
+    return df[["id", "description", "site_code", "location_type"]]
+
+
+def read_police(path) -> pd.DataFrame:
+    """police.uk street-level CSV → lat, lon, street ("On or near ...") of its violent crimes."""
+    from data.schema import POLICE_VIOLENCE
+    df = _read_csv(path, ["longitude", "latitude", "crime type"])
+    df = _coordinates(df.rename(columns={"latitude": "lat", "longitude": "lon"}), path, {"lat": "Latitude", "lon": "Longitude"})
+    df = df[df["crime type"].str.strip().str.lower() == POLICE_VIOLENCE.lower()].reset_index(drop=True)
+    street = df["location"] if "location" in df else pd.Series(None, index=df.index, dtype=object)
+    return pd.DataFrame({"lat": df["lat"], "lon": df["lon"], "street": street.to_numpy(object)})
 
 
 def _street_name(value) -> str | None:

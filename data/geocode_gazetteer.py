@@ -372,7 +372,8 @@ def rate_field(sx, sy, slen, lx, ly) -> Callable[[np.ndarray, np.ndarray], np.nd
     sigma = DENSITY_BANDWIDTH_M / DENSITY_CELL_M
     crimes, street = gaussian_filter(crimes, sigma, mode="constant"), gaussian_filter(street, sigma, mode="constant")
     overall = max(int(inside.sum()), 1) / max(float(np.sum(slen)), 1.0)
-    rate = (crimes + DENSITY_PRIOR_CRIMES) / (street + DENSITY_PRIOR_CRIMES / overall)
+    prior = DENSITY_PRIOR_CRIMES / (2 * np.pi * sigma ** 2)  # per cell: the kernel spreads a count over 2 pi sigma^2 cells
+    rate = (crimes + prior) / (street + prior / overall)
     return lambda x, y: rate[cell(x, y)]
 
 

@@ -111,11 +111,12 @@ def test_rerun_geocodes_stored_records_with_the_stored_gazetteer(tiny_db_copy):
     result = _runner(config_for(tiny_db_copy)).invoke(args=["geocode", "--rerun"])
     assert result.exit_code == 0, result.output
     assert "re-geocoded" in result.output
-    after = store.df("SELECT incident_id, location_text, ed_site, lat, lon, block_id, h3_r9, geocode_confidence "
-                     "FROM incidents WHERE source = 'ed' ORDER BY incident_id")
+    after = store.df("SELECT incident_id, location_text, ed_site, location_type, lat, lon, block_id, h3_r9, "
+                     "geocode_confidence FROM incidents WHERE source = 'ed' ORDER BY incident_id")
     assert store.df("SELECT count(*) AS n FROM incidents")["n"].iat[0] == before
     sites = store.df("SELECT site_code, lat, lon FROM ed_sites").set_index("site_code").reindex(after["ed_site"])
-    expected = geocode(Gazetteer.from_store(store), after["location_text"], sites["lat"].to_numpy(), sites["lon"].to_numpy())
+    expected = geocode(Gazetteer.from_store(store), after["location_text"], sites["lat"].to_numpy(), sites["lon"].to_numpy(),
+                       after["location_type"])
     assert after["geocode_confidence"].tolist() == expected["confidence"].tolist()
     np.testing.assert_allclose(after["lat"].to_numpy(float), expected["lat"].to_numpy(), equal_nan=True)
     placed = after["geocode_confidence"] != "none"
