@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from functools import lru_cache
 
 from dash import Dash
@@ -20,15 +21,29 @@ from data.users import UserStore
 
 
 def ensure_database(config: Config, progress=print) -> None:
-    """Build the demo database when none exists and demo mode is on; otherwise check the file."""
+    """Make sure the configured database opens; in demo mode build (or rebuild) the demo.
+
+    A missing file is built when ISTV_DEMO=1. An empty, corrupt or outdated file stops the app
+    with the reason, or in demo mode is moved aside (kept, never deleted) and the demo rebuilt.
+    """
+    from data.demo_build import build_demo_database
     if not config.db_path.exists():
         if not config.demo:
             raise StoreError(f"{config.db_path}: database file not found. Load data with "
                              "`flask --app app load ...` or set ISTV_DEMO=1 to build the demo.")
-        from data.demo_build import build_demo_database
         build_demo_database(config.db_path, config.demo_scale, config.demo_seed,
                             max_distance_m=config.block_max_m, progress=progress)
-    Store(config.db_path).check()
+    try:
+        Store(config.db_path).check()
+    except StoreError as exc:
+        if not config.demo:
+            raise
+        aside = config.db_path.with_name(f"{config.db_path.name}.unusable-{int(time.time())}")
+        config.db_path.rename(aside)
+        progress(f"{exc}; moved it to {aside.name} and rebuilding the demo")
+        build_demo_database(config.db_path, config.demo_scale, config.demo_seed,
+                            max_distance_m=config.block_max_m, progress=progress)
+        Store(config.db_path).check()
 
 
 def check_production(config: Config, users: UserStore) -> None:

@@ -44,7 +44,8 @@ def line_chart(x_labels: list[str], series: dict[str, list[float]], colours: dic
                      f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" {FONT}>{ymax * frac:,.0f}</text>')
     step = max(1, n // 8)
     for i in range(0, n, step):
-        parts.append(f'<text x="{xs(i):.1f}" y="{height - 10}" text-anchor="middle" {FONT}>{escape(str(x_labels[i]))}</text>')
+        anchor = "end" if i == n - 1 and n > 1 else "start" if i == 0 else "middle"  # keep edge labels inside
+        parts.append(f'<text x="{xs(i):.1f}" y="{height - 10}" text-anchor="{anchor}" {FONT}>{escape(str(x_labels[i]))}</text>')
     for k, (name, values) in enumerate(series.items()):
         colour = colours.get(name, ("#c0392b", "#2c3e50", "#7f8c8d")[k % 3])
         runs, run = [], []

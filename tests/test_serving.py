@@ -72,6 +72,29 @@ def test_corrupt_database_file_is_a_clear_message(tmp_path):
     bad = tmp_path / "bad.duckdb"
     bad.write_bytes(b"\x00garbage" * 1000)
     proc = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env=_env(ISTV_DB=str(bad), PATH=os.environ.get("PATH", "")))
+                          env=_env(ISTV_DB=str(bad), ISTV_DEMO="0", PATH=os.environ.get("PATH", "")))
     assert proc.returncode != 0 and "not a readable ISTV database" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_demo_mode_moves_an_unusable_file_aside_and_rebuilds(tmp_path):
+    from app import ensure_database
+    from data.store import Store
+    from tests.fixtures import config_for
+    db = tmp_path / "istv.duckdb"
+    db.write_bytes(b"")  # an empty file, as a crashed copy leaves
+    messages = []
+    ensure_database(config_for(db, demo=True, demo_scale=0.003, demo_seed=1), progress=messages.append)
+    assert Store(db).df("SELECT count(*) AS n FROM boroughs")["n"].iat[0] == 33
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("istv.duckdb.unusable-")]
+    assert len(kept) == 1 and kept[0].read_bytes() == b""
+    assert any("rebuilding the demo" in m for m in messages)
+
+
+def test_empty_file_without_demo_mode_is_a_clear_message(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    db.write_bytes(b"")
+    proc = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=_env(ISTV_DB=str(db), ISTV_DEMO="0", PATH=os.environ.get("PATH", "")))
+    assert proc.returncode != 0 and "not a readable ISTV database" in proc.stderr and "Traceback" not in proc.stderr
+    assert db.exists() and db.read_bytes() == b""
