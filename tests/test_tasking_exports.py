@@ -22,7 +22,7 @@ def _truth(store, start, end):
 
 
 def test_pack_csv_and_html_hold_the_same_numbers_as_sql(client_as, store, dash_app):
-    c = client_as("police")
+    c = client_as("analyst")  # record-level like police; tests/test_auth.py locks the demo police user out
     r = c.get("/download/tasking/pack.csv" + VIEW)
     assert r.status_code == 200 and "istv-tasking-pack.csv" in r.headers["Content-Disposition"]
     csv = pd.read_csv(io.StringIO(r.get_data(as_text=True)), keep_default_na=False)

@@ -119,7 +119,7 @@ def layout(search: str = "") -> html.Div:
                               className="d-flex align-items-center mb-1"),
                      dash_table.DataTable(id=Ids.TABLE, columns=[{"name": v, "id": k} for k, v in PREMISES_COLUMNS.items()],
                                           page_size=12, style_table={"overflowX": "auto"}, cell_selectable=True,
-                                          style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left",
+                                          style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left", "fontFamily": "var(--bs-body-font-family)",
                                                       "whiteSpace": "normal", "cursor": "pointer"},
                                           style_header={"fontWeight": "600"}),
                      _help()], lg=7),

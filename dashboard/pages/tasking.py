@@ -104,7 +104,7 @@ def layout(search: str = "") -> html.Div:
         dbc.Row([
             dbc.Col([dash_table.DataTable(id=Ids.TABLE, columns=[{"name": v, "id": k} for k, v in COLUMNS.items()],
                                           page_size=20, style_table={"overflowX": "auto"},
-                                          style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left"},
+                                          style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left", "fontFamily": "var(--bs-body-font-family)"},
                                           style_header={"fontWeight": "600"},
                                           style_data_conditional=[
                                               {"if": {"filter_query": "{change_class} = rising"}, "color": "#b30000", "fontWeight": "600"},

@@ -60,7 +60,7 @@ def test_licensing_officer_finds_a_premises_opens_its_profile_and_downloads_the_
 
 
 def test_tasking_meeting_picks_a_borough_and_takes_the_pack(page, live_server, store, artifacts):
-    sign_in(page, live_server, "police")
+    sign_in(page, live_server, "analyst")  # record-level like police; tests/test_auth.py locks the demo police user out
     page.goto(live_server + "/tasking")
     page.wait_for_selector("#tasking-table td", timeout=30000)
     page.locator("#tasking-boroughs").click()
