@@ -175,33 +175,49 @@ def study_blocks(store, f: Filters) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=16)
-def _block_neighbours(path: str, version: tuple, boroughs: tuple | None) -> tuple[pd.DataFrame, dict]:
-    # Keyed by the database file's identity: a new load is a new file, so a new key.
+def _block_neighbours(path: str, version: tuple, boroughs: tuple | None) -> tuple[pd.DataFrame, dict, object]:
+    # Keyed by the database file's identity: a new load is a new file, so a new key. Building the
+    # neighbour lists and the weights matrix of 175,000 blocks takes ~0.5 s: once per data version.
+    from layers.hotspots import neighbours_block
+    from layers.hotspots_gi import weights_matrix
     store = Store(path)
     b = borough_condition(Filters(boroughs=boroughs or ()), UNRESTRICTED)
     blocks = store.df(f"""SELECT block_id, street, borough_code, length_m, node_u, node_v
                           FROM blocks WHERE {b.sql} ORDER BY block_id""", b.params)
-    from layers.hotspots import neighbours_block
-    return blocks, neighbours_block(blocks)
+    neighbours = neighbours_block(blocks)
+    return blocks, neighbours, weights_matrix(pd.Index(blocks["block_id"]), neighbours)
 
 
 def raw_of(store) -> Store:
     return store.store if isinstance(store, ScopedStore) else store
 
 
+def _version(store) -> tuple[str, tuple]:
+    raw = raw_of(store)
+    st = os.stat(raw.path)
+    return str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def source_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDENCE) -> pd.DataFrame:
+    """Per unit: ed and police counts only (the lean query hot-spot statistics need)."""
+    if unit not in UNIT_COLUMNS:
+        raise ValueError(f"unit {unit!r}: expected one of {UNIT_COLUMNS}")
+    w = incident_where(f, scope_of(store), min_confidence=max(min_confidence, f.min_confidence, key=CONFIDENCE_ORDER.get))
+    return store.df(f"""SELECT {unit} AS unit, count(*) FILTER (WHERE source = 'ed') AS ed,
+                               count(*) FILTER (WHERE source = 'police') AS police
+                        FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL GROUP BY unit""", w.params)
+
+
 def hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
     """The hot blocks of a view (layers.hotspots.rank_hot_blocks): a block is hot when its Gi*
     (exact Poisson p-values, 5 % FDR) is significant or it is in the top N of its borough."""
     from layers.hotspots import rank_hot_blocks
-    raw = raw_of(store)
-    st = os.stat(raw.path)
-    blocks, neighbours = _block_neighbours(str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size),
-                                           scope_of(store).boroughs_for(f.boroughs))
+    blocks, _, weights = _block_neighbours(*_version(store), scope_of(store).boroughs_for(f.boroughs))
     if blocks.empty:
         return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
                                      "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
-    c = unit_counts(store, f, "block_id").set_index("unit")
-    return rank_hot_blocks(c[["ed", "police"]], blocks, neighbours, top_n=top_n, alpha=alpha, p_method="exact")
+    c = source_counts(store, f, "block_id").set_index("unit")
+    return rank_hot_blocks(c[["ed", "police"]], blocks, weights, top_n=top_n, alpha=alpha, p_method="exact")
 
 
 def block_shapes(store, block_ids) -> pd.DataFrame:
@@ -251,24 +267,23 @@ def premises_near(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=16)
-def _hex_study_area(path: str, version: tuple, boroughs: tuple | None, res: int) -> tuple[np.ndarray, dict]:
+def _hex_study_area(path: str, version: tuple, boroughs: tuple | None, res: int) -> tuple[np.ndarray, object]:
     from layers.hotspots import neighbours_hex, study_area_hexes
+    from layers.hotspots_gi import weights_matrix
     b = borough_condition(Filters(boroughs=boroughs or ()), UNRESTRICTED, "code")
     outlines = Store(path).df(f"SELECT geom_wkb FROM boroughs WHERE {b.sql}", b.params)
     polys = shapely.from_wkb([bytes(w) for w in outlines["geom_wkb"]])
     cells = study_area_hexes(list(polys), res)
-    return cells, neighbours_hex(cells)
+    return cells, weights_matrix(pd.Index(cells, dtype="uint64"), neighbours_hex(cells))
 
 
-def hex_study_area(store, f: Filters, res: int) -> tuple[np.ndarray, dict]:
-    """Every H3 cell at res covering the filtered boroughs (zeros take part in Gi*), and their neighbours."""
-    raw = raw_of(store)
-    st = os.stat(raw.path)
-    return _hex_study_area(str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size), scope_of(store).boroughs_for(f.boroughs), res)
+def hex_study_area(store, f: Filters, res: int) -> tuple[np.ndarray, object]:
+    """Every H3 cell at res covering the filtered boroughs (zeros take part in Gi*) and their
+    Gi* weights matrix (rows in the order of the cells), cached per data version."""
+    return _hex_study_area(*_version(store), scope_of(store).boroughs_for(f.boroughs), res)
 
 
-def block_study_area(store, f: Filters) -> tuple[pd.DataFrame, dict]:
-    """Every street block of the filtered boroughs and their shared-junction neighbours (cached per data version)."""
-    raw = raw_of(store)
-    st = os.stat(raw.path)
-    return _block_neighbours(str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size), scope_of(store).boroughs_for(f.boroughs))
+def block_study_area(store, f: Filters) -> tuple[pd.DataFrame, object]:
+    """Every street block of the filtered boroughs and their Gi* weights matrix (rows in block order)."""
+    blocks, _, weights = _block_neighbours(*_version(store), scope_of(store).boroughs_for(f.boroughs))
+    return blocks, weights
