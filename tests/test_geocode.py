@@ -150,3 +150,47 @@ def test_postcodes_place_a_record_when_a_lookup_is_loaded():
     g = Gazetteer.build(None, None, postcodes=pcs)
     row = geocode(g, ["o/s sw1a1aa"]).iloc[0]
     assert (row["confidence"], row["matched"], row["lat"]) == ("street", "postcode:SW1A 1AA", 51.501)
+
+
+def _tiny(premises_rows):
+    premises = pd.DataFrame([(pid, name, kind, *_ll(x, y)) for pid, name, kind, x, y in premises_rows],
+                            columns=["premises_id", "name", "licence_type", "lat", "lon"])
+    eds = pd.DataFrame([("EDW", "West Hospital", *_ll(*WEST_ED)), ("EDE", "East Hospital", *_ll(*EAST_ED))],
+                       columns=["site_code", "name", "lat", "lon"])
+    return Gazetteer.build(premises, None, ed_sites=eds)
+
+
+def _coded(gaz, text, code):
+    lat, lon = _ll(*WEST_ED)
+    return geocode(gaz, [text], [lat], [lon], [code]).iloc[0]
+
+
+def test_the_coded_location_type_shop_or_takeaway_picks_the_takeaway():
+    # a pub and a takeaway both called The Star, 1 km apart, both nearest the western ED
+    g = _tiny([("PUB", "The Star", "pub", -5500, 500), ("TKW", "The Star", "late_night_refreshment", -4500, 500)])
+    for code in (None, "01", "02"):  # licensed premises, or nothing said: the pub weighs 3 to the takeaway's 1
+        row = _coded(g, "the star", code)
+        assert (row["confidence"], row["matched"], row["score"]) == ("venue", "premises:PUB", 0.75)
+    row = _coded(g, "the star", "05")  # shop or takeaway: the pub keeps a tenth of its weight, 0.3 against 1
+    assert (row["confidence"], row["matched"], row["score"]) == ("venue", "premises:TKW", pytest.approx(1 / 1.3, abs=0.001))
+
+
+def test_same_named_venues_within_a_streets_reach_give_street_confidence():
+    g = _tiny([("K1", "Kebab House", "late_night_refreshment", -5000, 500),
+               ("K2", "Kebab House", "late_night_refreshment", -4800, 500)])
+    row = _one(g, "o/s kebab house", WEST_ED)
+    assert (row["confidence"], row["method"]) == ("street", "venue-street")  # 50/50 between two doors 200 m apart
+    assert _metres_from(row, -4900, 500) <= 101
+
+
+def test_a_venue_that_is_not_on_the_named_street_yields_to_the_street(gaz):
+    # the only Red Lion near the western ED is on High Street, 200 m from Church Road
+    row = _one(gaz, "o/s red lion, church rd", WEST_ED)
+    assert (row["confidence"], row["matched"]) == ("street", "street:Church Road|W")
+
+
+@pytest.mark.parametrize("slang, pid", [("wethers", "W"), ("kentucky", "K"), ("bk", "B"), ("maccies", "M")])
+def test_chain_slang_names_the_chain(slang, pid):
+    g = _tiny([("W", "Wetherspoons", "pub", -5000, 500), ("K", "KFC", "late_night_refreshment", -5000, 800),
+               ("B", "Burger King", "late_night_refreshment", -5000, 1100), ("M", "McDonald's", "late_night_refreshment", -5000, 1400)])
+    assert _one(g, f"outside {slang}", WEST_ED)["matched"] == f"premises:{pid}"

@@ -140,3 +140,51 @@ def test_real_westminster_streets_place_corners_where_they_are():
     # Oxford Circus and Cambridge Circus
     assert abs(out["lat"].iat[0] - 51.5152) < 0.0008 and abs(out["lon"].iat[0] - -0.1418) < 0.0012
     assert abs(out["lat"].iat[1] - 51.5131) < 0.0008 and abs(out["lon"].iat[1] - -0.1290) < 0.0012
+
+
+def test_police_files_give_their_violent_crimes_with_coordinates():
+    crimes = files.read_police(DATA / "police.csv")
+    # 5 violent crimes, one without coordinates; the burglary is not violence
+    assert crimes["street"].tolist() == ["On or near High Street"] * 3 + ["On or near Parking Area"]
+    assert crimes["lon"].tolist() == [-0.0445, -0.045, -0.044, -0.046]
+
+
+def test_a_bad_police_coordinate_names_the_files_own_column(tmp_path):
+    bad = tmp_path / "police.csv"
+    bad.write_text("Crime ID,Month,Longitude,Latitude,Location,Crime type\n"
+                   "x,2025-01,-0.1,51.5,On or near A Road,Violence and sexual offences\n"
+                   "y,2025-01,-0.1,181000,On or near A Road,Burglary\n")
+    with pytest.raises(ValueError, match=r"police\.csv, row 3, column 'Latitude': '181000' is not a WGS84 latitude"):
+        files.read_police(bad)
+
+
+def test_police_files_move_an_ambiguous_street_to_where_violence_concentrates(tmp_path):
+    assert _run(tmp_path).exit_code == 0
+    before = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}).set_index("id")
+    assert before.loc["12", "matched"] == "ambiguous:high street"   # two High Streets, no ED to choose by
+    result = _run(tmp_path, "--police", str(DATA / "police.csv"))
+    assert result.exit_code == 0, result.output
+    after = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}).set_index("id")
+    # four violent crimes on the eastern High Street (lon -0.0536 .. -0.0421) are some evidence, not proof
+    assert after.loc["12", "confidence"] == "area" and -0.0537 < after.loc["12", "lon"] < -0.042
+    assert after.drop(index="12")["matched"].tolist() == before.drop(index="12")["matched"].tolist()
+
+
+def test_the_input_may_carry_the_coded_location_type(tmp_path):
+    (tmp_path / "in.csv").write_text("id,description,site_code,location_type\n1,red lion,EDW,1\n2,red lion,EDW,\n")
+    assert files.read_input(tmp_path / "in.csv")["location_type"].tolist() == ["01", ""]
+    result = _runner().invoke(args=["geocode", "--premises", str(DATA / "premises.csv"), "--ed-sites", str(DATA / "ed_sites.csv"),
+                                    "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "out.csv")["matched"].tolist() == ["premises:P1", "premises:P1"]
+
+
+@pytest.mark.skipif(not (REALDATA / "police_uk").exists(), reason="shared real data absent")
+def test_real_police_uk_files_give_their_located_violent_crimes():
+    for path in sorted((REALDATA / "police_uk").glob("*.csv")):
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        expected = raw[(raw["Crime type"] == "Violence and sexual offences") & (raw["Latitude"] != "")]
+        crimes = files.read_police(path)
+        assert len(crimes) == len(expected) > 0, path.name
+        assert crimes["street"].str.startswith("On or near ").all()
+        np.testing.assert_allclose(crimes["lat"].to_numpy(), expected["Latitude"].astype(float).to_numpy())

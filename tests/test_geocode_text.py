@@ -1,7 +1,9 @@
 """Normalisation rules of the geocoder, one by one."""
 import pytest
 
-from data.geocode_text import Speller, absent_kind, content, name_key, station_keys, tokens, venue_keys
+from types import SimpleNamespace
+
+from data.geocode_text import Speller, absent_kind, area_keys, content, name_key, name_spans, spell, station_keys, tokens, venue_keys
 
 
 def test_case_and_punctuation_are_dropped():
@@ -72,3 +74,38 @@ def test_speller_leaves_known_short_and_distant_words_alone():
 def test_speller_reports_ties_for_the_caller_to_settle():
     s = Speller(["cellar", "cedar"])
     assert set(s.correct("celar")) == {"cellar", "cedar"}
+
+
+def _index(venues=(), streets=(), areas=()):
+    """A stand-in gazetteer: just the name indexes and a speller over their words."""
+    keys = lambda names: {name_key(n): [0] for n in names}  # noqa: E731
+    g = SimpleNamespace(venues=SimpleNamespace(keys=keys(venues)), streets=SimpleNamespace(keys=keys(streets)),
+                        areas=SimpleNamespace(keys=keys(areas)))
+    g.speller = Speller({w for index in (g.venues.keys, g.streets.keys, g.areas.keys) for k in index for w in k.split()})
+    return g
+
+
+def test_a_spelling_tie_goes_to_the_word_that_makes_the_longest_name():
+    g = _index(venues=["St Mary's Tavern"], streets=["St Mark's Crescent", "Marsh Lane"])
+    # "mars" is one slip from marks, marsh and marys; only "marks" makes a three-word name here
+    assert spell(g, content(tokens("o/s st mar's cres"))) == (["street", "marks", "crescent"], 1)
+
+
+def test_a_spelling_tie_that_names_nothing_or_two_things_alike_stays_as_typed():
+    g = _index(venues=["The Cellar", "The Cedar"])
+    assert spell(g, ["celar"]) == (["celar"], 0)
+    g = _index(venues=["The Cellar", "Cedar Tree"])
+    assert spell(g, ["celar"]) == (["cellar"], 1)   # "cedar" is a name word, but only "cellar" is a name by itself
+    assert spell(g, ["celar", "tree"]) == (["cedar", "tree"], 1)
+
+
+def test_spans_prefer_the_longest_name_and_keep_a_name_of_two_kinds_for_both():
+    g = _index(venues=["Trafalgar Square", "Crescent"], streets=["Trafalgar Square", "St Mark's Crescent"])
+    assert name_spans(g, ["near", "trafalgar", "square"]) == [(1, 3, "street", "trafalgar square"),
+                                                               (1, 3, "venue", "trafalgar square")]
+    assert name_spans(g, ["street", "marks", "crescent"]) == [(0, 3, "street", "street marks crescent")]
+
+
+def test_area_names_are_also_known_by_their_parts():
+    assert area_keys("Bank / City") == ["bank city", "bank", "city"]
+    assert area_keys("Islington (Upper Street)") == ["islington upper street", "islington", "upper street"]
