@@ -3,12 +3,15 @@
 A description is normalised (data/geocode_text.py), misspelt words are corrected against
 the gazetteer's vocabulary, and every word span that names a venue, street or area is
 found. When a name exists in many places (London has dozens of High Streets and Red Lions)
-each candidate is weighed by its prior (venue type, nearby night-time economy, street length),
-by the attending ED's catchment (was that ED the nearest or second nearest to the place?) and,
-for venues, by whether the description also names the venue's street. The answer is the point
-holding the most weight within a radius; its share of all the weight decides the confidence.
-A wrong point is worse than none: when no place holds enough weight the record drops to
-`area` or `none`. Private or absent locations get `none` and are never put on the map.
+each candidate is weighed by its prior (venue type, and where located violence concentrates:
+see `density_prior` in data/geocode_gazetteer.py), by the attending ED's catchment (was that ED
+the nearest or second nearest to the place?), by the record's coded location type (a "shop or
+takeaway" is not a pub) and, for venues, by whether the description also names the venue's
+street or area. The answer is the point holding the most weight within a radius; the shares of
+all the weight near it decide the confidence: a venue must be more likely right than not, a
+street point must be within 500 m of the truth four times in five. A wrong point is worse than
+none: when no place holds enough weight the record drops to `area` or `none`. Private or absent
+locations get `none` and are never put on the map.
 """
 from __future__ import annotations
 

@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Callable
 
 import click
-import numpy as np
 import pandas as pd
 from flask import Flask
 
 from data import geocode_files as files
+from data.geocode_files import from_wkb
 from data.errors import IstvError
 from data.geocode import Gazetteer, geocode
-from data.geocode_gazetteer import from_wkb
 
 H3_COLS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10")
 UPDATE_SQL = """

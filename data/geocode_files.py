@@ -172,6 +172,11 @@ def read_streets(path) -> pd.DataFrame:
                          "lon": shapely.get_x(mid) if len(lines) else [], "geometry": lines})
 
 
+def from_wkb(values) -> np.ndarray:
+    """Shapely geometries from WKB values (DuckDB gives BLOBs as bytearray, shapely wants bytes)."""
+    return shapely.from_wkb(np.array([None if v is None else bytes(v) for v in values], dtype=object))
+
+
 def write_output(path, ids, result: pd.DataFrame) -> None:
     """Write id,lat,lon,confidence,matched,score (lat/lon empty when not placed)."""
     out = pd.DataFrame({"id": list(ids), "lat": result["lat"].round(6).to_numpy(), "lon": result["lon"].round(6).to_numpy(),

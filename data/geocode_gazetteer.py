@@ -3,9 +3,12 @@
 Three kinds of place, each an array of points with a prior weight:
 - venues: licensed premises (with chain aliases) and landmarks (stations, parks, ED sites);
 - streets: points every ~100 m along each street line (or one point per street when only
-  points are known), weighted by length and by how many licensed premises are near, because
-  assaults cluster in night-time-economy streets;
+  points are known);
 - areas: town centres, station neighbourhoods and boroughs.
+Priors say where assaults happen. With located violence loaded (police.uk violent crimes,
+snapped to streets), a street point weighs its length times the violence around it and a venue
+its licence type times the violence where it stands (`density_prior`); without it, length,
+licence type and the number of licensed premises nearby stand in.
 Each point also keeps its sorted distances to the known ED sites, so a catchment prior
 ("was this ED the nearest, or the second nearest, to that place?") costs one comparison.
 """
@@ -22,6 +25,7 @@ import shapely
 from scipy.ndimage import gaussian_filter
 from scipy.spatial import cKDTree
 
+from data.geocode_files import from_wkb
 from data.geocode_text import CHAIN_ALIASES, Speller, area_keys, content, name_key, station_keys, tokens, venue_keys
 from data.schema import POLICE_VIOLENCE
 
@@ -121,11 +125,6 @@ def _street_samples(street_points: pd.DataFrame, lines) -> list[tuple]:
         for j, (px, py) in enumerate(pts):
             out.append((key, label, px, py, max(length, 1.0) / n, geom if j == 0 else None))
     return out
-
-
-def from_wkb(values) -> np.ndarray:
-    """Shapely geometries from WKB values (DuckDB gives BLOBs as bytearray, shapely wants bytes)."""
-    return shapely.from_wkb(np.array([None if v is None else bytes(v) for v in values], dtype=object))
 
 
 def _street_label(name, borough) -> str:
