@@ -41,10 +41,21 @@ def _where(store, f: Filters):
     return incident_where(f, scope_of(store))
 
 
+@lru_cache(maxsize=8)
+def _reference(path: str, version: tuple) -> tuple[pd.DataFrame, tuple[date, date] | None]:
+    # every page asks for these on every request; they change only with a load (a new file version)
+    store = Store(path)
+    names = store.df("SELECT code, name, population FROM boroughs ORDER BY name")
+    row = store.df("SELECT min(month) AS lo, max(last_day(month)) AS hi FROM incidents").iloc[0]
+    bounds = None if pd.isna(row["lo"]) else (row["lo"].date(), row["hi"].date())
+    return names, bounds
+
+
 def boroughs(store) -> pd.DataFrame:
     """code, name, population of every borough the viewer may see, by name."""
-    b = borough_condition(Filters(), scope_of(store), "code")
-    return store.df(f"SELECT code, name, population FROM boroughs WHERE {b.sql} ORDER BY name", b.params)
+    names, _ = _reference(*_version(store))
+    allowed = scope_of(store).boroughs_for(())
+    return names.copy() if allowed is None else names[names["code"].isin(allowed)].reset_index(drop=True)
 
 
 def borough_outlines(store, codes: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -55,10 +66,7 @@ def borough_outlines(store, codes: tuple[str, ...] = ()) -> pd.DataFrame:
 
 def date_bounds(store) -> tuple[date, date] | None:
     """First and last day covered by incidents, or None for an empty database."""
-    row = store.df("SELECT min(month) AS lo, max(last_day(month)) AS hi FROM incidents").iloc[0]
-    if pd.isna(row["lo"]):
-        return None
-    return row["lo"].date(), row["hi"].date()
+    return _reference(*_version(store))[1]
 
 
 def hex_counts(store, f: Filters, res: int) -> pd.DataFrame:
