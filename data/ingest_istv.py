@@ -114,27 +114,6 @@ def _sites(con) -> pd.DataFrame:
     return pd.concat([stored, ref[~ref["site_code"].isin(stored["site_code"])]], ignore_index=True)
 
 
-def gazetteer(con) -> Gazetteer:
-    """The geocoder's gazetteer from what the store holds."""
-    premises = con.execute("""SELECT premises_id, name, address, street, licence_type, lat, lon FROM premises
-                              WHERE lat IS NOT NULL ORDER BY premises_id""").df()
-    # one point per street and borough: the block midpoint nearest the street's mean position
-    streets = con.execute("""
-        WITH s AS (SELECT block_id, street, coalesce(borough_code, '') AS borough_code, lat, lon, length_m,
-                          avg(lat) OVER w AS mlat, avg(lon) OVER w AS mlon
-                   FROM blocks WHERE street IS NOT NULL AND street <> ''
-                   WINDOW w AS (PARTITION BY street, coalesce(borough_code, '')))
-        SELECT street, borough_code,
-               arg_min(lat, ((lat - mlat) ^ 2 + ((lon - mlon) * 0.62) ^ 2, block_id)) AS lat,
-               arg_min(lon, ((lat - mlat) ^ 2 + ((lon - mlon) * 0.62) ^ 2, block_id)) AS lon,
-               sum(length_m) AS length_m
-        FROM s GROUP BY street, borough_code ORDER BY street, borough_code""").df()
-    landmarks = con.execute("SELECT name, kind, lat, lon FROM landmarks WHERE lat IS NOT NULL ORDER BY name").df()
-    areas = con.execute("SELECT name, lat, lon FROM boroughs WHERE lat IS NOT NULL ORDER BY name").df()
-    centres = pd.DataFrame([(c.name, c.lat, c.lon) for c in london.TOWN_CENTRES], columns=["name", "lat", "lon"])
-    return Gazetteer.build(premises, streets, landmarks, pd.concat([centres, areas], ignore_index=True))
-
-
 def _geocode(ctx: LoadContext, rows: pd.DataFrame, report: FileReport, file: str) -> pd.DataFrame:
     """_line, lat, lon, confidence and spatial keys of each row to store."""
     con = ctx.con
@@ -157,11 +136,13 @@ def _geocode(ctx: LoadContext, rows: pd.DataFrame, report: FileReport, file: str
         cache = ctx.geo.cache
         if "g" not in cache:
             ctx.progress.step(file, "building the gazetteer", 2, STAGES)
-            cache["g"] = gazetteer(con)
+            cache["g"] = Gazetteer.from_store(con)  # as `flask --app app geocode --rerun` builds it
         texts = rows["description"].to_numpy()
+        types = rows["assault_location_type"].to_numpy(object)
         for start in range(0, len(todo), GEOCODE_BATCH):
             part = todo[start:start + GEOCODE_BATCH]
-            out = geocode(cache["g"], texts[part], near["lat"].to_numpy(float)[part], near["lon"].to_numpy(float)[part])
+            out = geocode(cache["g"], texts[part], near["lat"].to_numpy(float)[part], near["lon"].to_numpy(float)[part],
+                          types[part])
             lat[part], lon[part] = out["lat"].to_numpy(float), out["lon"].to_numpy(float)
             confidence[part] = out["confidence"].to_numpy(object)
             ctx.progress.step(file, f"geocoding {min(start + GEOCODE_BATCH, len(todo)):,}/{len(todo):,}", 3, STAGES)

@@ -122,7 +122,7 @@ def _load_group(ctx: LoadContext, items: list[Item], reports: list[FileReport]) 
     if not ctx.write:
         progress.step(label, "checked", 4, 4, read)
         return
-    progress.step(label, "locating points", 2, 4)
+    progress.step(label, f"locating the points of {read:,} rows", 2, 4, read)
     point_key_table(con, ctx.geo, "SELECT lat, lon FROM _judged WHERE _fail IS NULL")
     progress.step(label, "storing", 3, 4)
     # ids in file order: each file's rows follow the previous file's last line
@@ -146,7 +146,7 @@ def _load_group(ctx: LoadContext, items: list[Item], reports: list[FileReport]) 
         r.duplicates = r.rows_loaded - added.get(item.load_id, 0)
         r.rows_loaded = added.get(item.load_id, 0)
     _notes(ctx, items, reports)
-    progress.step(label, "stored", 4, 4, read)
+    progress.step(label, "stored", 4, 4)
 
 
 def _notes(ctx: LoadContext, items: list[Item], reports: list[FileReport]) -> None:

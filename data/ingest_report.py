@@ -83,7 +83,7 @@ class Progress:
             width = 24
             filled = int(width * done / max(total, 1))
             bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r[{bar}] {name}: {stage:<34.34} {rate:>16}")
+            self.stream.write(f"\r[{bar}] {name}: {stage:<44.44} {rate:>16}")
             self._open_line = True
         else:
             self.stream.write(f"{name}: {stage}" + (f" ({rate})" if rate else "") + "\n")

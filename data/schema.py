@@ -72,6 +72,8 @@ LANDMARK_KINDS: tuple[Code, ...] = (
     Code("square", "Square", "Named public square."),
     Code("market", "Market", "Street or covered market."),
     Code("venue", "Venue", "Stadium, arena, theatre or other large venue."),
+    Code("town_centre", "Town centre", "A town centre: the geocoder treats it as an area, placed at its centre."),
+    Code("area", "Area", "A neighbourhood or district people name (e.g. Soho): an area, placed at its centre."),
     Code("other", "Other", "Any other named place people describe locations by."),
 )
 
@@ -138,6 +140,8 @@ SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "park": ("common", "heath", "open space", "gardens"),
         "shopping_centre": ("shopping center", "mall", "shopping mall"),
         "market": ("street market",),
+        "town_centre": ("town center", "high street"),
+        "area": ("neighbourhood", "neighborhood", "district", "locality"),
     },
 }
 
@@ -312,7 +316,7 @@ PREMISES = TableFormat(
 LANDMARKS = TableFormat(
     "landmarks", "Landmarks",
     "Named places people describe locations by (stations, parks, shopping centres, squares, "
-    "markets), used by the geocoder. Loading replaces all landmarks.",
+    "markets, town centres and areas), used by the geocoder. Loading replaces all landmarks.",
     (
         Field("name", "Name", "string", MANDATORY, "Name as people say it.", ("landmark", "landmark_name"), max_length=200, example="Brixton Station"),
         Field("kind", "Kind", "code", MANDATORY, "Kind of place (coded).", ("type", "category"), codes=LANDMARK_KINDS, example="station"),
