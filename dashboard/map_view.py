@@ -143,11 +143,15 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
         cur = cur.join(gi_star(totals, nb, p_method="exact")[["gi_z", "p_fdr"]], how="outer")
     units = _with_change(store, st, cur, "block_id", None) if st.color == "change" else cur
     units = _whole(units)
+    # the hot blocks of this view (the one definition every page uses) are always drawn and say so
+    hot = queries.hot_blocks(store, f).set_index("block_id")
+    units = units.join(hot[["rank", "reason"]].rename(columns={"rank": "hot_rank", "reason": "hot_reason"}), how="left")
     units = units[(units["total"] > 0) | _significant(units)]
     note = ""
     if len(units) > MAX_BLOCKS:
-        units = units.sort_values("total", ascending=False).head(MAX_BLOCKS)
-        note = f"Showing the {MAX_BLOCKS:,} blocks with most incidents: choose boroughs to see every block"
+        units = units.assign(_hot=units["hot_rank"].notna()).sort_values(["_hot", "total"], ascending=False)
+        units = units.head(MAX_BLOCKS).drop(columns="_hot")
+        note = f"Showing the hot blocks and the busiest others ({MAX_BLOCKS:,} in all): choose boroughs to see every block"
     units = units.reset_index().rename(columns={"index": "unit"}).sort_values("unit")
     shapes = queries.block_shapes(store, units["unit"])
     units = units.merge(shapes[["block_id", "street"]], left_on="unit", right_on="block_id").drop(columns="block_id")
@@ -184,7 +188,9 @@ def map_values(md: MapData, color: str, record_level: bool) -> tuple[np.ndarray,
     units = md.units
     extra = [""] * len(units)
     if md.kind == "block":
-        extra = [f"{street}" for street in units["street"]]
+        extra = [f"{street}" + (f"<br>Hot block #{int(r)} ({why.replace('gi*', 'Gi*').replace('top-n', 'top of its borough')})"
+                                if pd.notna(r) else "")
+                 for street, r, why in zip(units["street"], units["hot_rank"], units["hot_reason"])]
     if "gi_z" in units:
         gi = [f"Gi* z = {z:.1f}, FDR p = {q:.2g}" if pd.notna(z) else "" for z, q in zip(units["gi_z"], units["p_fdr"])]
         extra = [f"{a}<br>{b}" if a and b else a or b for a, b in zip(extra, gi)]

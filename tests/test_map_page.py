@@ -116,6 +116,11 @@ def test_blocks_with_gi_and_change_colours(signed_in, store):
     assert units["colorbar"]["title"]["text"].startswith("Gi*") and set(units["z"]) <= {0, 1, 2, 3, 4}
     # blocks just over the borough line (points of Hackney snapped to a neighbouring borough's block) have no Gi*
     assert sum("Gi* z = " in row[4] for row in units["customdata"]) >= 0.9 * len(units["customdata"])
+    hot = queries.hot_blocks(store, Filters(boroughs=(HACKNEY,), start=date(2025, 1, 1), end=date(2025, 12, 31)))
+    rows = dict(zip(units["locations"], units["customdata"]))
+    top = hot.iloc[0]
+    assert "Hot block #1 " in rows[str(int(top["block_id"]))][4]
+    assert sum("Hot block #" in row[4] for row in units["customdata"]) == len(hot)
     changes = ch[MAP]["data"][0]
     assert changes["colorbar"]["ticktext"] == ["gone", "falling", "steady", "rising", "new"]
     assert all("Change:" in row[4] for row in changes["customdata"])
