@@ -286,15 +286,15 @@ def block_day_hour(store, f: Filters, block_ids) -> pd.DataFrame:
 def tasking_hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
     """The hot blocks of the window: `rank_hot_blocks` (exact Poisson Gi*, 5 % FDR, top N per borough)
     over the study blocks of the view, on the tasking counts (police by the 16th-of-month rule)."""
-    from data.queries import study_blocks
-    from layers.hotspots import neighbours_block, rank_hot_blocks
-    blocks = study_blocks(store, f)
+    from data.queries import block_study_area
+    from layers.hotspots import rank_hot_blocks
+    blocks, weights = block_study_area(store, f)  # neighbours and weights cached per data version
     counts = tasking_block_counts(store, f).set_index("block_id")
     if blocks.empty:
         return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
                                      "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
     counts = counts.loc[counts.index.isin(blocks["block_id"].to_numpy())]
-    return rank_hot_blocks(counts, blocks, neighbours_block(blocks), top_n=top_n, alpha=alpha, p_method="exact")
+    return rank_hot_blocks(counts, blocks, weights, top_n=top_n, alpha=alpha, p_method="exact")
 
 
 def block_lines(store, block_ids) -> pd.DataFrame:
