@@ -7,13 +7,15 @@ scale 0.25: ~53k blocks), writes police.uk-shaped monthly CSVs whose map points 
 snap points (police.uk publishes a limited set of anonymised points; --distinct-points 0
 makes every row's point distinct, the worst case), then runs the load in a fresh process
 and reports rows/s and that process's peak memory (ru_maxrss). Target: >= 150k rows/s.
-Each repeat loads into a fresh copy of the same database; the best and median runs are shown
-(on a shared machine the spread is large).
+Each repeat loads into a fresh copy of the same database; the best and median runs are shown,
+with the process's CPU time and the machine's load average (on a shared machine the spread
+is large: CPU time does not depend on what else runs).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -41,9 +43,10 @@ from data.ingest import load_files
 t1 = time.perf_counter()
 reports = load_files("police", sys.argv[2:], sys.argv[1])
 t2 = time.perf_counter()
+use = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "rows": sum(r.rows_read for r in reports),
                   "loaded": sum(r.rows_loaded for r in reports), "quarantined": sum(r.rows_quarantined for r in reports),
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "cpu_s": use.ru_utime + use.ru_stime, "peak_mb": use.ru_maxrss / 1024}))
 """
 
 
@@ -136,7 +139,8 @@ def main() -> None:
             r["wall_s"] = time.perf_counter() - wall
             runs.append(r)
             print(f"  run: load_files {r['load_s']:.2f}s ({r['rows'] / r['load_s']:,.0f} rows/s), "
-                  f"process {r['wall_s']:.2f}s, peak {r['peak_mb']:,.0f} MB")
+                  f"process {r['wall_s']:.2f}s (CPU {r['cpu_s']:.1f}s), peak {r['peak_mb']:,.0f} MB, "
+                  f"load average {os.getloadavg()[0]:.1f}")
         r = min(runs, key=lambda x: x["load_s"])
         median = statistics.median(x["load_s"] for x in runs)
         print(f"loaded {r['loaded']:,} of {r['rows']:,} rows (quarantined {r['quarantined']:,})")

@@ -10,7 +10,7 @@ import shapely
 
 from data.errors import InputFileError
 from layers.blocks import block_neighbours, list_text, node_ids, street_blocks
-from tests.test_ingest_fixtures import DATA, count, load, quarantined, rows
+from tests.test_ingest_fixtures import DATA, count, digest, load, quarantined, rows
 
 BOROUGHS, STREETS = DATA / "boroughs_bng.geojson", DATA / "streets_tiny.geojson"
 
@@ -82,23 +82,32 @@ def test_borough_code_and_name_columns_are_detected_or_given(tmp_path, code_col,
     assert rows(db, "SELECT name, population FROM boroughs ORDER BY code") == [("Camden", 210100), ("Westminster", 204300)]
 
 
-def test_unrecognised_columns_and_missing_crs_are_explained(tmp_path):
+def test_unrecognised_columns_and_wrong_crs_are_explained_and_change_nothing(tmp_path):
+    db = tmp_path / "istv.duckdb"
+    load("boroughs", BOROUGHS, db)
+    before = digest(db)
     data = json.loads(BOROUGHS.read_text())
     for f in data["features"]:
         f["properties"] = {"a": 1, "b": 2}
     path = tmp_path / "b.geojson"
     path.write_text(json.dumps(data))
     with pytest.raises(InputFileError, match="has no GSS code and name column that could be recognised: pass --code-col/--name-col"):
-        load("boroughs", path, tmp_path / "istv.duckdb")
+        load("boroughs", path, db)
     data = json.loads(BOROUGHS.read_text())
     del data["crs"]  # GeoJSON without "crs" means WGS84, but these are metres
     path.write_text(json.dumps(data))
     with pytest.raises(InputFileError, match=r"says its coordinates are longitude/latitude .* pass --crs"):
-        load("boroughs", path, tmp_path / "istv.duckdb")
-    [r] = load("boroughs", path, tmp_path / "istv.duckdb", crs="EPSG:27700")
-    assert r.rows_loaded == 2
+        load("boroughs", path, db)
     with pytest.raises(InputFileError, match="does not overlap Greater London"):
-        load("boroughs", BOROUGHS, tmp_path / "x.duckdb", crs="EPSG:3857")
+        load("boroughs", BOROUGHS, db, crs="EPSG:3857")
+    with pytest.raises(InputFileError, match="has no LineString or MultiLineString features: expected street centre lines"):
+        load("streets", BOROUGHS, db)
+    (tmp_path / "junk.geojson").write_text("{not json")
+    with pytest.raises(InputFileError, match="cannot be read as GeoJSON, GeoPackage or Shapefile"):
+        load("boroughs", tmp_path / "junk.geojson", db)
+    assert digest(db) == before
+    [r] = load("boroughs", path, db, crs="EPSG:27700")
+    assert r.rows_loaded == 2
 
 
 def test_shapefile_without_prj_and_geopackage(tmp_path):
