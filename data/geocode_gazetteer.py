@@ -317,8 +317,8 @@ def located_points(located: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray
         return None
     x, y = to_xy(pd.to_numeric(located["lat"]), pd.to_numeric(located["lon"]))
     names = located["street"].to_numpy(object) if "street" in located else np.full(len(x), None, object)
-    keys = np.array([name_key(_ON_OR_NEAR.sub("", n)) if isinstance(n, str) else "" for n in names], dtype=object)
-    return x, y, keys
+    known = {n: name_key(_ON_OR_NEAR.sub("", n)) for n in set(names) if isinstance(n, str)}  # few distinct names
+    return x, y, np.array([known.get(n, "") if isinstance(n, str) else "" for n in names], dtype=object)
 
 
 _ON_OR_NEAR = re.compile(r"^\s*on or near\s+", re.IGNORECASE)
@@ -331,20 +331,21 @@ def street_counts(sx, sy, skeys, lx, ly, lkeys) -> np.ndarray:
     out = np.zeros(len(sx))
     if len(sx) == 0 or len(lx) == 0:
         return out
-    k = min(DENSITY_K, len(sx))
-    dist, idx = cKDTree(np.column_stack([sx, sy])).query(np.column_stack([lx, ly]), k=k,
-                                                          distance_upper_bound=DENSITY_REACH_M)
-    dist, idx = dist.reshape(len(lx), k), idx.reshape(len(lx), k)
-    found = idx < len(sx)
+    k, tree = min(DENSITY_K, len(sx)), cKDTree(np.column_stack([sx, sy]))
     codes = {key: i for i, key in enumerate(dict.fromkeys(skeys))}
     scode = np.append(np.array([codes[key] for key in skeys]), -2)  # -2: the "nothing in reach" slot
     lcode = np.array([codes.get(key, -1) for key in lkeys])
-    same = found & (scode[idx] == lcode[:, None])
-    use = np.where(same.any(axis=1)[:, None], same, found)
-    w = np.where(use, np.exp(-0.5 * (np.where(found, dist, 0.0) / DENSITY_SIGMA_M) ** 2), 0.0)
-    total = w.sum(axis=1, keepdims=True)
-    w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
-    np.add.at(out, idx[use], w[use])
+    for start in range(0, len(lx), 100_000):  # a year of London's violence in bounded memory
+        part = slice(start, start + 100_000)
+        dist, idx = tree.query(np.column_stack([lx[part], ly[part]]), k=k, distance_upper_bound=DENSITY_REACH_M)
+        dist, idx = dist.reshape(-1, k), idx.reshape(-1, k)
+        found = idx < len(sx)
+        same = found & (scode[idx] == lcode[part, None])
+        use = np.where(same.any(axis=1)[:, None], same, found)
+        w = np.where(use, np.exp(-0.5 * (np.where(found, dist, 0.0) / DENSITY_SIGMA_M) ** 2), 0.0)
+        total = w.sum(axis=1, keepdims=True)
+        w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+        np.add.at(out, idx[use], w[use])
     return out
 
 
