@@ -97,24 +97,9 @@ def confidence_table(result: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def located_violence(demo, linked: bool = True) -> pd.DataFrame:
-    """The demo's police violence as police.uk gives it: lat, lon (6 decimals) and "On or near <street>".
-
-    linked=False leaves out the crimes that are the demo's ED assaults reported to the police.
-    """
-    from data.schema import POLICE_VIOLENCE
-    from layers.blocks import from_bng
-
-    p = demo.police[demo.police["category"] == POLICE_VIOLENCE]
-    if not linked:
-        p = p[p["ed_record_id"].isna()]
-    lat, lon = from_bng(p["x"].to_numpy(), p["y"].to_numpy())
-    return pd.DataFrame({"lat": lat.round(6), "lon": lon.round(6), "street": p["location"].to_numpy()})
-
-
 def bench_gazetteer(demo, density: str = "violence"):
     """The demo's gazetteer (as data.demo_build.demo_gazetteer) with the density prior's located violence."""
-    from data.demo_build import _wgs84
+    from data.demo_build import _wgs84, located_violence
     from data.demo_world import to_latlon
     from data.geocode import Gazetteer
 

@@ -38,15 +38,32 @@ def _wgs84(geoms) -> np.ndarray:
     return shapely.transform(np.asarray(geoms, dtype=object), flip)
 
 
-def demo_gazetteer(demo: Demo, lines_wgs=None) -> Gazetteer:
-    """The geocoder's gazetteer of a generated demo: premises, street lines, landmarks, town centres, EDs."""
+def located_violence(demo: Demo, linked: bool = True) -> pd.DataFrame:
+    """The demo's police violence as police.uk gives it: lat, lon (6 decimals) and "On or near <street>".
+
+    What a deployment has loaded before its ED files; the geocoder's density prior reads it.
+    linked=False leaves out the crimes that are the demo's ED assaults reported to the police.
+    """
+    from data.schema import POLICE_VIOLENCE
+    p = demo.police[demo.police["category"] == POLICE_VIOLENCE]
+    if not linked:
+        p = p[p["ed_record_id"].isna()]
+    lat, lon = from_bng(p["x"].to_numpy(), p["y"].to_numpy())
+    return pd.DataFrame({"lat": lat.round(6), "lon": lon.round(6), "street": p["location"].to_numpy()})
+
+
+def demo_gazetteer(demo: Demo, lines_wgs=None, located: pd.DataFrame | None = None) -> Gazetteer:
+    """The geocoder's gazetteer of a generated demo: premises, street lines, landmarks, town centres,
+    EDs, and located police violence (the density prior; pass an empty frame to leave it out)."""
     w = demo.world
     segments = to_latlon(w.segments)
     if lines_wgs is None:
         lines_wgs = _wgs84(segments["geom"].to_numpy())
+    if located is None:
+        located = located_violence(demo)
     return Gazetteer.build(to_latlon(w.premises), segments[["street", "borough_code", "lat", "lon", "length_m"]],
                            to_latlon(w.landmarks), to_latlon(w.centres), ed_sites=to_latlon(w.ed_sites),
-                           street_lines=lines_wgs)
+                           street_lines=lines_wgs, located=located if len(located) else None)
 
 
 def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, progress=lambda msg: None) -> dict[str, pd.DataFrame]:
@@ -75,7 +92,8 @@ def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, prog
     ed = demo.ed
     site_pos = eds.set_index("site_code")[["lat", "lon"]]
     near = site_pos.reindex(ed["site_code"])
-    geo = geocode(gaz, ed["location_description"], near["lat"].to_numpy(), near["lon"].to_numpy())
+    geo = geocode(gaz, ed["location_description"], near["lat"].to_numpy(), near["lon"].to_numpy(),
+                  ed["location_type"].to_numpy())
     codes, polys = boroughs["code"].tolist(), boroughs["geom_wgs"].tolist()
     ed_loc = locate(geo["lat"], geo["lon"], index, max_distance_m)
     occurred = pd.to_datetime(ed["assault_datetime"])
