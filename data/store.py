@@ -7,6 +7,7 @@ file's identity and open the new file for the next request, without a restart.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import threading
@@ -92,6 +93,35 @@ def remove_stale_temp_files(path: Path) -> list[Path]:
     return removed
 
 
+@contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """One writer at a time: two loads copying the same file would lose the first one's rows.
+
+    An flock on a file beside the database: the kernel releases it when the process ends (even
+    by kill -9). The file is removed on release; a writer that locked a file someone just
+    removed notices (the path no longer names it) and tries again.
+    """
+    lock = path.with_name(f".{path.name}.lock")
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(f"{path}: another load or build is writing it; try again when it has finished") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+
+
 def build(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *, from_existing: bool = False) -> None:
     """Write a database with `fill` into a new file and swap it in only if fill succeeds.
 
@@ -100,6 +130,11 @@ def build(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(path):
+        _build(path, fill, from_existing)
+
+
+def _build(path: Path, fill: Callable[[duckdb.DuckDBPyConnection], None], from_existing: bool) -> None:
     remove_stale_temp_files(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     wal = Path(str(tmp) + ".wal")

@@ -8,7 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from data.store import Store
+import pytest
+
+from data.errors import StoreError
+from data.store import Store, writer_lock
 from tests.test_ingest_fixtures import DATA, count, digest, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,3 +92,14 @@ def test_progress_is_a_redrawn_bar_with_rows_per_second_on_a_terminal_and_lines_
     p.step("/x/2025-01.csv", "reading", 1, 4)
     p.step("/x/2025-01.csv", "stored", 4, 4, rows=300_000)
     assert log.getvalue() == "2025-01.csv: reading\n2025-01.csv: stored (75,000 rows/s)\n"
+
+
+def test_a_second_writer_is_refused_while_a_load_runs(tmp_path):
+    db = tmp_path / "istv.duckdb"
+    load("police", DATA / "police_2025-01.csv", db)
+    before = digest(db)
+    with writer_lock(db), pytest.raises(StoreError, match="another load or build is writing it; try again when it has finished"):
+        load("police", DATA / "police_2025-01_republished.csv", db)
+    assert digest(db) == before
+    [r] = load("police", DATA / "police_2025-01_republished.csv", db)
+    assert r.rows_loaded == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["istv.duckdb"]
