@@ -7,6 +7,7 @@ file's identity and open the new file for the next request, without a restart.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -134,6 +135,17 @@ def build(path: Path | str, fill: Callable[[duckdb.DuckDBPyConnection], None], *
         _build(path, fill, from_existing)
 
 
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)
+
+
+def _disk_problem(exc: BaseException) -> bool:
+    """True for a failure to write the new file (full disk, read-only or failing device), not a bug."""
+    if isinstance(exc, OSError):
+        return exc.errno in _DISK_ERRNOS
+    return isinstance(exc, duckdb.IOException) or (
+        isinstance(exc, duckdb.Error) and any(s in str(exc) for s in ("No space left on device", "Could not write file")))
+
+
 def _build(path: Path, fill: Callable[[duckdb.DuckDBPyConnection], None], from_existing: bool) -> None:
     remove_stale_temp_files(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -156,6 +168,11 @@ def _build(path: Path, fill: Callable[[duckdb.DuckDBPyConnection], None], from_e
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent)
+    except (OSError, duckdb.Error) as exc:
+        if not _disk_problem(exc):
+            raise
+        raise StoreError(f"{path}: could not write the new database beside it ({str(exc).splitlines()[0]}); "
+                         f"free space in {path.parent} and run the load again") from None
     finally:
         tmp.unlink(missing_ok=True)
         wal.unlink(missing_ok=True)

@@ -103,3 +103,19 @@ def test_a_second_writer_is_refused_while_a_load_runs(tmp_path):
     assert digest(db) == before
     [r] = load("police", DATA / "police_2025-01_republished.csv", db)
     assert r.rows_loaded == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["istv.duckdb"]
+
+
+def test_a_full_disk_is_a_message_and_the_served_file_stays(tmp_path, monkeypatch):
+    import errno
+    import shutil
+    db = tmp_path / "istv.duckdb"
+    load("police", DATA / "police_2025-01.csv", db)
+    before = digest(db)
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(shutil, "copyfile", no_space)
+    with pytest.raises(StoreError, match=r"could not write the new database beside it \(\[Errno 28\] No space left on "
+                                         r"device\); free space in .* and run the load again"):
+        load("police", DATA / "police_2025-01_republished.csv", db)
+    assert digest(db) == before and _temp_files(db) == []
