@@ -156,8 +156,6 @@ def test_a_full_disk_during_a_load_leaves_the_served_file_unchanged_and_no_temp_
     assert Store(tiny_db_copy).df("SELECT count(*) AS n FROM incidents WHERE month = '2026-01-01'")["n"].iat[0] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="data/cli.py run_load catches IstvError and ValueError only: OSError and "
-                                       "duckdb.IOException end in a traceback; fix in bench/README.md")
 @pytest.mark.parametrize("where", ["copy", "write"])
 def test_a_full_disk_during_a_load_is_a_message_not_a_traceback(tiny_db_copy, tmp_path, monkeypatch, where):
     out, _ = _load_on_a_full_disk(tiny_db_copy, tmp_path, monkeypatch, where)
