@@ -91,13 +91,14 @@ def kill_load(db: Path, tmp: Path, trials: int, seed: int) -> None:
     proc = flask_load(timing, csv, users_url)
     proc.communicate(timeout=600)
     full = time.time() - t
+    added = incidents_in(timing, NEW_MONTH)
     timing.unlink()
     print(f"  an uninterrupted load takes {full:.1f} s (process start to exit); kills land in [0.5, {full:.1f}] s")
     rng = random.Random(seed)
     pristine = tmp / "kill" / "pristine.duckdb"
     shutil.copyfile(served, pristine)
-    print(f"  {'trial':>5} {'kill at s':>9} {'temp file at kill':>17} {'exit':>5} {'sha256 same':>11} {'opens':>5}")
-    good = killed = attempts = 0
+    print(f"  {'trial':>5} {'kill at s':>9} {'temp file at kill':>17} {'exit':>5} {'sha256 same':>11} {'opens':>5}  state")
+    good = killed = attempts = swapped = 0
     while killed < trials and attempts < 3 * trials:
         attempts += 1
         at = rng.uniform(0.5, full)
@@ -112,10 +113,16 @@ def kill_load(db: Path, tmp: Path, trials: int, seed: int) -> None:
             continue
         killed += 1
         same, ok_open = sha256(served) == before, opens(served)
-        good += same and ok_open
-        print(f"  {killed:5} {at:9.2f} {str(temp):>17} {proc.returncode:5} {str(same):>11} {str(ok_open):>5}", flush=True)
-    result("kill-load", f"{good}/{killed} kill -9 trials left the served file byte-identical and readable",
-           good == killed == trials)
+        # killed after the swap (while syncing the folder or exiting): the whole new version, never a part of it
+        whole_new = not same and ok_open and incidents_in(served, NEW_MONTH) == added
+        state = "old file" if same else f"whole new file ({added:,} rows of {NEW_MONTH})" if whole_new else "PARTIAL"
+        good += (same or whole_new) and ok_open
+        swapped += whole_new
+        print(f"  {killed:5} {at:9.2f} {str(temp):>17} {proc.returncode:5} {str(same):>11} {str(ok_open):>5}  {state}", flush=True)
+        if not same:
+            shutil.copyfile(pristine, served)
+    result("kill-load", f"{good}/{killed} kill -9 trials left the old file byte-identical ({good - swapped}) or the whole "
+                        f"new one ({swapped}: killed after the swap), readable", good == killed == trials)
     proc = flask_load(served, csv, users_url)
     out, _ = proc.communicate(timeout=600)
     n = incidents_in(served, NEW_MONTH)
