@@ -20,9 +20,14 @@ def current_scope() -> Scope:
 
 
 def current_store() -> ScopedStore:
-    """The store, limited to what the signed-in user may see."""
+    """The store, limited to what the signed-in user may see, and held at one file version for
+    the whole request: a load that swaps the file mid-request cannot mix old and new data."""
+    from flask import g
     from dashboard.ops import count_rows
-    return ScopedStore(raw_store(), current_scope(), count_rows)
+    scope = current_scope()
+    if "istv_pinned" not in g:
+        g.istv_pinned = raw_store().pinned()
+    return ScopedStore(g.istv_pinned, scope, count_rows)
 
 
 def raw_store() -> Store:

@@ -247,21 +247,22 @@ class Store:
             return self._db
 
     @contextmanager
-    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cur = self._open().cursor()
+    def cursor(self, db: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = (db or self._open()).cursor()
         try:
             cur.execute("USE istv")
             yield cur
         finally:
             cur.close()
 
-    def df(self, sql: str, params: Sequence | dict = ()) -> pd.DataFrame:
+    def df(self, sql: str, params: Sequence | dict = (), *, db: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
         """Run one parameterised query and return its result as a DataFrame.
 
         With a timeout, a query still running after timeout_s seconds is interrupted and
-        QueryTimeout raised, so one heavy request cannot hold a worker.
+        QueryTimeout raised, so one heavy request cannot hold a worker. db: a pinned file
+        version (see `pinned`); by default the file as it is now.
         """
-        with self.cursor() as cur:
+        with self.cursor(db) as cur:
             if not self.timeout_s:
                 return cur.execute(sql, params).df()
             timer = threading.Timer(self.timeout_s, cur.interrupt)
@@ -273,9 +274,33 @@ class Store:
             finally:
                 timer.cancel()
 
+    def pinned(self) -> "PinnedStore":
+        """This store held at the file version open now: every query through it reads that
+        version, even if a load swaps the file meanwhile (one page render never mixes two loads)."""
+        return PinnedStore(self, self._open())
+
     def check(self) -> None:
         """Raise StoreError unless the file opens as an ISTV database."""
         self._open()
+
+
+class PinnedStore:
+    """A Store fixed to one file version for the length of a request (see Store.pinned)."""
+
+    def __init__(self, store: Store, db: duckdb.DuckDBPyConnection):
+        self.path, self.timeout_s = store.path, store.timeout_s
+        self._store, self._db = store, db
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._store.cursor(self._db) as cur:
+            yield cur
+
+    def df(self, sql: str, params: Sequence | dict = ()) -> pd.DataFrame:
+        return self._store.df(sql, params, db=self._db)
+
+    def check(self) -> None:
+        return None
 
 
 def _sql_string(value: str) -> str:

@@ -80,3 +80,14 @@ def test_schema_version_mismatch_says_rebuild(tmp_path, monkeypatch):
     monkeypatch.setattr(store_mod, "SCHEMA_VERSION", "999")
     with pytest.raises(StoreError, match="rebuild"):
         Store(path).check()
+
+
+def test_a_pinned_store_reads_one_file_version_for_the_whole_request(tmp_path):
+    path = tmp_path / "a.duckdb"
+    build(path, _fill_rows(2))
+    reader = Store(path)
+    request = reader.pinned()  # what dashboard.context.current_store does once per request
+    assert request.df("SELECT count(*) AS n FROM boroughs")["n"].iat[0] == 2
+    build(path, _fill_rows(7))  # a load swaps the file mid-request
+    assert request.df("SELECT count(*) AS n FROM boroughs")["n"].iat[0] == 2  # same version to the end
+    assert reader.pinned().df("SELECT count(*) AS n FROM boroughs")["n"].iat[0] == 7  # the next request sees the load

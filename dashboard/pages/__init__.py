@@ -9,6 +9,7 @@ PAGE_MODULES = (
     "tasking",
     "trends",
     "quality",
+    "standard",
     "admin_users",
     "admin_audit",
 )
