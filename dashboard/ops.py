@@ -76,6 +76,11 @@ def init_ops(server: Flask, config: Config, store_key: str) -> None:
         errors.warning("query timeout on %s: %s", request.path, exc)
         return _reply(503, "This view took too long to compute: narrow the filter (fewer boroughs or a shorter period).")
 
+    @server.errorhandler(StoreError)
+    def data_unavailable(exc: StoreError):
+        errors.error("store unavailable on %s: %s", request.path, exc)
+        return _reply(503, "The data is unavailable at the moment; try again shortly.")
+
     @server.errorhandler(Exception)
     def unexpected(exc: Exception):
         # a callback request no page can send (unknown ids, wrong shapes) is the client's fault

@@ -232,7 +232,7 @@ def test_callback_rows_equal_sql_for_an_analyst(signed_in, store):
     assert totals == sorted(totals, reverse=True)
     assert view == f"?borough={WESTMINSTER}&from=2025-01-01&to=2025-12-31"
     assert href == "/download/premises/list.csv" + view
-    assert fig.data[-1].name == "Premises" and len(fig.data[-1].lat) == len(truth)
+    assert fig["data"][-1]["name"] == "Premises" and len(fig["data"][-1]["lat"]) == len(truth)
 
 
 def test_callback_filters_and_suppresses_for_licensing(signed_in, store):

@@ -80,8 +80,6 @@ def test_readers_in_many_threads_across_swaps_see_one_whole_version_per_query_an
     assert seen[-1] == versions[-1]
 
 
-@pytest.mark.xfail(strict=True, reason="Store re-checks the file on every query, so two queries of one request can "
-                                       "straddle a swap; fix: pin the file per request (see bench/README.md)")
 def test_all_queries_of_one_request_read_the_same_file(dash_app, tiny_db_copy, signed_in):
     from dashboard.context import STORE_KEY, current_store
     server = dash_app.server
