@@ -18,6 +18,14 @@ MAX_QUERY = 4000  # characters: longer query strings are ignored rather than par
 METHOD_CODES = tuple(m.code for m in ASSAULT_METHODS)
 
 
+def parse_day(value) -> date | None:
+    """A date picker's value ('2025-03-01' or '2025-03-01T00:00:00') as a date; None when empty or malformed."""
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
 def _place_str(place) -> str:
     kind, ident = place
     return f"block:{int(ident)}" if kind == "block" else f"{kind}:{h3i.int_to_str(int(ident))}"

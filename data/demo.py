@@ -13,16 +13,13 @@ is the "dark figure"); the link is demo ground truth only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
-import shapely
 from scipy.spatial import cKDTree
 
-from data import london
 from data.demo_world import World, build_world, point_on_segments
-from data.schema import POLICE_CATEGORIES, POLICE_VIOLENCE
+from data.schema import POLICE_VIOLENCE
 
 YEARS = (2023, 2024, 2025)
 ED_PER_YEAR = 28_000

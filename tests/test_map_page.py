@@ -3,7 +3,6 @@ import re
 from datetime import date
 
 import numpy as np
-import pytest
 from dash import Patch
 from h3.api import basic_int as h3i
 

@@ -5,7 +5,6 @@ import json
 import logging
 
 from app import create_app
-from tests.conftest import sign_in
 from tests.fixtures import config_for
 
 

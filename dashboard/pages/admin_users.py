@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, dcc
 from flask_login import current_user
 
-from dashboard.auth import client_ip, guard, users
+from dashboard.auth import guard, users
 from dashboard.context import current_store
 from data import queries
 from data.roles import ROLES

@@ -15,12 +15,12 @@ from dash import ALL, Input, Output, Patch, State as DashState, ctx, dcc, html, 
 
 from dashboard import figures, figures_map
 from dashboard.auth import guard
+from dashboard.url_state import parse_day
 from dashboard.context import current_config, current_scope, current_store
-from dashboard.map_view import (MapData, State, default_filters, map_data, map_values, parse_state, summary)
+from dashboard.map_view import State, default_filters, map_data, map_values, parse_state, summary
 from data import queries
 from data.disclosure import suppress_parts
-from data.filters import Filters
-from data.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, GEOCODE_CONFIDENCE, POLICE_CATEGORIES
+from data.schema import ASSAULT_METHODS, GEOCODE_CONFIDENCE, POLICE_CATEGORIES
 from layers.hexes import cell_str
 
 PATH, TITLE, PERMISSION = "/", "Map", "view_map"
@@ -135,13 +135,6 @@ def _help() -> dbc.Accordion:
 
 # ---- state ----------------------------------------------------------------------------------
 
-def _day(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def whole_months(a: date, b: date) -> tuple[date, date]:
     """A brush on the monthly chart, widened to the whole months it touches (police.uk has months only)."""
     nxt = date(b.year + (b.month == 12), b.month % 12 + 1, 1)
@@ -166,7 +159,7 @@ def collect(values, start, end, relayout, click, brush, clear, state):
     names = [i["id"]["name"] for i in ctx.inputs_list[0]]
     v = dict(zip(names, values))
     hours = (v.get("hour_from"), v.get("hour_to"))
-    dates = sorted(d for d in (_day(start), _day(end)) if d)
+    dates = sorted(d for d in (parse_day(start), parse_day(end)) if d)
     try:
         f = st.f.with_(boroughs=tuple(v.get("boroughs") or ()), sources=tuple(v.get("sources") or ()),
                        assault_methods=tuple(v.get("methods") or ()), police_categories=tuple(v.get("pcats") or ()),
@@ -191,7 +184,7 @@ def collect(values, start, end, relayout, click, brush, clear, state):
     elif trigger == Ids.MAP and relayout and "map.zoom" in relayout:
         st.center, st.zoom = relayout.get("map.center", st.center), float(relayout["map.zoom"])
     elif trigger == Ids.SERIES and brush and brush.get("range", {}).get("x"):
-        a, b = (_day(x) for x in brush["range"]["x"][:2])
+        a, b = (parse_day(x) for x in brush["range"]["x"][:2])
         if a and b:
             st.sel = whole_months(min(a, b), max(a, b))
     st.f = f

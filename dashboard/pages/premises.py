@@ -7,7 +7,6 @@ from enum import StrEnum
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import Input, Output, State, ctx, dash_table, dcc, html
 from flask import Response, abort, request
 from flask_login import current_user
@@ -20,7 +19,7 @@ from dashboard.pages.premises_profile import profile_view
 from dashboard.reports_ops import (PREMISES_COLUMNS, evidence_frame, filter_premises, gather_profile, hot_sets,
                                    premises_display, premises_ranking)
 from dashboard.reports_ops_html import evidence_pack_html
-from dashboard.url_state import from_query, to_query
+from dashboard.url_state import from_query, parse_day, to_query
 from data import queries, queries_ops
 from data.filters import Filters
 from data.schema import LICENCE_TYPES
@@ -149,16 +148,9 @@ def _help() -> dbc.Accordion:
 
 
 def _filters(boroughs, start, end) -> Filters:
-    dates = sorted(d for d in (_day(start), _day(end)) if d is not None)
+    dates = sorted(d for d in (parse_day(start), parse_day(end)) if d is not None)
     return Filters(boroughs=tuple(str(b) for b in boroughs or ()),
                    start=dates[0] if start and dates else None, end=dates[-1] if end and dates else None)
-
-
-def _day(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def ranked_rows(store, f: Filters, radius: float, types=(), min_count: int = 0, text: str = ""):

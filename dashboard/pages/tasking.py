@@ -16,7 +16,7 @@ from dashboard.context import current_config, current_scope, current_store
 from dashboard.exports import Export, audited_export
 from dashboard.reports_ops import gather_tasking, tasking_frame, tasking_window
 from dashboard.reports_ops_html import tasking_pack_html
-from dashboard.url_state import from_query, to_query
+from dashboard.url_state import from_query, parse_day, to_query
 from data import queries
 from data.disclosure import show
 from data.filters import Filters
@@ -134,15 +134,8 @@ def _help() -> dbc.Accordion:
     ], title="How to read this page")], start_collapsed=True, className="mt-2")
 
 
-def _day(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
 def _filters(boroughs, start, end, bounds) -> Filters:
-    dates = sorted(d for d in (_day(start), _day(end)) if d is not None)
+    dates = sorted(d for d in (parse_day(start), parse_day(end)) if d is not None)
     d = default_filters(bounds)
     if len(dates) < 2:
         dates = [d.start, d.end]

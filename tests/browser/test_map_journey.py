@@ -1,7 +1,6 @@
 """The map journey of issue 7: borough, click a hexagon, brush the series, reopen the link, premises."""
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlsplit
 
 from h3.api import basic_int as h3i
