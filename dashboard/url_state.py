@@ -26,6 +26,14 @@ def parse_day(value) -> date | None:
         return None
 
 
+def parse_month(value) -> date | None:
+    """A month picker's value ('2025-03' or any date in it) as the first day of that month; None when bad."""
+    try:
+        return date.fromisoformat(str(value)[:7] + "-01") if value else None
+    except ValueError:
+        return None
+
+
 def _place_str(place) -> str:
     kind, ident = place
     return f"block:{int(ident)}" if kind == "block" else f"{kind}:{h3i.int_to_str(int(ident))}"

@@ -18,7 +18,7 @@ from dashboard.auth import guard
 from dashboard.context import current_scope, current_store
 from dashboard.exports import Export, audited_export
 from dashboard.pages.trends import month_options
-from dashboard.url_state import from_query, to_query
+from dashboard.url_state import from_query, parse_month, to_query
 from data import disclosure, queries
 from data import queries_strategic as qs
 from data.filters import Filters
@@ -161,7 +161,7 @@ def cards(view: rq.QualityView, record_level: bool) -> dbc.Row:
 
 
 def _window(start, end, bounds):
-    months = sorted(m for m in (_month(start), _month(end)) if m is not None)  # a crafted reversed range is swapped
+    months = sorted(m for m in (parse_month(start), parse_month(end)) if m is not None)  # a crafted reversed range is swapped
     default = default_window(bounds)
     return (months[0] if months else default[0]), (qs.month_end(months[-1]) if months else default[1])
 
@@ -186,13 +186,6 @@ def update_view(site, start, end):
             _table(disclosure.suppress_parts(league_frame(view, record_level), ["Records"], record_level),
                    "quality-league-table", label),
             report, "/download/strategic/quality-months.csv" + query, "/download/strategic/quality-league.csv" + query, query)
-
-
-def _month(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:7] + "-01") if value else None
-    except ValueError:
-        return None
 
 
 def register_callbacks(app) -> None:

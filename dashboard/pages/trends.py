@@ -17,7 +17,7 @@ from dashboard import figures, figures_strategic as fs
 from dashboard.auth import guard
 from dashboard.context import current_scope, current_store
 from dashboard.exports import Export, audited_export
-from dashboard.url_state import from_query, to_query
+from dashboard.url_state import from_query, parse_month, to_query
 from data import disclosure, queries
 from data import queries_strategic as qs
 from data.filters import Filters
@@ -197,7 +197,7 @@ def update_view(boroughs, start, end, measure, rank_by):
     """Callback body: filters in → cards, five charts, two CSV links and the URL query out."""
     store = current_store()
     record_level = store.scope.record_level
-    months = sorted(m for m in (_month(start), _month(end)) if m is not None)  # a crafted reversed range is swapped
+    months = sorted(m for m in (parse_month(start), parse_month(end)) if m is not None)  # a crafted reversed range is swapped
     bounds = queries.date_bounds(store)
     default = default_filters(bounds)
     f = Filters(boroughs=tuple(str(b) for b in boroughs or ()),
@@ -217,13 +217,6 @@ def update_view(boroughs, start, end, measure, rank_by):
             fs.seasonality_chart(view.season, record_level),
             fs.ranking_chart(view.ranking, f.boroughs or store.scope.boroughs or (), rank_by, record_level),
             "/download/strategic/trends-monthly.csv" + query, "/download/strategic/trends-boroughs.csv" + query, query)
-
-
-def _month(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:7] + "-01") if value else None
-    except ValueError:
-        return None
 
 
 def register_callbacks(app) -> None:
