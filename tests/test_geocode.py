@@ -7,22 +7,12 @@ expected places can be written down by hand.
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 from bench.geocode import distance_m
 from data.geocode import COLUMNS, Gazetteer, geocode
-from data.geocode_gazetteer import from_xy
-
-WEST_ED, EAST_ED = (-5000.0, 0.0), (5000.0, 0.0)
 
 
-def _ll(x, y):
-    lat, lon = from_xy(x, y)
-    return float(lat), float(lon)
-
-
-def _line(*pts):
-    return shapely.LineString([_ll(x, y)[::-1] for x, y in pts])
+from tests.geocode_helpers import EAST_ED, WEST_ED, _line, _ll
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,9 @@ import shapely
 
 from bench.geocode import distance_m
 from data.geocode import Gazetteer, geocode
-from data.geocode_gazetteer import density_prior, from_xy, located_points, rate_field, street_counts
+from data.geocode_gazetteer import density_prior, located_points, rate_field, street_counts
 
-WEST_ED, EAST_ED = (-5000.0, 0.0), (5000.0, 0.0)
-
-
-def _ll(x, y):
-    lat, lon = from_xy(x, y)
-    return float(lat), float(lon)
-
-
-def _line(*pts):
-    return shapely.LineString([_ll(x, y)[::-1] for x, y in pts])
+from tests.geocode_helpers import EAST_ED, WEST_ED, _line, _ll
 
 
 def _crimes(points, street="On or near Long Road"):

@@ -15,8 +15,9 @@ from dash import ALL, Input, Output, Patch, State as DashState, ctx, dcc, html, 
 
 from dashboard import figures, figures_map
 from dashboard.auth import guard
+from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.url_state import parse_day
-from dashboard.context import current_config, current_scope, current_store
+from dashboard.context import current_config, current_store
 from dashboard.map_view import State, default_filters, map_data, map_values, parse_state, summary
 from data import queries
 from data.disclosure import suppress_parts
@@ -57,18 +58,14 @@ def layout(search: str = "") -> html.Div:
     st = parse_state(search, set(boroughs["code"]), default)
     f = st.f
     bounds = queries.date_bounds(store)
-    scoped = current_scope().boroughs is not None
     hour_opts = [{"label": f"{h:02d}:00", "value": h} for h in range(25)]
 
     def col(label, control, **kw):
         return dbc.Col([dbc.Label(label, className="small mb-0"), control], **kw)
 
     main = dbc.Row([
-        col("Boroughs", dcc.Dropdown(id=fid("boroughs"), options=[{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])],
-                                     value=list(f.boroughs), multi=True, placeholder="All your boroughs" if scoped else "All London"), md=4),
-        col("Period", dcc.DatePickerRange(id=Ids.DATES, start_date=f.start, end_date=f.end, display_format="D MMM YYYY",
-                                          min_date_allowed=bounds[0] if bounds else None, max_date_allowed=bounds[1] if bounds else None,
-                                          first_day_of_week=1), md=3),
+        col("Boroughs", borough_dropdown(fid("boroughs"), boroughs, f), md=4),
+        col("Period", period_picker(Ids.DATES, f, bounds), md=3),
         col("Sources", dcc.Checklist(id=fid("sources"), options=[{"label": " ED", "value": "ed"}, {"label": " Police", "value": "police"}],
                                      value=list(f.sources), inline=True, inputClassName="me-1", labelClassName="me-3"), md=2),
         col("Show", dcc.RadioItems(id=fid("unit"), options=[{"label": " hexagons", "value": "hex"}, {"label": " street blocks", "value": "block"}],

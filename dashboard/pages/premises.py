@@ -11,8 +11,9 @@ from dash import Input, Output, State, ctx, dash_table, dcc, html
 from flask import Response, abort, request
 from flask_login import current_user
 
+from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.auth import guard
-from dashboard.context import current_config, current_scope, current_store
+from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export
 from dashboard.pages.map import default_filters
 from dashboard.pages.premises_profile import profile_view
@@ -84,20 +85,15 @@ def layout(search: str = "") -> html.Div:
     boroughs = queries.boroughs(store)
     bounds = queries.date_bounds(store)
     f, view, notes = read_view(search, set(boroughs["code"]), bounds)
-    options = [{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])]
     radius = view["radius"] if view["radius"] in RADII else DEFAULT_RADIUS
     if radius != view["radius"]:
         notes.append(f"Radius {view['radius']:g} m is not offered here; showing {DEFAULT_RADIUS} m")
     return html.Div([
         dbc.Row([
             dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
-                     dcc.Dropdown(id=Ids.BOROUGHS, options=options, value=list(f.boroughs), multi=True,
-                                  placeholder="All London" if current_scope().boroughs is None else "All your boroughs")], md=4),
+                     borough_dropdown(Ids.BOROUGHS, boroughs, f)], md=4),
             dbc.Col([dbc.Label("Period", html_for=Ids.DATES),
-                     dcc.DatePickerRange(id=Ids.DATES, start_date=f.start, end_date=f.end,
-                                         min_date_allowed=bounds[0] if bounds else None,
-                                         max_date_allowed=bounds[1] if bounds else None,
-                                         display_format="D MMM YYYY", first_day_of_week=1)], md=3),
+                     period_picker(Ids.DATES, f, bounds)], md=3),
             dbc.Col([dbc.Label("Within", html_for=Ids.RADIUS),
                      dcc.Dropdown(id=Ids.RADIUS, options=[{"label": f"{r} m", "value": r} for r in RADII],
                                   value=radius, clearable=False)], md=1),

@@ -11,8 +11,9 @@ from flask import Response, abort, request
 from flask_login import current_user
 
 from dashboard import figures_ops
+from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.auth import guard
-from dashboard.context import current_config, current_scope, current_store
+from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export
 from dashboard.reports_ops import gather_tasking, tasking_frame, tasking_window
 from dashboard.reports_ops_html import tasking_pack_html
@@ -78,17 +79,12 @@ def layout(search: str = "") -> html.Div:
     boroughs = queries.boroughs(store)
     bounds = queries.date_bounds(store)
     f, mode, top, notes = read_view(search, set(boroughs["code"]), bounds)
-    options = [{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])]
     return html.Div([
         dbc.Row([
             dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
-                     dcc.Dropdown(id=Ids.BOROUGHS, options=options, value=list(f.boroughs), multi=True,
-                                  placeholder="All London" if current_scope().boroughs is None else "All your boroughs")], md=4),
+                     borough_dropdown(Ids.BOROUGHS, boroughs, f)], md=4),
             dbc.Col([dbc.Label("Window", html_for=Ids.DATES),
-                     dcc.DatePickerRange(id=Ids.DATES, start_date=f.start, end_date=f.end,
-                                         min_date_allowed=bounds[0] if bounds else None,
-                                         max_date_allowed=bounds[1] if bounds else None,
-                                         display_format="D MMM YYYY", first_day_of_week=1)], md=3),
+                     period_picker(Ids.DATES, f, bounds)], md=3),
             dbc.Col([dbc.Label("Compared with", html_for=Ids.MODE),
                      dbc.RadioItems(id=Ids.MODE, options=[{"label": v, "value": k} for k, v in MODES.items()],
                                     value=mode, inline=True)], md=3),
