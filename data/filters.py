@@ -58,9 +58,19 @@ class Filters:
         return self.hours is not None or bool(self.weekdays)
 
     def previous(self) -> "Filters":
-        """The same filter over the equal-length window just before this one."""
+        """The same filter over the equal-length window just before this one.
+
+        A window of whole calendar months compares with the same number of whole months before
+        it (police.uk counts by month: 2025 against all of 2024, not against 2 Jan - 31 Dec 2024
+        in a leap year); any other window with the same number of days before it.
+        """
         if self.start is None or self.end is None:
             raise ValueError("a previous period needs a start and an end date")
+        if self.start.day == 1 and (self.end + timedelta(days=1)).day == 1:
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+            first = self.start.year * 12 + self.start.month - 1 - months
+            start = date(first // 12, first % 12 + 1, 1)
+            return self.with_(start=start, end=self.start - timedelta(days=1))
         days = (self.end - self.start).days + 1
         return self.with_(start=self.start - timedelta(days=days), end=self.start - timedelta(days=1))
 

@@ -58,8 +58,17 @@ def test_change_against_previous_equal_period(signed_in, store):
     with signed_in("analyst"):
         out = map_page.render(f"?borough={HACKNEY}&from=2025-04-01&to=2025-06-30", None)
     now = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-04-01', '2025-06-30')}")
-    before = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2024-12-31', '2025-03-31')}")
+    before = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-01-01', '2025-03-31')}")  # the 3 whole months before
     assert f"{(now - before) / before:+.0%} vs previous period" in str(out[SUMMARY])
+
+
+def test_previous_period_of_whole_months_is_whole_months():
+    f = Filters(start=date(2025, 1, 1), end=date(2025, 12, 31)).previous()
+    assert (f.start, f.end) == (date(2024, 1, 1), date(2024, 12, 31))  # not 2 Jan - 31 Dec in a leap year
+    f = Filters(start=date(2025, 3, 1), end=date(2025, 3, 31)).previous()
+    assert (f.start, f.end) == (date(2025, 2, 1), date(2025, 2, 28))
+    f = Filters(start=date(2025, 12, 4), end=date(2025, 12, 31)).previous()
+    assert (f.start, f.end) == (date(2025, 11, 6), date(2025, 12, 3))  # 28 days against 28 days
 
 
 def test_values_only_change_is_a_patch_and_a_new_borough_is_not(signed_in):
