@@ -16,6 +16,7 @@ from flask import Flask, abort, jsonify, redirect, render_template_string, reque
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from config import Config
+from dashboard.jsonable import plain_outputs
 from data.users import DEMO_USERS, UserStore
 
 USERS_KEY = "istv_users"
@@ -55,7 +56,9 @@ def users() -> UserStore:
 
 
 def guard(permission: str):
-    """Wrap a Dash callback so that it runs only for signed-in users with `permission`."""
+    """Wrap a Dash callback so that it runs only for signed-in users with `permission`.
+
+    Its outputs are handed to Dash JSON-native (`dashboard.jsonable`), so large figures encode fast."""
     def wrap(fn):
         @functools.wraps(fn)
         def inner(*args, **kwargs):
@@ -63,7 +66,7 @@ def guard(permission: str):
                 abort(401)
             if not current_user.can(permission):
                 abort(403)
-            return fn(*args, **kwargs)
+            return plain_outputs(fn(*args, **kwargs))
         return inner
     return wrap
 

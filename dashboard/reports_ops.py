@@ -16,6 +16,7 @@ from data.disclosure import SECONDARY, is_small, show
 from data.filters import Filters
 from data.schema import LICENCE_TYPES, labels
 from dashboard.figures_ops import WEEKDAYS, day_hour_grid
+from data.cache import per_version
 
 LICENCE_LABELS = labels(LICENCE_TYPES)
 TASKING_DAYS = 28
@@ -134,10 +135,11 @@ class Profile:
         return int(self.methods.loc[self.methods["method"] == queries_ops.GLASS, "ed"].sum())
 
 
-def hot_sets(store, f: Filters) -> tuple[set, set]:
+@per_version(32)
+def hot_sets(store, f: Filters) -> tuple[frozenset, frozenset]:
     """Block ids of the view's hot blocks (`queries.hot_blocks`) and of the blocks next to one."""
-    hot = set(int(b) for b in queries.hot_blocks(store, f)["block_id"])
-    near = set(int(b) for b in queries_ops.adjacent_blocks(store, sorted(hot))["block_id"]) - hot
+    hot = frozenset(int(b) for b in queries.hot_blocks(store, f)["block_id"])
+    near = frozenset(int(b) for b in queries_ops.adjacent_blocks(store, sorted(hot))["block_id"]) - hot
     return hot, near
 
 

@@ -1,7 +1,6 @@
 """Every SQL statement of the web app: parameterised queries returning small DataFrames."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from data.cache import file_version, per_version
 from data.filters import Filters, borough_condition, incident_where
 from data.roles import UNRESTRICTED, Scope
 from data.schema import CONFIDENCE_ORDER
@@ -85,6 +85,7 @@ def hex_counts(store, f: Filters, res: int) -> pd.DataFrame:
     )
 
 
+@per_version(64)
 def monthly_series(store, f: Filters) -> pd.DataFrame:
     """Per month: ed and police counts (all months in range, zeros included)."""
     w = _where(store, f)
@@ -101,6 +102,7 @@ def monthly_series(store, f: Filters) -> pd.DataFrame:
     )
 
 
+@per_version(64)
 def totals(store, f: Filters) -> dict[str, int]:
     """Total ed and police incidents matching the filter."""
     w = _where(store, f)
@@ -111,6 +113,7 @@ def totals(store, f: Filters) -> dict[str, int]:
     return {"ed": int(row["ed"]), "police": int(row["police"])}
 
 
+@per_version(64)
 def borough_table(store, f: Filters) -> pd.DataFrame:
     """Per borough in the selection: name, population, ed and police counts (zeros included)."""
     w = _where(store, f)
@@ -144,6 +147,7 @@ UNIT_COLUMNS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10", "block_id")
 MAP_CONFIDENCE = "street"  # maps show ED records placed on a street or better; counts use every record
 
 
+@per_version(64)
 def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDENCE,
                 bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
     """Per unit (an H3 column or block_id): ed, police, total, and ED counts by confidence level.
@@ -201,9 +205,7 @@ def raw_of(store) -> Store:
 
 
 def _version(store) -> tuple[str, tuple]:
-    raw = raw_of(store)
-    st = os.stat(raw.path)
-    return str(raw.path), (st.st_ino, st.st_mtime_ns, st.st_size)
+    return file_version(store)
 
 
 def source_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDENCE) -> pd.DataFrame:
@@ -216,6 +218,7 @@ def source_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFID
                         FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL GROUP BY unit""", w.params)
 
 
+@per_version(64)
 def hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
     """The hot blocks of a view (layers.hotspots.rank_hot_blocks): a block is hot when its Gi*
     (exact Poisson p-values, 5 % FDR) is significant or it is in the top N of its borough."""
@@ -236,6 +239,7 @@ def block_shapes(store, block_ids) -> pd.DataFrame:
     return store.df("SELECT block_id, street, length_m, geom_wkb FROM blocks WHERE block_id IN (SELECT unnest(?::INTEGER[])) ORDER BY block_id", [ids])
 
 
+@per_version(64)
 def day_hour(store, f: Filters) -> pd.DataFrame:
     """ED assaults per weekday (0 = Monday) and hour of the assault (police.uk has no time)."""
     w = incident_where(f.with_(sources=("ed",)), scope_of(store))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from data.filters import Filters, Where, borough_condition, incident_where
 from data.queries import MAP_CONFIDENCE, raw_of, scope_of
+from data.cache import per_version
 
 NIGHT_HOURS = (22, 6)          # 22:00 up to 05:59: the late-night economy
 GLASS = "04"                   # assault method: glass or bottle
@@ -94,6 +95,7 @@ def named_counts(store, f: Filters) -> pd.DataFrame:
             GROUP BY p.premises_id""", w.params)
 
 
+@per_version(32)
 def premises_evidence(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame:
     """Every premises of the view with its counts within radius_m in the window and the previous one.
 
@@ -260,6 +262,7 @@ def police_months(start: date, end: date) -> list[date]:
     return out
 
 
+@per_version(32)
 def tasking_block_counts(store, f: Filters) -> pd.DataFrame:
     """Per block with any incident in the window: block_id, ed, police (see `_tasking_where`)."""
     w = _tasking_where(store, f)
@@ -284,6 +287,7 @@ def block_day_hour(store, f: Filters, block_ids) -> pd.DataFrame:
                         GROUP BY ALL ORDER BY block_id, weekday, hour""", w.params + [ids])
 
 
+@per_version(32)
 def tasking_hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
     """The hot blocks of the window: `rank_hot_blocks` (exact Poisson Gi*, 5 % FDR, top N per borough)
     over the study blocks of the view, on the tasking counts (police by the 16th-of-month rule)."""

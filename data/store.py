@@ -227,6 +227,9 @@ class Store:
         self._identity: tuple[int, int, int] | None = None
 
     def _open(self) -> duckdb.DuckDBPyConnection:
+        return self._open_version()[0]
+
+    def _open_version(self) -> tuple[duckdb.DuckDBPyConnection, tuple[int, int, int]]:
         try:
             ident = _identity(self.path)
         except FileNotFoundError:
@@ -244,7 +247,7 @@ class Store:
                     db.close()
                     raise StoreError(f"{self.path}: schema version {version and version[0]!r}, expected {SCHEMA_VERSION!r}; rebuild the database")
                 self._db, self._identity = db, ident
-            return self._db
+            return self._db, self._identity
 
     @contextmanager
     def cursor(self, db: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -277,7 +280,7 @@ class Store:
     def pinned(self) -> "PinnedStore":
         """This store held at the file version open now: every query through it reads that
         version, even if a load swaps the file meanwhile (one page render never mixes two loads)."""
-        return PinnedStore(self, self._open())
+        return PinnedStore(self, *self._open_version())
 
     def check(self) -> None:
         """Raise StoreError unless the file opens as an ISTV database."""
@@ -287,8 +290,9 @@ class Store:
 class PinnedStore:
     """A Store fixed to one file version for the length of a request (see Store.pinned)."""
 
-    def __init__(self, store: Store, db: duckdb.DuckDBPyConnection):
+    def __init__(self, store: Store, db: duckdb.DuckDBPyConnection, identity: tuple[int, int, int]):
         self.path, self.timeout_s = store.path, store.timeout_s
+        self.identity = identity  # (inode, mtime, size) of the file version held: caches key on it
         self._store, self._db = store, db
 
     @contextmanager
