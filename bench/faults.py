@@ -330,7 +330,7 @@ def edge_cases(b: Browser) -> dict[str, tuple]:
     """name → (method, path, body, content type, expected statuses, text the answer must hold) of each bad request."""
     from bench.load import prop_values
     premises_vals = prop_values(b.page("/premises"))
-    table = next(k for k in b.deps if k.startswith("..premises-table.data"))
+    table = next(k for k in b.deps if k.startswith("..premises-map.figure"))
     render = next(k for k in b.deps if k.startswith("..map-hexes.figure"))
     search = lambda text: _payload(table, {**premises_vals, "premises-search.value": text}, "premises-search.value", b)  # noqa: E731
     audit = lambda text: _payload("audit-table.children", {"audit-user.value": text}, "audit-user.value", b)  # noqa: E731
@@ -347,7 +347,7 @@ def edge_cases(b: Browser) -> dict[str, tuple]:
         "10 kB query string on /": ("GET", "/?borough=" + "E09000012," * 1000, None, None, (414,), None),
         "10 kB query string on a CSV export": ("GET", "/download/boroughs.csv?src=" + "ed," * 3400, None, None, (414,), None),
         "10 kB map state in a callback": ("POST", "/_dash-update-component", huge, js, (200,), "map-hexes"),  # ignored: the default view
-        "odd Unicode, premises search box": ("POST", "/_dash-update-component", search(ODD), js, (200,), "premises-table"),
+        "odd Unicode, premises search box": ("POST", "/_dash-update-component", search(ODD), js, (200,), "premises-map"),
         "odd Unicode, audit username filter": ("POST", "/_dash-update-component", audit(ODD), js, (200,), "audit-list"),
         "lone surrogate, premises search box": ("POST", "/_dash-update-component", search(SURROGATE), js, bad, None),
         "lone surrogate, audit username filter": ("POST", "/_dash-update-component", audit(SURROGATE), js, bad, None),

@@ -328,9 +328,12 @@ def journey(b: Browser, rng: random.Random, think, boroughs: list[str]) -> None:
     b.step = "open premises"
     layout = b.page("/premises")
     vals = prop_values(layout)
-    r = b.callback(_dep(b, "..premises-table.data"), "premises table", vals, ["premises-boroughs.value"])
-    rows = r.get("premises-table", {}).get("data") or []
+    r = b.callback(_dep(b, "..premises-map.figure"), "premises view", vals, ["premises-boroughs.value"])
     view = r.get("premises-view", {}).get("data") or ""
+    controls = r.get("premises-controls", {}).get("data")
+    r = b.callback("premises-table.data", "premises table page", {"premises-controls.data": controls,
+                                                                  "premises-table.page_current": 0}, ["premises-controls.data"])
+    rows = r.get("premises-table", {}).get("data") or []
     b.callback(_dep(b, "..premises-profile.children"), "premises profile", {"premises-view.data": view}, ["premises-view.data"])
     think()
 

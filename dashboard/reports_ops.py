@@ -67,6 +67,15 @@ def filter_premises(ranked: pd.DataFrame, types=(), min_count: int = 0, text: st
     return ranked.loc[keep].reset_index(drop=True)
 
 
+@per_version(32)
+def premises_rows(store, f: Filters, radius: float, types: tuple = (), min_count: int = 0, text: str = "") -> pd.DataFrame:
+    """The premises table of a view: `premises_evidence` ranked with hot-block flags, then filtered
+    (cached per data version: every page of the table and the CSV read the same frame)."""
+    hot, near = hot_sets(store, f)
+    ranked = premises_ranking(queries_ops.premises_evidence(store, f, radius), hot, near)
+    return filter_premises(ranked, types, min_count, text)
+
+
 def hot_flag(in_hot: bool, next_to: bool) -> str:
     return "in a hot block" if in_hot else "next to a hot block" if next_to else ""
 

@@ -62,11 +62,15 @@ def premises_list(store, f: Filters) -> pd.DataFrame:
                                lat, lon, block_id, h3_r10 FROM premises WHERE {b.sql} ORDER BY premises_id""", b.params)
 
 
-def _near_counts(store, f: Filters, prem: pd.DataFrame, radius_m: float) -> pd.DataFrame:
-    """Per premises: ed, police, ed_night, ed_glass within radius_m (H3 rings, then exact distance)."""
+def _rings(prem: pd.DataFrame, radius_m: float) -> pd.DataFrame:
+    """(premises_id, cell): the H3 r10 cells within reach of radius_m of each located premises."""
     from layers.hexes import premises_rings
     located = prem.loc[prem["h3_r10"].notna()]
-    rings = premises_rings(located["premises_id"], located["h3_r10"], radius_m)
+    return premises_rings(located["premises_id"], located["h3_r10"], radius_m)
+
+
+def _near_counts(store, f: Filters, rings: pd.DataFrame, radius_m: float) -> pd.DataFrame:
+    """Per premises: ed, police, ed_night, ed_glass within radius_m (H3 rings, then exact distance)."""
     w = _near_where(store, f)
     sql = f"""SELECT r.premises_id,
                    count(*) FILTER (WHERE i.source = 'ed') AS ed,
@@ -109,8 +113,9 @@ def premises_evidence(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame
     if prem.empty:  # nothing in scope: the empty table, typed
         return out.assign(**{c: pd.Series(dtype="int64") for c in counts + ["total", "prev_total"]})
     prev = previous_window(f)
+    rings = _rings(prem, radius_m)  # the same premises and radius for both windows
     for prefix, window in (("", f), ("prev_", prev)):
-        near = _near_counts(store, window, prem, radius_m)
+        near = _near_counts(store, window, rings, radius_m)
         named = named_counts(store, window)
         if prefix:
             near = near[["premises_id", "ed", "police"]]

@@ -220,9 +220,20 @@ def test_a_licensing_officer_cannot_open_premises_outside_their_borough(store):
     assert gather_profile(ScopedStore(store, Scope()), Y2025, camden, 50) is not None
 
 
+def _all_pages(*controls):
+    """update_view, then every page of the table as the browser would ask for them."""
+    fig, summary, href, view, kept, pages, current = page.update_view(*controls)
+    assert current == 0
+    data = [row for k in range(pages) for row in page.table_page(kept, k)]
+    assert len(page.table_page(kept, 0)) == min(page.PAGE_SIZE, len(data)) and page.table_page(kept, pages) == []
+    assert page.table_page(None, 0) == [] and page.table_page(["x"], 0) == []
+    assert pages == max(1, -(-len(data) // page.PAGE_SIZE))
+    return data, fig, summary, href, view
+
+
 def test_callback_rows_equal_sql_for_an_analyst(signed_in, store):
     with signed_in("analyst"):
-        data, fig, summary, href, view = page.update_table([WESTMINSTER], "2025-01-01", "2025-12-31", 50, [], 0, "")
+        data, fig, summary, href, view = _all_pages([WESTMINSTER], "2025-01-01", "2025-12-31", 50, [], 0, "")
     truth = truth_near(store, WESTMINSTER, "2025-01-01", "2025-12-31", 50).set_index("premises_id")
     assert len(data) == len(truth)
     for row in data:
@@ -237,8 +248,8 @@ def test_callback_rows_equal_sql_for_an_analyst(signed_in, store):
 
 def test_callback_filters_and_suppresses_for_licensing(signed_in, store):
     with signed_in("licensing"):
-        data, _, _, _, view = page.update_table([], "2025-01-01", "2025-12-31", 100, ["pub", "bar"], 2, "")
-        crafted = page.update_table([CAMDEN], "2025-01-01", "2025-12-31", 50, [], 0, "")[0]
+        data, _, _, _, view = _all_pages([], "2025-01-01", "2025-12-31", 100, ["pub", "bar"], 2, "")
+        crafted = _all_pages([CAMDEN], "2025-01-01", "2025-12-31", 50, [], 0, "")[0]
     assert crafted == []   # a crafted request for another borough returns nothing
     truth = truth_near(store, WESTMINSTER, "2025-01-01", "2025-12-31", 100).set_index("premises_id")
     types = store.df("SELECT premises_id, licence_type FROM premises WHERE borough_code = ?", [WESTMINSTER]).set_index("premises_id")

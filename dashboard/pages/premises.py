@@ -17,17 +17,19 @@ from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export
 from dashboard.pages.map import default_filters
 from dashboard.pages.premises_profile import profile_view
-from dashboard.reports_ops import (PREMISES_COLUMNS, evidence_frame, filter_premises, gather_profile, hot_sets,
-                                   premises_display, premises_ranking)
+from dashboard.reports_ops import (LICENCE_LABELS, PREMISES_COLUMNS, evidence_frame, gather_profile, hot_flag,
+                                   premises_display, premises_rows)
 from dashboard.reports_ops_html import evidence_pack_html
 from dashboard.url_state import from_query, parse_day, to_query
 from data import queries, queries_ops
 from data.filters import Filters
+from data.disclosure import show
 from data.schema import LICENCE_TYPES
 
 PATH, TITLE, PERMISSION = "/premises", "Premises", "view_premises"
 RADII = (25, 50, 75, 100, 150, 200, 250)
 DEFAULT_RADIUS = 50
+PAGE_SIZE = 12
 EXTRA_KEYS = ("r", "type", "min", "q", "premises")
 TYPE_CODES = tuple(t.code for t in LICENCE_TYPES)
 
@@ -46,6 +48,7 @@ class Ids(StrEnum):
     LIST_CSV = "premises-list-csv"
     VIEW = "premises-view"
     SELECTED = "premises-selected"
+    CONTROLS = "premises-controls"
     PROFILE = "premises-profile"
 
 
@@ -106,14 +109,15 @@ def layout(search: str = "") -> html.Div:
                      dbc.Input(id=Ids.SEARCH, value=view["q"], placeholder="search", debounce=True)], md=1),
         ], className="g-2 mb-2"),
         html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in notes], id=Ids.NOTES),
-        dcc.Store(id=Ids.VIEW), dcc.Store(id=Ids.SELECTED, data=view["premises"]),
+        dcc.Store(id=Ids.VIEW), dcc.Store(id=Ids.CONTROLS), dcc.Store(id=Ids.SELECTED, data=view["premises"]),
         dbc.Row([
             dbc.Col([html.Div([html.Div(id=Ids.SUMMARY, className="me-auto"),
                                html.A("Download CSV", id=Ids.LIST_CSV, href="/download/premises/list.csv",
                                       className="btn btn-sm btn-outline-secondary")],
                               className="d-flex align-items-center mb-1"),
                      dash_table.DataTable(id=Ids.TABLE, columns=[{"name": v, "id": k} for k, v in PREMISES_COLUMNS.items()],
-                                          page_size=12, style_table={"overflowX": "auto"}, cell_selectable=True,
+                                          page_action="custom", page_current=0, page_size=PAGE_SIZE, page_count=1,
+                                          style_table={"overflowX": "auto"}, cell_selectable=True,
                                           style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left", "fontFamily": "var(--bs-body-font-family)",
                                                       "whiteSpace": "normal", "cursor": "pointer"},
                                           style_header={"fontWeight": "600"}),
@@ -150,37 +154,57 @@ def _filters(boroughs, start, end) -> Filters:
 
 
 def ranked_rows(store, f: Filters, radius: float, types=(), min_count: int = 0, text: str = ""):
-    """The premises table's rows (ranked, flagged, filtered) for a view."""
-    hot, near = hot_sets(store, f)
-    ranked = premises_ranking(queries_ops.premises_evidence(store, f, radius), hot, near)
-    return filter_premises(ranked, types, min_count, text)
+    """The premises table's rows (ranked, flagged, filtered) for a view (cached per data version)."""
+    return premises_rows(store, f, float(radius), tuple(types or ()), int(min_count or 0), text or "")
 
 
-def update_table(boroughs, start, end, radius, types, min_count, text):
-    """Callback body: filters in → table rows, overview map, summary, CSV link and the view's query string."""
+def _controls(boroughs, start, end, radius, types, min_count, text):
     f = _filters(boroughs, start, end)
-    store = current_store()
-    record_level = store.scope.record_level
     radius = queries_ops.check_radius(radius or DEFAULT_RADIUS)
     try:
         min_count = max(0, int(min_count or 0))
     except (TypeError, ValueError):
         min_count = 0
     types = tuple(t for t in types or () if t in TYPE_CODES)
-    rows = ranked_rows(store, f, radius, types, min_count, text or "")
-    shown = premises_display(rows, record_level)
-    data = shown.assign(id=shown["premises_id"]).to_dict("records")
-    bounds = queries.date_bounds(store)
-    query = view_query(f, bounds, radius, types, min_count, text)
+    return f, radius, types, min_count, (text or "")[:80]
+
+
+def update_view(boroughs, start, end, radius, types, min_count, text):
+    """Callback body: filters in → overview map, summary, CSV link, the view's query string, and the
+    table's page count (back to its first page). The rows of a page come from `table_page`."""
+    f, radius, types, min_count, text = _controls(boroughs, start, end, radius, types, min_count, text)
+    store = current_store()
+    rows = ranked_rows(store, f, radius, types, min_count, text)
+    query = view_query(f, queries.date_bounds(store), radius, types, min_count, text)
     n_hot = int(rows["in_hot"].sum())
     n_next = int(rows["next_to_hot"].sum())
     summary = html.Span([html.B(f"{len(rows):,}"), " premises · ", html.B(f"{n_hot:,}", id="premises-n-hot"),
                          " in a hot block · ", html.B(f"{n_next:,}"), " next to one"], id="premises-count")
-    fig = overview_map(rows, shown, queries.borough_outlines(store, f.boroughs), current_config().map_style)
-    return data, fig, summary, "/download/premises/list.csv" + query, query
+    fig = overview_map(rows, store.scope.record_level, queries.borough_outlines(store, f.boroughs), current_config().map_style)
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    controls = [list(f.boroughs), start, end, radius, list(types), min_count, text]
+    return fig, summary, "/download/premises/list.csv" + query, query, controls, pages, 0
 
 
-def overview_map(rows, shown, outlines, style: str) -> dict:
+def table_page(controls: list | None, page_current) -> list[dict]:
+    """Callback body: the rows of one page of the table (the server pages the table: the browser
+    gets 12 rows, not all 7,500 premises of London). controls: the filter values `update_view` used."""
+    try:
+        f, radius, types, min_count, text = _controls(*controls)
+    except (TypeError, ValueError):  # not what update_view sends: a hand-made request
+        return []
+    store = current_store()
+    rows = ranked_rows(store, f, radius, types, min_count, text)
+    try:
+        page = max(0, int(page_current or 0))
+    except (TypeError, ValueError):
+        page = 0
+    part = rows.iloc[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    shown = premises_display(part, store.scope.record_level)
+    return shown.assign(id=shown["premises_id"]).to_dict("records")
+
+
+def overview_map(rows, record_level: bool, outlines, style: str) -> dict:
     """Markers of the listed premises (red in a hot block, orange next to one, grey otherwise) over borough outlines.
 
     A plain figure dict: go.Scattermap validates every element of 7,500-long lists (~0.8 s; a dict ~0.03 s).
@@ -194,8 +218,8 @@ def overview_map(rows, shown, outlines, style: str) -> dict:
          "hoverinfo": "skip", "name": "Borough boundaries"},
         {"type": "scattermap", "lat": rows["lat"].round(6).tolist(), "lon": rows["lon"].round(6).tolist(), "mode": "markers",
          "marker": {"size": 9, "color": colours, "opacity": 0.85}, "customdata": rows["premises_id"].tolist(),
-         "text": [f"{n}<br>{lic} · within radius: {t}<br>{h}" for n, lic, t, h in
-                  zip(shown["name"], shown["licence"], shown["total"], shown["hot"])],
+         "text": [f"{n}<br>{LICENCE_LABELS.get(lic, lic or '')} · within radius: {show(t, record_level)}<br>{hot_flag(a, b)}"
+                  for n, lic, t, a, b in zip(rows["name"], rows["licence_type"], rows["total"], rows["in_hot"], rows["next_to_hot"])],
          "hovertemplate": "%{text}<extra></extra>", "name": "Premises"},
     ]
     if len(rows):
@@ -239,11 +263,14 @@ def show_profile(view: str | None, selected: str | None):
 
 def register_callbacks(app) -> None:
     app.callback(
-        Output(Ids.TABLE, "data"), Output(Ids.MAP, "figure"), Output(Ids.SUMMARY, "children"),
-        Output(Ids.LIST_CSV, "href"), Output(Ids.VIEW, "data"),
+        Output(Ids.MAP, "figure"), Output(Ids.SUMMARY, "children"), Output(Ids.LIST_CSV, "href"), Output(Ids.VIEW, "data"),
+        Output(Ids.CONTROLS, "data"), Output(Ids.TABLE, "page_count"), Output(Ids.TABLE, "page_current"),
         Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
         Input(Ids.RADIUS, "value"), Input(Ids.TYPES, "value"), Input(Ids.MIN, "value"), Input(Ids.SEARCH, "value"),
-    )(guard(PERMISSION)(update_table))
+    )(guard(PERMISSION)(update_view))
+    app.callback(
+        Output(Ids.TABLE, "data"), Input(Ids.CONTROLS, "data"), Input(Ids.TABLE, "page_current"),
+    )(guard(PERMISSION)(table_page))
     app.callback(
         Output(Ids.SELECTED, "data"), Input(Ids.TABLE, "active_cell"), Input(Ids.MAP, "clickData"),
         State(Ids.SELECTED, "data"), prevent_initial_call=True,

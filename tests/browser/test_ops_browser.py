@@ -30,6 +30,11 @@ def test_licensing_officer_finds_a_premises_opens_its_profile_and_downloads_the_
     page.goto(live_server + "/premises")
     page.wait_for_selector("#premises-table td", timeout=30000)
     assert page.locator("#premises-count").inner_text().startswith(f"{len(ev):,} premises")
+    # the server pages the table: 12 rows at a time, the next page starts at rank 13
+    assert page.locator("#premises-table tbody tr td:first-child").first.inner_text() == "1"
+    page.click("#premises-table button.next-page")
+    page.wait_for_function("document.querySelector('#premises-table tbody tr td').innerText === '13'", timeout=15000)
+    assert page.locator("#premises-table tbody tr").count() <= 13  # header row + 12
 
     page.fill("#premises-search", str(target["name"]))
     page.keyboard.press("Enter")
