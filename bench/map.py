@@ -11,6 +11,7 @@ over --runs after one warm-up, and response sizes.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -94,6 +95,10 @@ def main() -> None:
     _, patch_bytes, _ = post(f"?{period}&src=ed", key)
     print(f"all-London hex response {full_bytes:,} bytes; values-only update {patch_bytes:,} bytes "
           f"({patch_bytes / full_bytes:.1%} of the full response)")
+    # the map's own part: the full figure against the Patch that replaces its values
+    full_map = len(json.dumps(client.post("/_dash-update-component", json=payload(f"?{period}", None)).json["response"]["map-hexes"]))
+    patch_map = len(json.dumps(client.post("/_dash-update-component", json=payload(f"?{period}&src=ed", key)).json["response"]["map-hexes"]))
+    print(f"map figure alone: full {full_map:,} bytes; values-only Patch {patch_map:,} bytes ({patch_map / full_map:.1%})")
 
 
 if __name__ == "__main__":

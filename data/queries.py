@@ -86,48 +86,45 @@ def hex_counts(store, f: Filters, res: int) -> pd.DataFrame:
 
 
 @per_version(64)
-def monthly_series(store, f: Filters) -> pd.DataFrame:
-    """Per month: ed and police counts (all months in range, zeros included)."""
+def month_borough_counts(store, f: Filters) -> pd.DataFrame:
+    """ed and police per (month, borough) of the filter: one scan that the monthly series, the
+    borough table and the totals of the same filter are all read from (a map render asks for all three)."""
     w = _where(store, f)
     return store.df(
-        f"""WITH c AS (
-                SELECT month, count(*) FILTER (WHERE source = 'ed') AS ed,
-                       count(*) FILTER (WHERE source = 'police') AS police
-                FROM incidents WHERE {w.sql} GROUP BY month),
-            m AS (SELECT range::DATE AS month FROM range(
-                    (SELECT min(month) FROM c), (SELECT max(month) FROM c) + INTERVAL 1 MONTH, INTERVAL 1 MONTH))
-            SELECT m.month, coalesce(c.ed, 0) AS ed, coalesce(c.police, 0) AS police
-            FROM m LEFT JOIN c USING (month) ORDER BY m.month""",
+        f"""SELECT month, borough_code, count(*) FILTER (WHERE source = 'ed') AS ed,
+                   count(*) FILTER (WHERE source = 'police') AS police
+            FROM incidents WHERE {w.sql} GROUP BY month, borough_code ORDER BY month, borough_code""",
         w.params,
     )
 
 
-@per_version(64)
+def monthly_series(store, f: Filters) -> pd.DataFrame:
+    """Per month: ed and police counts (every month from the first to the last with data, zeros included)."""
+    c = month_borough_counts(store, f)
+    if c.empty:
+        return pd.DataFrame({"month": pd.Series(dtype="datetime64[us]"), "ed": pd.Series(dtype="int64"),
+                             "police": pd.Series(dtype="int64")})
+    by_month = c.groupby("month")[["ed", "police"]].sum()
+    months = pd.date_range(by_month.index.min(), by_month.index.max(), freq="MS")
+    out = by_month.reindex(months, fill_value=0).rename_axis("month").reset_index()
+    return out.astype({"ed": "int64", "police": "int64"})
+
+
 def totals(store, f: Filters) -> dict[str, int]:
     """Total ed and police incidents matching the filter."""
-    w = _where(store, f)
-    row = store.df(
-        f"""SELECT count(*) FILTER (WHERE source = 'ed') AS ed,
-                   count(*) FILTER (WHERE source = 'police') AS police
-            FROM incidents WHERE {w.sql}""", w.params).iloc[0]
-    return {"ed": int(row["ed"]), "police": int(row["police"])}
+    c = month_borough_counts(store, f)
+    return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
 
 
-@per_version(64)
 def borough_table(store, f: Filters) -> pd.DataFrame:
     """Per borough in the selection: name, population, ed and police counts (zeros included)."""
-    w = _where(store, f)
-    b = borough_condition(f, scope_of(store), "b.code")
-    return store.df(
-        f"""WITH c AS (
-                SELECT borough_code, count(*) FILTER (WHERE source = 'ed') AS ed,
-                       count(*) FILTER (WHERE source = 'police') AS police
-                FROM incidents WHERE {w.sql} GROUP BY borough_code)
-            SELECT b.code, b.name, b.population, coalesce(c.ed, 0) AS ed, coalesce(c.police, 0) AS police
-            FROM boroughs b LEFT JOIN c ON c.borough_code = b.code
-            WHERE {b.sql} ORDER BY b.name""",
-        w.params + b.params,
-    )
+    names, _ = _reference(*_version(store))
+    wanted = scope_of(store).boroughs_for(f.boroughs)  # None: every borough; (): none
+    table = names if wanted is None else names[names["code"].isin(wanted)]
+    c = month_borough_counts(store, f).groupby("borough_code")[["ed", "police"]].sum()
+    out = table.merge(c, left_on="code", right_index=True, how="left").fillna({"ed": 0, "police": 0})
+    out = out.astype({"ed": "int64", "police": "int64"})[["code", "name", "population", "ed", "police"]]
+    return out.sort_values("name", kind="stable").reset_index(drop=True)
 
 
 def incident_records(store, f: Filters, limit: int) -> pd.DataFrame:
