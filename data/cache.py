@@ -81,6 +81,14 @@ class VersionCache:
                 fut.set_exception(exc)
         return fut.result(), not owner
 
+    def peek(self, key):
+        """The finished result for key, or None (never computes, never waits)."""
+        with self._lock:
+            fut = self._items.get(key)
+        if fut is None or not fut.done() or fut.exception() is not None:
+            return None
+        return fut.result()
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -105,16 +113,25 @@ def per_version(maxsize: int = 32):
         cache = VersionCache(maxsize)
         _CACHES.append(cache)
 
+        def key_of(store, args, kwargs):
+            return file_version(store), getattr(store, "scope", UNRESTRICTED), args, tuple(sorted(kwargs.items()))
+
         @functools.wraps(fn)
         def cached(store, *args, **kwargs):
-            key = (file_version(store), getattr(store, "scope", UNRESTRICTED), args, tuple(sorted(kwargs.items())))
-            value, hit = cache.get(key, lambda: fn(store, *args, **kwargs))
+            value, hit = cache.get(key_of(store, args, kwargs), lambda: fn(store, *args, **kwargs))
             on_rows = getattr(store, "on_rows", None)
             if hit and on_rows is not None and isinstance(value, pd.DataFrame):
                 on_rows(len(value))  # the request log counts rows served from the cache too
             return _shared(value)
 
+        def peek(store, *args, **kwargs):
+            """The cached result of this call if one is ready, else None: lets a cheaper query
+            be answered from a richer one that the same request already ran."""
+            value = cache.peek(key_of(store, args, kwargs))
+            return None if value is None else _shared(value)
+
         cached.cache = cache
         cached.uncached = fn
+        cached.peek = peek
         return cached
     return wrap

@@ -110,9 +110,16 @@ def monthly_series(store, f: Filters) -> pd.DataFrame:
     return out.astype({"ed": "int64", "police": "int64"})
 
 
+@per_version(64)
 def totals(store, f: Filters) -> dict[str, int]:
-    """Total ed and police incidents matching the filter."""
-    c = month_borough_counts(store, f)
+    """Total ed and police incidents matching the filter (from the month x borough counts when this
+    request already has them; else a plain count, 3x cheaper than grouping at 10M rows)."""
+    c = month_borough_counts.peek(store, f)
+    if c is None:
+        w = _where(store, f)
+        c = store.df(f"""SELECT count(*) FILTER (WHERE source = 'ed') AS ed,
+                                count(*) FILTER (WHERE source = 'police') AS police
+                         FROM incidents WHERE {w.sql}""", w.params)
     return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
 
 
@@ -224,7 +231,8 @@ def hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.Da
     if blocks.empty:
         return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
                                      "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
-    c = source_counts(store, f, "block_id").set_index("unit")
+    c = unit_counts.peek(store, f, "block_id")  # the block map has these counts already
+    c = (source_counts(store, f, "block_id") if c is None else c).set_index("unit")
     return rank_hot_blocks(c[["ed", "police"]], blocks, weights, top_n=top_n, alpha=alpha, p_method="exact")
 
 

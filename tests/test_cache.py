@@ -107,3 +107,22 @@ def test_rows_served_from_the_cache_are_still_counted_for_the_request_log(tiny_d
     queries.month_borough_counts(scoped, f)
     queries.month_borough_counts(scoped, f)
     assert len(seen) == 2 and seen[0] == seen[1] > 1  # the month rows of one borough, then the same from memory
+
+
+def test_peek_answers_from_a_richer_cached_result_and_never_computes(tiny_db):
+    from datetime import date
+    store = Store(tiny_db)
+    f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 30), boroughs=("E09000033",))
+    assert queries.month_borough_counts.peek(store, f) is None          # nothing computed yet
+    plain = queries.totals(store, f)                                     # a plain count
+    assert queries.month_borough_counts.peek(store, f) is None          # ... which did not fill the richer cache
+    queries.totals.cache.clear()
+    c = queries.month_borough_counts(store, f)
+    assert queries.month_borough_counts.peek(store, f) is not None
+    assert queries.totals(store, f) == plain == {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
+    # hot blocks rank the same counts whether they come from the block map's counts or their own query
+    queries.hot_blocks.cache.clear()
+    own = queries.hot_blocks(store, f)
+    queries.hot_blocks.cache.clear()
+    queries.unit_counts(store, f, "block_id")
+    pd.testing.assert_frame_equal(queries.hot_blocks(store, f), own)
