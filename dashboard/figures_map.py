@@ -13,8 +13,9 @@ import orjson
 import pandas as pd
 import plotly.graph_objects as go
 import shapely
+from plotly.colors import get_colorscale
 
-from dashboard.figures import empty_figure, outline_lines
+from dashboard.figures import TEMPLATE, empty_figure, outline_lines
 from data.disclosure import SMALL, suppress_parts
 from layers.blocks import from_bng, lines_to_bng
 from layers.hexes import cell_str, cells_geojson
@@ -180,17 +181,21 @@ def premises_traces(prem: pd.DataFrame, record_level: bool) -> list[dict]:
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def day_hour_heatmap(dh: pd.DataFrame, record_level: bool) -> go.Figure:
-    """ED assaults by weekday and hour (police.uk has no time of day)."""
+ORRD = [[float(v), c] for v, c in get_colorscale("OrRd")]  # plotly.js knows no "OrRd": send the colours
+
+
+def day_hour_heatmap(dh: pd.DataFrame, record_level: bool) -> dict:
+    """ED assaults by weekday and hour (police.uk has no time of day), as a figure dict."""
     if dh.empty:
-        return empty_figure("No ED assaults match these filters")
+        return empty_figure("No ED assaults match these filters").to_plotly_json()
     grid = np.zeros((7, 24))
     grid[dh["weekday"].to_numpy(int), dh["hour"].to_numpy(int)] = dh["n"].to_numpy()
-    text = np.where((grid > 0) & (grid < 5) & (not record_level), SMALL, grid.astype(int).astype(str))
-    z = np.where((grid > 0) & (grid < 5) & (not record_level), np.nan, grid)
-    fig = go.Figure(go.Heatmap(z=z, x=[f"{h:02d}" for h in range(24)], y=list(DAYS), text=text,
-                               colorscale="OrRd", hovertemplate="%{y} %{x}:00 – %{text} ED assaults<extra></extra>",
-                               colorbar={"title": {"text": "ED"}, "thickness": 10}))
-    fig.update_layout(yaxis={"autorange": "reversed"}, margin={"l": 40, "r": 10, "t": 10, "b": 30},
-                      xaxis={"title": {"text": "Hour of assault"}})
-    return fig
+    small = (grid > 0) & (grid < 5) & (not record_level)
+    text = np.where(small, SMALL, grid.astype(int).astype(str))
+    z = [[None if small[d, h] else float(grid[d, h]) for h in range(24)] for d in range(7)]
+    trace = {"type": "heatmap", "z": z, "x": [f"{h:02d}" for h in range(24)], "y": list(DAYS), "text": text.tolist(),
+             "colorscale": ORRD, "hovertemplate": "%{y} %{x}:00 – %{text} ED assaults<extra></extra>",
+             "colorbar": {"title": {"text": "ED"}, "thickness": 10}}
+    layout = {"yaxis": {"autorange": "reversed"}, "margin": {"l": 40, "r": 10, "t": 10, "b": 30},
+              "xaxis": {"title": {"text": "Hour of assault"}}, "template": TEMPLATE}
+    return {"data": [trace], "layout": layout}

@@ -3,6 +3,7 @@ import re
 from datetime import date
 
 import numpy as np
+import plotly.graph_objects as go
 from dash import Patch
 from h3.api import basic_int as h3i
 
@@ -45,10 +46,10 @@ def test_render_numbers_equal_sql(signed_in, store):
     located = _sql(store, f"{boroughs} AND {LOCATED} AND ({_period('ed', '2024-03-01', '2024-08-31')} OR {_period('police', '2024-03-01', '2024-08-31')})")
     assert ed > 10 and police > 100 and located < ed + police
     assert out[MAP]["data"][0]["type"] == "choroplethmap" and _unit_totals(out[MAP]) == located
-    series = {t.name: t for t in out[SERIES].data}
+    series = {t.name: t for t in go.Figure(out[SERIES]).data}
     assert int(np.nansum(series["ED assaults"].y)) == ed and int(np.nansum(series["Police violence"].y)) == police
     assert str(series["ED assaults"].x[0])[:7] == "2024-03" and len(series["ED assaults"].x) == 6
-    assert int(np.nansum(out[HEAT].data[0].z)) == ed  # the day x hour chart holds every ED record
+    assert int(np.nansum(np.asarray(go.Figure(out[HEAT]).data[0].z, float))) == ed  # the day x hour chart holds every ED record
     assert _card(out[SUMMARY], "summary-ed") == f"{ed:,}" and _card(out[SUMMARY], "summary-police") == f"{police:,}"
     assert "Westminster" in str(out[TABLE]) and "Camden" not in str(out[TABLE])
     assert out[HREF] == f"/download/boroughs.csv?borough={WESTMINSTER}%2C{HACKNEY}&from=2024-03-01&to=2024-08-31"
@@ -92,9 +93,9 @@ def test_clicked_hex_filters_series_and_heatmap_to_that_place(signed_in, store):
         out = map_page.render(f"?borough={HACKNEY}&place=h3_r8:{h3i.int_to_str(cell)}", None)
     ed = _sql(store, f"h3_r8 = {cell} AND {_period('ed', '2025-01-01', '2025-12-31')}")
     police = _sql(store, f"h3_r8 = {cell} AND {_period('police', '2025-01-01', '2025-12-31')}")
-    series = {t.name: t for t in out[SERIES].data}
+    series = {t.name: t for t in go.Figure(out[SERIES]).data}
     assert int(np.nansum(series["ED assaults"].y)) == ed and int(np.nansum(series["Police violence"].y)) == police
-    assert int(np.nansum(out[HEAT].data[0].z)) == ed
+    assert int(np.nansum(np.asarray(go.Figure(out[HEAT]).data[0].z, float))) == ed
     assert "hexagon" in out[SELECTION]
     assert map_page._place_from_click({"points": [{"curveNumber": 0, "location": h3i.int_to_str(cell)}]}, "hex", 8) == ("h3_r8", cell)
     assert map_page._place_from_click({"points": [{"curveNumber": 2, "location": "x"}]}, "hex", 8) is None
@@ -109,8 +110,8 @@ def test_brushed_period_narrows_map_and_summary(signed_in, store):
     ed = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-03-01', '2025-04-30')}")
     assert _unit_totals(out[MAP]) == located
     assert _card(out[SUMMARY], "summary-ed") == f"{ed:,}"
-    assert len(out[SERIES].data[0].x) == 12  # the series keeps the whole period, with the brush drawn on it
-    assert out[SERIES].layout.shapes[0].x0 is not None
+    assert len(go.Figure(out[SERIES]).data[0].x) == 12  # the series keeps the whole period, with the brush drawn on it
+    assert go.Figure(out[SERIES]).layout.shapes[0].x0 is not None
 
 
 def test_blocks_with_gi_and_change_colours(signed_in, store):
@@ -155,7 +156,7 @@ def test_empty_selection_says_so(signed_in):
     with signed_in("analyst"):
         out = map_page.render(f"?borough={WESTMINSTER}&from=2019-01-01&to=2019-02-01", None)
     assert "No incidents" in out[MAP]["layout"]["annotations"][0]["text"]
-    assert "No incidents" in out[SERIES].layout.annotations[0].text
+    assert "No incidents" in go.Figure(out[SERIES]).layout.annotations[0].text
 
 
 def test_bad_url_values_fall_back_with_notes(signed_in):
@@ -184,7 +185,7 @@ def test_hour_and_weekday_filters_count_ed_only(signed_in, store):
         out = map_page.render(f"?borough={HACKNEY}&hours=22-4&days=4,5", None)
     ed = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-01-01', '2025-12-31')} "
                      "AND (hour(occurred_at) >= 22 OR hour(occurred_at) < 4) AND dayofweek(occurred_at) IN (5, 6)")
-    series = {t.name: t for t in out[SERIES].data}
+    series = {t.name: t for t in go.Figure(out[SERIES]).data}
     assert int(np.nansum(series["ED assaults"].y)) == ed and np.nansum(series["Police violence"].y) == 0
 
 
@@ -195,3 +196,18 @@ def test_pages_render_and_unknown_path_says_not_found(client_as, signed_in):
         assert "Page not found" in str(shell.render("/nowhere", ""))
         page = str(shell.render("/", "?borough=E09000033&from=bad"))
     assert "Ignored 'from=bad'" in page and "E09000033" in page
+
+
+def test_dict_figures_carry_what_go_figure_would_have_resolved():
+    """The series and heatmap are plain dicts: named colour scales plotly.js does not know must be
+    sent as colours, and the default template kept (the look go.Figure gives)."""
+    import pandas as pd
+    from dashboard import figures, figures_map
+    heat = figures_map.day_hour_heatmap(pd.DataFrame({"weekday": [5], "hour": [23], "n": [7]}), True)
+    assert heat["data"][0]["colorscale"] == [list(c) for c in go.Heatmap(colorscale="OrRd").colorscale]
+    assert heat["data"][0]["z"][5][23] == 7 and heat["layout"]["template"]["layout"]["colorway"]
+    series = figures.monthly_series(pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+                                                  "ed": [3, 9], "police": [40, 0]}), record_level=False)
+    ed, ed_small, police = series["data"]
+    assert ed["y"] == [None, 9.0] and ed["text"] == ["<5", "9"] and ed_small["x"] == ["2025-01-01"]
+    assert police["y"] == [40.0, 0.0] and series["layout"]["template"] == figures.TEMPLATE

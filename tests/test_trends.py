@@ -5,6 +5,7 @@ import io
 from datetime import date
 
 import numpy as np
+import plotly.graph_objects as go
 import pandas as pd
 import pytest
 
@@ -87,7 +88,7 @@ def test_callback_numbers_equal_sql(signed_in, store):
             [WESTMINSTER], "2024-01", "2025-12", "count", "police")
     want = _ed_police_months(store, WESTMINSTER, "2023-01-01", "2025-12-01")
     window = want[want["month"] >= pd.Timestamp("2024-01-01")]
-    series = {t.name: t for t in monthly.data}
+    series = {t.name: t for t in go.Figure(monthly).data}
     assert np.asarray(series["ED assaults"].y, float).tolist() == window["ed"].astype(float).tolist()
     assert np.asarray(series["Police violence"].y, float).tolist() == window["police"].astype(float).tolist()
     roll = {t.name: np.asarray(t.y, float) for t in rolling.data}
@@ -118,7 +119,7 @@ def test_scoped_user_gets_nothing_from_another_borough(signed_in):
     with signed_in("csp"):
         cards, monthly, *_, ranking, _, _, _ = page.update_view([WESTMINSTER], "2024-01", "2025-12", "rate", "ed")
         own = page.update_view([], "2024-01", "2025-12", "count", "police")
-    assert "No incidents" in monthly.layout.annotations[0].text
+    assert "No incidents" in go.Figure(monthly).layout.annotations[0].text
     assert list(ranking.data[0].y) == ["Hackney"]
     assert list(own[5].data[0].y) == ["Hackney"] and own[5].data[0].marker.color == (fs.HIGHLIGHT,)
 
@@ -128,9 +129,9 @@ def test_small_counts_are_gaps_for_aggregate_roles(signed_in, store):
         _, monthly, *_ = page.update_view([HACKNEY], "2024-01", "2025-12", "count", "police")
     want = _ed_police_months(store, HACKNEY, "2024-01-01", "2025-12-01")
     small = want["ed"].between(1, 4)
-    ed = np.asarray(monthly.data[0].y, float)
+    ed = np.asarray(go.Figure(monthly).data[0].y, float)
     assert small.any() and np.isnan(ed[small.to_numpy()]).all()
-    assert list(np.asarray(monthly.data[0].text)[small.to_numpy()]) == ["<5"] * int(small.sum())
+    assert list(np.asarray(go.Figure(monthly).data[0].text)[small.to_numpy()]) == ["<5"] * int(small.sum())
 
 
 def test_bad_link_values_fall_back_with_notes(signed_in):

@@ -219,9 +219,11 @@ def render(state: str, geo_key: str | None):
                                        center=center, zoom=zoom, premises=prem, record_level=record_level, note=md.note)
     series_f = st.f  # the series keeps the whole period (the brush is drawn on it)
     fig_series = figures.monthly_series(queries.monthly_series(store, series_f), record_level)
-    if st.sel and fig_series.data:
-        fig_series.add_vrect(x0=st.sel[0], x1=st.sel[1], fillcolor="#f4a582", opacity=0.25, line_width=0)
-    fig_series.update_layout(dragmode="select", selectdirection="h", clickmode="none")
+    if st.sel and fig_series["data"]:
+        fig_series["layout"]["shapes"] = [{"type": "rect", "xref": "x", "yref": "y domain", "x0": str(st.sel[0]),
+                                           "x1": str(st.sel[1]), "y0": 0, "y1": 1, "fillcolor": "#f4a582",
+                                           "opacity": 0.25, "line": {"width": 0}}]
+    fig_series["layout"].update(dragmode="select", selectdirection="h", clickmode="none")
     fig_heat = figures_map.day_hour_heatmap(queries.day_hour(store, st.selection_filters), record_level)
     table = queries.borough_table(store, st.selection_filters.with_(place=None))
     from dashboard.url_state import to_query
