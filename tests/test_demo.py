@@ -100,3 +100,17 @@ def test_police_rows_have_police_uk_shape():
     assert csv["Location"].str.startswith("On or near ").all()
     asb = csv["Crime type"] == "Anti-social behaviour"
     assert (csv.loc[asb, "Crime ID"] == "").all() and (csv.loc[~asb, "Crime ID"].str.len() == 20).all()
+
+
+def test_street_lengths_are_long_tailed_like_real_london():
+    """Named streets per borough: in Westminster mostly 100-300 m with a few arterials over 1 km
+    (calibrated to real Westminster, see data/demo_world.py), and most names local to a borough."""
+    from data.demo_world import build_world
+    w = build_world(np.random.default_rng(7), 0.25)
+    per = w.segments.groupby(["borough_code", "street"])["length_m"].sum()
+    wm = per.loc["E09000033"]
+    assert 100 < wm.median() < 220 and 300 < wm.quantile(0.9) < 700
+    assert 0.85 < (wm <= 500).mean() < 0.97 and 0.01 < (wm > 1000).mean() < 0.08
+    assert 0.02 < (per > 1000).mean() < 0.12  # arterials all over London
+    boroughs_per_name = per.reset_index().groupby("street")["borough_code"].nunique()
+    assert (boroughs_per_name == 1).mean() > 0.6
