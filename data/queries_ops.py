@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from data.filters import Filters, Where, borough_condition, incident_where
+from data.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where
 from data.queries import MAP_CONFIDENCE, raw_of, scope_of
 from data.cache import per_version
 
@@ -153,57 +153,65 @@ def premises_one(store, premises_id: str) -> pd.Series | None:
     return None if df.empty else df.iloc[0]
 
 
-def _one_near(store, f: Filters, premises_id: str, radius_m: float, select: str, group: str = "") -> pd.DataFrame:
-    """Run `select` over the incidents (alias i) within radius_m of one premises (alias p)."""
+@per_version(64)
+def _near_rows(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
+    """Every incident of the window (both sources, f's other filters) within radius_m of one premises,
+    with its distance: one scan that a profile's monthly series, hour-of-week, weapons and map all
+    read from (a bounding box first, cheap on the coordinates, then the exact distance)."""
     radius_m = check_radius(radius_m)
-    w = _near_where(store, f)
-    # a bounding box first (cheap, uses the coordinates only), then the exact distance
+    w = _near_where(store, f.with_(sources=ALL_SOURCES))
     dlat = radius_m / 111_000 * 1.05
-    sql = f"""SELECT {select}
+    sql = f"""SELECT i.incident_id, i.source, i.occurred_at, i.month, i.category, i.lat, i.lon,
+                     i.geocode_confidence, i.h3_r10, round({_DISTANCE}, 1) AS distance_m
               FROM (SELECT premises_id, lat AS plat, lon AS plon FROM premises WHERE premises_id = ?) p
               JOIN (SELECT * FROM incidents WHERE {w.sql}) i
                 ON i.lat BETWEEN p.plat - ? AND p.plat + ?
                AND i.lon BETWEEN p.plon - ? / cos(radians(p.plat)) AND p.plon + ? / cos(radians(p.plat))
-              WHERE {_DISTANCE} <= ? {group}"""
+              WHERE {_DISTANCE} <= ?
+              ORDER BY i.occurred_at, i.incident_id"""
     return store.df(sql, [str(premises_id)] + w.params + [dlat, dlat, dlat, dlat, radius_m])
+
+
+def _near(store, f: Filters, premises_id: str, radius_m: float, sources=None) -> pd.DataFrame:
+    rows = _near_rows(store, f, premises_id, float(radius_m))
+    return rows.loc[rows["source"].isin(list(sources or f.sources))].reset_index(drop=True)
 
 
 def nearby_records(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """Record-level incidents within radius_m of a premises (only for record-level roles)."""
-    return _one_near(store, f, premises_id, radius_m,
-                     f"""i.incident_id, i.source, i.occurred_at, i.month, i.category, i.lat, i.lon,
-                         i.geocode_confidence, round({_DISTANCE}, 1) AS distance_m""",
-                     "ORDER BY i.occurred_at, i.incident_id")
+    return _near(store, f, premises_id, radius_m)[["incident_id", "source", "occurred_at", "month", "category", "lat",
+                                                  "lon", "geocode_confidence", "distance_m"]]
+
+
+def _by_source(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return (rows.assign(ed=(rows["source"] == "ed").astype("int64"), police=(rows["source"] == "police").astype("int64"))
+                .groupby(keys, as_index=False)[["ed", "police"]].sum())
 
 
 def nearby_hexes(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """Incidents within radius_m of a premises per H3 r10 cell: cell, ed, police, total."""
-    return _one_near(store, f, premises_id, radius_m,
-                     """i.h3_r10 AS cell, count(*) FILTER (WHERE i.source = 'ed') AS ed,
-                        count(*) FILTER (WHERE i.source = 'police') AS police, count(*) AS total""",
-                     "GROUP BY ALL ORDER BY cell")
+    c = _by_source(_near(store, f, premises_id, radius_m).rename(columns={"h3_r10": "cell"}), ["cell"])
+    return c.assign(total=c["ed"] + c["police"]).sort_values("cell").reset_index(drop=True)
 
 
 def nearby_monthly(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """Per month of the window (zeros included): ed and police within radius_m of a premises."""
-    c = _one_near(store, f, premises_id, radius_m,
-                  """i.month, count(*) FILTER (WHERE i.source = 'ed') AS ed,
-                     count(*) FILTER (WHERE i.source = 'police') AS police""", "GROUP BY ALL")
-    return _fill_months(c, f, ["ed", "police"])
+    return _fill_months(_by_source(_near(store, f, premises_id, radius_m), ["month"]), f, ["ed", "police"])
 
 
 def nearby_day_hour(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """ED assaults within radius_m per weekday (0 = Monday) and hour: weekday, hour, n (non-zero cells)."""
-    return _one_near(store, f.with_(sources=("ed",)), premises_id, radius_m,
-                     "isodow(i.occurred_at) - 1 AS weekday, hour(i.occurred_at) AS hour, count(*) AS n",
-                     "GROUP BY ALL ORDER BY weekday, hour")
+    ed = _near(store, f, premises_id, radius_m, sources=("ed",))
+    t = pd.to_datetime(ed["occurred_at"])
+    c = pd.DataFrame({"weekday": t.dt.day_of_week.astype("int64"), "hour": t.dt.hour.astype("int64")})
+    return c.groupby(["weekday", "hour"]).size().rename("n").reset_index().sort_values(["weekday", "hour"]).reset_index(drop=True)
 
 
 def nearby_methods(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """ED assaults within radius_m by assault method: every method code with its count (zeros included)."""
     from data.schema import ASSAULT_METHODS
-    c = _one_near(store, f.with_(sources=("ed",)), premises_id, radius_m,
-                  "i.category AS method, count(*) AS ed", "GROUP BY ALL")
+    ed = _near(store, f, premises_id, radius_m, sources=("ed",))
+    c = ed.groupby("category").size().rename("ed").rename_axis("method").reset_index()
     codes = pd.DataFrame({"method": [m.code for m in ASSAULT_METHODS], "label": [m.label for m in ASSAULT_METHODS]})
     out = codes.merge(c, on="method", how="left")
     out["ed"] = out["ed"].fillna(0).astype("int64")

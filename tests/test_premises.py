@@ -311,3 +311,16 @@ def test_hour_of_week_greys_small_cells_for_aggregate_roles_and_counts_exactly_o
     assert agg.data[1].name == "fewer than 5" and agg.data[1].z[0][22] == 1 and np.isnan(agg.data[1].z[5][23])
     bars = bar_counts(["Body part", "Glass or bottle"], [2, 9], record_level=False)
     assert np.isnan(bars.data[0].y[0]) and bars.data[0].y[1] == 9 and list(bars.data[0].text) == ["<5", "9"]
+
+
+def test_profile_parts_read_from_one_scan_keep_each_ones_sources(store):
+    """The monthly series follows the filter's sources; the hour-of-week and weapons are always ED."""
+    pid = _top_premises(store)["premises_id"]
+    both = queries_ops.nearby_monthly(store, Y2025, pid, 50)
+    police = queries_ops.nearby_monthly(store, Y2025.with_(sources=("police",)), pid, 50)
+    assert police["ed"].sum() == 0 and police["police"].tolist() == both["police"].tolist() and both["ed"].sum() > 0
+    ed_hours = queries_ops.nearby_day_hour(store, Y2025, pid, 50)
+    assert queries_ops.nearby_day_hour(store, Y2025.with_(sources=("police",)), pid, 50).equals(ed_hours)
+    assert ed_hours["n"].sum() == both["ed"].sum() == queries_ops.nearby_methods(store, Y2025, pid, 50)["ed"].sum()
+    recs = queries_ops.nearby_records(store, Y2025.with_(sources=("ed",)), pid, 50)
+    assert set(recs["source"]) == {"ed"} and len(recs) == both["ed"].sum()
