@@ -6,6 +6,7 @@ not geometry. Pure functions: DataFrames in, plotly figures or GeoJSON out.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,19 +115,37 @@ def unit_trace(geojson: dict, ids: list[str], z, customdata: list[list], classes
     }
 
 
-def block_geojson(blocks: pd.DataFrame) -> dict:
-    """Street blocks (block_id, geom_wkb WGS84 lines) as street-width polygons, feature id = block id."""
-    lines = shapely.from_wkb([bytes(w) for w in blocks["geom_wkb"]])
-    polys = shapely.buffer(lines_to_bng(lines), BLOCK_HALF_WIDTH_M, cap_style="flat")
+_BLOCK_FEATURES: dict[tuple[int, bytes], dict] = {}   # (block id, its WKB line) -> GeoJSON feature
+_BLOCK_FEATURES_MAX = 200_000                          # all of London at 10M incidents is 175,000 blocks
+_BLOCK_FEATURES_LOCK = threading.Lock()
 
-    def to_wgs(xy):
-        lat, lon = from_bng(xy[:, 0], xy[:, 1])
-        return np.column_stack([np.round(lon, 6), np.round(lat, 6)])
-    polys = shapely.transform(polys, to_wgs)
-    # GEOS writes the GeoJSON (the same JSON as shapely.geometry.mapping, 10x faster for 3,000 blocks)
-    feats = [{"type": "Feature", "id": str(int(b)), "properties": {}, "geometry": orjson.loads(g)}
-             for b, g in zip(blocks["block_id"], shapely.to_geojson(polys))]
-    return {"type": "FeatureCollection", "features": feats}
+
+def block_geojson(blocks: pd.DataFrame) -> dict:
+    """Street blocks (block_id, geom_wkb WGS84 lines) as street-width polygons, feature id = block id.
+
+    A block's polygon depends only on its line: each is built once per process (keyed by id and
+    line, so a reloaded street network is rebuilt) and shared, read-only, by every figure after."""
+    keys = [(int(b), bytes(w)) for b, w in zip(blocks["block_id"], blocks["geom_wkb"])]
+    with _BLOCK_FEATURES_LOCK:
+        found = {k: _BLOCK_FEATURES.get(k) for k in keys}
+    missing = [k for k, v in found.items() if v is None]
+    if missing:
+        lines = shapely.from_wkb([w for _, w in missing])
+        polys = shapely.buffer(lines_to_bng(lines), BLOCK_HALF_WIDTH_M, cap_style="flat")
+
+        def to_wgs(xy):
+            lat, lon = from_bng(xy[:, 0], xy[:, 1])
+            return np.column_stack([np.round(lon, 6), np.round(lat, 6)])
+        polys = shapely.transform(polys, to_wgs)
+        # GEOS writes the GeoJSON (the same JSON as shapely.geometry.mapping, 10x faster for 3,000 blocks)
+        made = {k: {"type": "Feature", "id": str(k[0]), "properties": {}, "geometry": orjson.loads(g)}
+                for k, g in zip(missing, shapely.to_geojson(polys))}
+        found.update(made)
+        with _BLOCK_FEATURES_LOCK:
+            if len(_BLOCK_FEATURES) + len(made) > _BLOCK_FEATURES_MAX:
+                _BLOCK_FEATURES.clear()
+            _BLOCK_FEATURES.update(made)
+    return {"type": "FeatureCollection", "features": [found[k] for k in keys]}
 
 
 def unit_geojson(units: pd.DataFrame, kind: str, shapes: pd.DataFrame | None = None) -> tuple[dict, list[str]]:

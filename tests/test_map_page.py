@@ -211,3 +211,19 @@ def test_dict_figures_carry_what_go_figure_would_have_resolved():
     ed, ed_small, police = series["data"]
     assert ed["y"] == [None, 9.0] and ed["text"] == ["<5", "9"] and ed_small["x"] == ["2025-01-01"]
     assert police["y"] == [40.0, 0.0] and series["layout"]["template"] == figures.TEMPLATE
+
+
+def test_block_polygons_are_built_once_and_follow_a_changed_line(store):
+    import shapely
+    from dashboard import figures_map
+    shapes = store.df("SELECT block_id, geom_wkb FROM blocks ORDER BY block_id LIMIT 5")
+    first = figures_map.block_geojson(shapes)
+    again = figures_map.block_geojson(shapes.iloc[::-1])
+    assert [f["id"] for f in again["features"]] == [f["id"] for f in first["features"]][::-1]
+    assert again["features"][-1] is first["features"][0]          # the same object: built once
+    poly = shapely.geometry.shape(first["features"][0]["geometry"])
+    line = shapely.from_wkb(bytes(shapes["geom_wkb"].iat[0]))
+    assert poly.contains(shapely.centroid(line)) or poly.distance(line) < 1e-5
+    moved = shapes.head(1).assign(geom_wkb=[shapely.to_wkb(shapely.affinity.translate(line, 0.01, 0))])
+    shifted = figures_map.block_geojson(moved)["features"][0]      # same id, new line: a new polygon
+    assert shifted["id"] == first["features"][0]["id"] and shifted["geometry"] != first["features"][0]["geometry"]
