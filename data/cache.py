@@ -7,7 +7,7 @@ CPU each time. `per_version` caches a query function's result keyed by
 * the database file version the request is pinned to (inode, mtime, size: a load writes a new
   file, so a new key, and old entries simply age out),
 * the viewer's scope (two users with different boroughs never share an entry), and
-* the call's arguments (the frozen `Filters` and plain values).
+* the call's arguments (the frozen `Filters`, by its `cache_key()`, and plain values).
 
 Concurrent calls for the same key wait for the first instead of all computing (single flight).
 Results are shared between requests: DataFrames are handed out as shallow copies (pandas
@@ -114,6 +114,7 @@ def per_version(maxsize: int = 32):
         _CACHES.append(cache)
 
         def key_of(store, args, kwargs):
+            args = tuple(a.cache_key() if hasattr(a, "cache_key") else a for a in args)
             return file_version(store), getattr(store, "scope", UNRESTRICTED), args, tuple(sorted(kwargs.items()))
 
         @functools.wraps(fn)

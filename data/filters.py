@@ -52,6 +52,11 @@ class Filters:
     def with_(self, **changes) -> "Filters":
         return replace(self, **changes)
 
+    def cache_key(self) -> "Filters":
+        """What query results depend on: the filter without the map's display unit (no query reads
+        `unit`), so switching hexagons to street blocks reuses the series, totals and table."""
+        return replace(self, unit="hex")
+
     @property
     def timed(self) -> bool:
         """True when an hour or weekday filter is set (police.uk records cannot match it)."""

@@ -126,3 +126,12 @@ def test_peek_answers_from_a_richer_cached_result_and_never_computes(tiny_db):
     queries.hot_blocks.cache.clear()
     queries.unit_counts(store, f, "block_id")
     pd.testing.assert_frame_equal(queries.hot_blocks(store, f), own)
+
+
+def test_the_map_unit_is_not_part_of_a_query_key(tiny_db):
+    store = Store(tiny_db)
+    f = Filters(boroughs=("E09000012",))
+    queries.month_borough_counts.cache.clear()
+    queries.month_borough_counts(store, f)
+    assert queries.month_borough_counts.peek(store, f.with_(unit="block")) is not None   # same counts
+    assert queries.month_borough_counts.peek(store, f.with_(sources=("ed",))) is None   # a real filter: not
