@@ -9,7 +9,8 @@ the nearest or second nearest to the place?), by the record's coded location typ
 takeaway" is not a pub) and, for venues, by whether the description also names the venue's
 street or area. The answer is the point holding the most weight within a radius; the shares of
 all the weight near it decide the confidence: a venue must be more likely right than not, a
-street point must be within 500 m of the truth four times in five. A wrong point is worse than
+street point must be within 500 m of the truth four times in five (a venue branch is placed at
+street confidence when it is more likely the one than 500 m off: `VENUE_ODDS`). A wrong point is worse than
 none: when no place holds enough weight the record drops to `area` or `none`. Private or absent
 locations get `none` and are never put on the map.
 """
@@ -22,7 +23,8 @@ import pandas as pd
 import shapely
 
 from data.geocode_gazetteer import Gazetteer, Places, from_xy, to_xy
-from data.geocode_text import PRIVATE_WORDS, TRANSIT_WORDS, UNKNOWN_WORDS, content, name_spans, spell, tokens
+from data.geocode_text import (PRIVATE_WORDS, TRANSIT_WORDS, UNKNOWN_WORDS, VENUE_TYPES, content, name_spans, spell,
+                                tokens)
 
 __all__ = ["Gazetteer", "geocode", "geocode_one", "COLUMNS"]
 
@@ -47,6 +49,14 @@ JUNCTION_LONG_M = 1000.0
 AREA_OF_VENUE = 10.0       # weight factor when the description names the area a venue is in
 AREA_NEAR_M = 2000.0
 AREA_SLACK_M = 300.0       # a venue is "in" a named area when no other area is nearer by more than this
+# "fairfax bar": weight factor of a Fairfax Bar over a plain Fairfax. Large: the typed word is
+# usually right, and a plain Fairfax wins only where no Fairfax Bar is in the ED's catchment
+TYPE_WORD_MATCH = 30.0
+# a venue name with several likely branches is still placed (street confidence) when the chance
+# that the likeliest is the one exceeds VENUE_ODDS times the chance the truth is beyond
+# SURE_RADIUS from it: a near miss costs little, a far one is a wrong point on the map. Calibrated
+# on the demo (bench/geocode.py): 0.9 places more and reaches the wrong-placement limit sooner
+VENUE_ODDS = 1.0
 FUZZY_PENALTY = 0.9         # score factor per corrected word
 # licence types that fit a record's coded ISTV location type: 05 "shop or takeaway" is a takeaway
 # (late-night refreshment) or an off-licence; 01 "licensed premises" fits every licence type, and
@@ -113,20 +123,46 @@ def _venue_weight(g: Gazetteer, cand: np.ndarray, near, location_type) -> np.nda
     return w * np.array([1.0 if k is None else fit.get(k, TYPE_MISFIT) for k in kinds])
 
 
-def _venue(g: Gazetteer, key: str, street_keys: set[str], area_keys: list[str], near, fuzz, location_type=None):
+def _venue_candidates(g: Gazetteer, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Venues a key may name, and a weight factor for each.
+
+    A key ending in a venue-type word ("fairfax bar") also names the venues known without it
+    (The Fairfax, a pub): people add the wrong type. Those that carry the typed word weigh
+    TYPE_WORD_MATCH times more.
+    """
     cand = g.venues.keys[key]
-    w = _venue_weight(g, cand, near, location_type)
+    words = key.split()
+    if len(words) > 1 and words[-1] in VENUE_TYPES:
+        bare = " ".join(words[:-1])
+        if bare in g.venues.keys and len(g.venues.keys[bare]) > len(cand):
+            wider = g.venues.keys[bare]
+            return wider, np.where(np.isin(wider, cand), TYPE_WORD_MATCH, 1.0)
+    return cand, np.ones(len(cand))
+
+
+def _area_factor(g: Gazetteer, cand: np.ndarray, area_keys: list[str]) -> np.ndarray | None:
+    """"red lion brixton": weight factor of each venue for a named area: AREA_OF_VENUE for the red
+    lions for which brixton is the nearest named area (within AREA_SLACK_M) and within AREA_NEAR_M,
+    1 for the others; None when no venue is in the area."""
+    named = np.zeros(len(g.areas), bool)
+    named[np.concatenate([g.areas.keys[k] for k in area_keys])] = True
+    d = np.hypot(g.venues.x[cand][:, None] - g.areas.x[None, :], g.venues.y[cand][:, None] - g.areas.y[None, :])
+    d_named = np.where(named[None, :], d, np.inf).min(axis=1)
+    inside = (d_named <= AREA_NEAR_M) & (d_named <= d.min(axis=1) + AREA_SLACK_M)
+    if not inside.any():
+        return None
+    return np.where(inside, AREA_OF_VENUE, 1.0)
+
+
+def _venue(g: Gazetteer, key: str, street_keys: set[str], area_keys: list[str], near, fuzz, location_type=None):
+    cand, typed = _venue_candidates(g, key)
+    w = _venue_weight(g, cand, near, location_type) * typed
     method = "venue"
     if area_keys:
-        # "red lion brixton": the red lion for which brixton is the nearest named area
-        named = np.zeros(len(g.areas), bool)
-        named[np.concatenate([g.areas.keys[k] for k in area_keys])] = True
-        d = np.hypot(g.venues.x[cand][:, None] - g.areas.x[None, :], g.venues.y[cand][:, None] - g.areas.y[None, :])
-        d_named = np.where(named[None, :], d, np.inf).min(axis=1)
-        inside = (d_named <= AREA_NEAR_M) & (d_named <= d.min(axis=1) + AREA_SLACK_M)
-        if inside.any():
+        factor = _area_factor(g, cand, area_keys)
+        if factor is not None:
             method = "venue+area"
-            w = w * np.where(inside, AREA_OF_VENUE, 1.0)
+            w = w * factor
     if street_keys:
         on = np.array([bool(g.venue_streets[i] & street_keys) for i in cand])
         if on.any():
@@ -137,15 +173,23 @@ def _venue(g: Gazetteer, key: str, street_keys: set[str], area_keys: list[str], 
     best = _resolve(g, g.venues, cand, w, "venue")
     if _sure(best, "venue"):
         return _answer(g.venues, best[0], best[1], "venue", method, fuzz)
-    if _sure(best, "street"):  # several of that name, but (nearly) all within a street's reach
+    # several of that name, but (nearly) all within a street's reach, or the likeliest more likely right than far off
+    if _sure(best, "street") or _likely(best):
         return _answer(g.venues, best[0], best[2], "street", method.replace("venue", "venue-street", 1), fuzz)
     return None
 
 
+def _likely(best) -> bool:
+    """Is the likeliest branch of a venue name (best: index, share within RADIUS, share within
+    SURE_RADIUS) worth placing: its share more than VENUE_ODDS times the share far from it?
+    A coin toss between two branches far apart is not."""
+    return best is not None and best[1] > VENUE_ODDS * (1.0 - best[2])
+
+
 def _venue_area(g: Gazetteer, key: str, near, fuzz, location_type=None):
     """A venue name that fits several places: their area, when most of the weight lies in one."""
-    cand = g.venues.keys[key]
-    w = _venue_weight(g, cand, near, location_type)
+    cand, typed = _venue_candidates(g, key)
+    w = _venue_weight(g, cand, near, location_type) * typed
     best = _resolve(g, g.venues, cand, w, "area")
     if _sure(best, "area"):
         return _answer(g.venues, best[0], best[2], "area", "venue-area", fuzz)
@@ -284,6 +328,9 @@ def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None, loc
     venue_keys = [k for _, _, kind, k in spans if kind == "venue"]
     street_keys = [k for _, _, kind, k in spans if kind == "street"]
     area_keys = [k for _, _, kind, k in spans if kind == "area"]
+    if any(k not in area_keys for k in venue_keys):
+        # "rosa's thai, leicester square": a place that is also an area only says where the venue is
+        venue_keys = [k for k in venue_keys if k not in area_keys]
     method_fuzz = " fuzzy" if fixed else ""
     if any(w in AREA_WORDS for t, w in enumerate(words) if t not in covered):  # "brick lane area": the writer says it is not the exact spot
         for key in area_keys + street_keys + venue_keys:

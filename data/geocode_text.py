@@ -148,13 +148,16 @@ class Speller:
 
     One edit (insertion, deletion, substitution or swap of neighbours) for words of 4-7
     letters, two for longer words; targets shorter than 5 letters are left alone, because
-    short names ("star", "bell") are too easily reached by chance.
+    short names ("star", "bell") are too easily reached by chance; `correct_short` offers them
+    for the caller to accept only where they complete a longer name ("laurel arns").
     """
 
     def __init__(self, vocabulary):
         self.known = frozenset(vocabulary) | COMMON_WORDS | STOPWORDS | UNKNOWN_WORDS | PRIVATE_WORDS
         self.targets = sorted(w for w in vocabulary if len(w) >= 5 and w.isalpha())
+        self.short_targets = sorted(w for w in vocabulary if len(w) == 4 and w.isalpha())
         self._cache: dict[str, str | None] = {}
+        self._short_cache: dict[str, tuple[str, ...]] = {}
 
     def correct(self, word: str) -> tuple[str, ...]:
         """Vocabulary words equally near `word` (empty when it is known or too far from all).
@@ -173,6 +176,16 @@ class Speller:
             best = tuple(w for w, d, _ in found if d == top)
         self._cache[word] = best
         return best
+
+    def correct_short(self, word: str) -> tuple[str, ...]:
+        """Four-letter vocabulary words one slip from an unknown word of 4-5 letters ("arns" → arms,
+        "yorrk" → york): too easily reached by chance to take alone, see `spell`."""
+        if word in self.known or not 4 <= len(word) <= 5 or not word.isalpha():
+            return ()
+        if word not in self._short_cache:
+            found = process.extract(word, self.short_targets, scorer=OSA.distance, score_cutoff=1, limit=8)
+            self._short_cache[word] = tuple(w for w, _, _ in found)
+        return self._short_cache[word]
 
 
 def name_spans(g, words: list[str]) -> list[tuple[int, int, str, str]]:
@@ -214,7 +227,9 @@ def spell(g, words: list[str]) -> tuple[list[str], int]:
 
     A tie ("mars" is one slip from marks, marsh and marys) goes to the word that makes the
     longest name with its neighbours ("st mars cres" → "street marks crescent"), and stays
-    uncorrected when none makes a name or several make equally long ones.
+    uncorrected when none makes a name or several make equally long ones. A short name word
+    ("arms", "king") is only put in where it completes a name of two or more words with its
+    neighbours and the word as typed is part of no name ("laurel arns" → "laurel arms").
     """
     words, fixed = list(words), 0
     for i, w in enumerate(words):
@@ -223,6 +238,10 @@ def spell(g, words: list[str]) -> tuple[list[str], int]:
             length = {o: _longest_name(g, words[:i] + [o] + words[i + 1:], i) for o in options}
             top = max(length.values())
             options = tuple(o for o in options if length[o] == top) if top else ()
+        if not options and len(words) > 1 and _longest_name(g, words, i) == 0:
+            short = g.speller.correct_short(w)
+            length = {o: _longest_name(g, words[:i] + [o] + words[i + 1:], i) for o in short}
+            options = tuple(o for o in short if length[o] >= 2 and length[o] == max(length.values()))
         if len(options) == 1:
             words[i], fixed = options[0], fixed + 1
     return words, fixed

@@ -184,3 +184,52 @@ def test_chain_slang_names_the_chain(slang, pid):
     g = _tiny([("W", "Wetherspoons", "pub", -5000, 500), ("K", "KFC", "late_night_refreshment", -5000, 800),
                ("B", "Burger King", "late_night_refreshment", -5000, 1100), ("M", "McDonald's", "late_night_refreshment", -5000, 1400)])
     assert _one(g, f"outside {slang}", WEST_ED)["matched"] == f"premises:{pid}"
+
+
+def test_a_wrong_venue_type_word_falls_back_to_the_venue_without_it():
+    # "fairfax bar": the only Fairfax Bar is 35 km east, beyond four nearer EDs; a Fairfax pub by the western ED
+    premises = pd.DataFrame([("BAR", "Fairfax Bar", "bar", *_ll(35000, 500)), ("PUB", "The Fairfax", "pub", *_ll(-5000, 500))],
+                            columns=["premises_id", "name", "licence_type", "lat", "lon"])
+    eds = pd.DataFrame([(f"ED{x}", f"Hospital {x}", *_ll(x, 0)) for x in (-5000, 5000, 15000, 25000, 35000)],
+                       columns=["site_code", "name", "lat", "lon"])
+    g = Gazetteer.build(premises, None, ed_sites=eds)
+    assert _one(g, "the fairfax bar", WEST_ED)["matched"] == "premises:PUB"
+    assert _one(g, "the fairfax bar", (35000, 0))["matched"] == "premises:BAR"
+    # in the same catchment the typed word decides: Fairfax Bar weighs 30 times as much
+    g = _tiny([("BAR", "Fairfax Bar", "bar", -4000, 500), ("PUB", "The Fairfax", "pub", -5000, 500)])
+    row = _one(g, "fairfax bar", WEST_ED)
+    assert (row["confidence"], row["matched"]) == ("venue", "premises:BAR")
+
+
+def test_a_place_that_is_also_an_area_qualifies_the_venue_named_with_it():
+    # Leicester Square is a landmark and an area; "rosa's thai, leicester square" means the Rosa's Thai there
+    premises = pd.DataFrame([(pid, "Rosa's Thai", "restaurant", *_ll(x, y)) for pid, x, y in
+                             (("SQ", -4900, 300), ("FAR", -5100, -1800))],
+                            columns=["premises_id", "name", "licence_type", "lat", "lon"])
+    landmarks = pd.DataFrame([("Leicester Square", "square", *_ll(-4800, 200))], columns=["name", "kind", "lat", "lon"])
+    areas = pd.DataFrame([("Leicester Square", *_ll(-4800, 200)), ("Southville", *_ll(-5100, -2000))],
+                         columns=["name", "lat", "lon"])
+    eds = pd.DataFrame([("EDW", "West Hospital", *_ll(*WEST_ED))], columns=["site_code", "name", "lat", "lon"])
+    g = Gazetteer.build(premises, None, landmarks, areas, ed_sites=eds)
+    row = _one(g, "ROSAS THAI, LEICESTER SQUARE", WEST_ED)
+    assert (row["confidence"], row["matched"], row["method"]) == ("venue", "premises:SQ", "venue+area")
+    assert _one(g, "o/s leicester square", WEST_ED)["matched"] == "landmark:Leicester Square"  # alone, the place itself
+
+
+def test_the_likeliest_of_several_branches_is_placed_only_when_far_misses_are_less_likely():
+    from data.geocode import VENUE_ODDS, _likely
+    assert VENUE_ODDS == 1.0   # (index, share within 50 m, share within 500 m)
+    assert _likely((0, 0.45, 0.6)) and not _likely((0, 0.4, 0.6)) and not _likely((0, 0.5, 0.5)) and not _likely(None)
+    # three Greggs in the western catchment, each 1.5 km from the others: a third right, two thirds far
+    apart = _tiny([("W1", "Greggs", "late_night_refreshment", -5000, 0),
+                   ("W2", "Greggs", "late_night_refreshment", -5000, 1500),
+                   ("W3", "Greggs", "late_night_refreshment", -5000, -1500)])
+    assert _one(apart, "greggs", WEST_ED)["confidence"] in ("area", "none")
+    # two of them a door apart (busier, so each a bit more likely than the third): the likeliest
+    # door is more likely right than the lone one is, so it is placed, at street confidence
+    close = _tiny([("W1", "Greggs", "late_night_refreshment", -5000, 500),
+                   ("W2", "Greggs", "late_night_refreshment", -5000, 600),
+                   ("W3", "Greggs", "late_night_refreshment", -5000, 3500)])
+    row = _one(close, "greggs", WEST_ED)
+    assert (row["confidence"], row["method"]) == ("street", "venue-street")
+    assert _metres_from(row, -5000, 550) <= 51

@@ -109,3 +109,19 @@ def test_spans_prefer_the_longest_name_and_keep_a_name_of_two_kinds_for_both():
 def test_area_names_are_also_known_by_their_parts():
     assert area_keys("Bank / City") == ["bank city", "bank", "city"]
     assert area_keys("Islington (Upper Street)") == ["islington upper street", "islington", "upper street"]
+
+
+def test_a_short_name_word_is_put_in_only_where_it_completes_a_longer_name():
+    g = _index(venues=["The Laurel Arms", "Burger King", "The Arms"], streets=["Mill Lane"])
+    assert spell(g, ["laurel", "arns"]) == (["laurel", "arms"], 1)      # "arms" completes The Laurel Arms
+    assert spell(g, ["burger", "kimg"]) == (["burger", "king"], 1)
+    assert spell(g, ["arns"]) == (["arns"], 0)                          # alone it could be anything
+    assert spell(g, ["arns", "mill", "lane"]) == (["arns", "mill", "lane"], 0)  # "arms" alone is no longer name
+
+
+def test_the_speller_offers_short_words_only_to_the_caller():
+    s = Speller(["arms", "king", "kind", "victoria"])
+    assert s.correct("arns") == ()                      # never taken alone
+    assert s.correct_short("arns") == ("arms",)
+    assert set(s.correct_short("kint")) == {"king", "kind"}     # a tie: `spell` keeps the one that makes a name
+    assert s.correct_short("victoria") == () and s.correct_short("arms") == ()
