@@ -11,7 +11,7 @@ from dash import Dash
 from config import Config, ConfigError
 from dashboard import exports, shell
 from dashboard.auth import init_auth
-from dashboard.ops import init_ops
+from dashboard.ops import init_ops, settle_memory
 from dashboard.context import CONFIG_KEY, STORE_KEY
 from data.errors import StoreError
 from data import cli as data_cli
@@ -94,6 +94,7 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
     shell.register_callbacks(app)
     for register_cli in (data_cli.register_cli, users_cli.register_cli, geocode_cli.register_cli):
         register_cli(app.server)
+    settle_memory()
     return app
 
 

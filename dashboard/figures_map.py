@@ -120,6 +120,14 @@ _BLOCK_FEATURES_MAX = 200_000                          # all of London at 10M in
 _BLOCK_FEATURES_LOCK = threading.Lock()
 
 
+def _untracked(geometry: dict) -> dict:
+    """GeoJSON geometry with its coordinates as tuples: the garbage collector stops tracking tuples of
+    floats, so cached polygons do not lengthen every full collection (same JSON)."""
+    def tup(x):
+        return tuple(tup(v) for v in x) if isinstance(x, list) else x
+    return {**geometry, "coordinates": tup(geometry["coordinates"])}
+
+
 def block_geojson(blocks: pd.DataFrame) -> dict:
     """Street blocks (block_id, geom_wkb WGS84 lines) as street-width polygons, feature id = block id.
 
@@ -138,7 +146,7 @@ def block_geojson(blocks: pd.DataFrame) -> dict:
             return np.column_stack([np.round(lon, 6), np.round(lat, 6)])
         polys = shapely.transform(polys, to_wgs)
         # GEOS writes the GeoJSON (the same JSON as shapely.geometry.mapping, 10x faster for 3,000 blocks)
-        made = {k: {"type": "Feature", "id": str(k[0]), "properties": {}, "geometry": orjson.loads(g)}
+        made = {k: {"type": "Feature", "id": str(k[0]), "properties": {}, "geometry": _untracked(orjson.loads(g))}
                 for k, g in zip(missing, shapely.to_geojson(polys))}
         found.update(made)
         with _BLOCK_FEATURES_LOCK:

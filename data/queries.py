@@ -191,7 +191,7 @@ def study_blocks(store, f: Filters) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=16)
-def _block_neighbours(path: str, version: tuple, boroughs: tuple | None) -> tuple[pd.DataFrame, dict, object]:
+def _block_neighbours(path: str, version: tuple, boroughs: tuple | None) -> tuple[pd.DataFrame, object]:
     # Keyed by the database file's identity: a new load is a new file, so a new key. Building the
     # neighbour lists and the weights matrix of 175,000 blocks takes ~0.5 s: once per data version.
     from layers.hotspots import neighbours_block
@@ -200,8 +200,9 @@ def _block_neighbours(path: str, version: tuple, boroughs: tuple | None) -> tupl
     b = borough_condition(Filters(boroughs=boroughs or ()), UNRESTRICTED)
     blocks = store.df(f"""SELECT block_id, street, borough_code, length_m, node_u, node_v
                           FROM blocks WHERE {b.sql} ORDER BY block_id""", b.params)
-    neighbours = neighbours_block(blocks)
-    return blocks, neighbours, weights_matrix(pd.Index(blocks["block_id"]), neighbours)
+    # only the matrix is kept: the neighbour lists (175,000 Python lists at 10M) would lengthen
+    # every full garbage collection for as long as the cache holds them
+    return blocks, weights_matrix(pd.Index(blocks["block_id"]), neighbours_block(blocks))
 
 
 def raw_of(store) -> Store:
@@ -227,7 +228,7 @@ def hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.Da
     """The hot blocks of a view (layers.hotspots.rank_hot_blocks): a block is hot when its Gi*
     (exact Poisson p-values, 5 % FDR) is significant or it is in the top N of its borough."""
     from layers.hotspots import rank_hot_blocks
-    blocks, _, weights = _block_neighbours(*_version(store), scope_of(store).boroughs_for(f.boroughs))
+    blocks, weights = _block_neighbours(*_version(store), scope_of(store).boroughs_for(f.boroughs))
     if blocks.empty:
         return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
                                      "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
@@ -311,5 +312,5 @@ def hex_study_area(store, f: Filters, res: int) -> tuple[np.ndarray, object]:
 
 def block_study_area(store, f: Filters) -> tuple[pd.DataFrame, object]:
     """Every street block of the filtered boroughs and their Gi* weights matrix (rows in block order)."""
-    blocks, _, weights = _block_neighbours(*_version(store), scope_of(store).boroughs_for(f.boroughs))
+    blocks, weights = _block_neighbours(*_version(store), scope_of(store).boroughs_for(f.boroughs))
     return blocks, weights

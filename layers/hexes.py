@@ -79,10 +79,11 @@ def cells_geojson(cells) -> dict:
 def _cell_feature(cell: int) -> dict:
     # A cell's polygon never changes: each is computed once per process and shared (read-only) by
     # every figure that draws it (all of London at r9 is ~17,000 cells, ~25 MB).
-    ring = [[round(lng, 5), round(lat, 5)] for lat, lng in h3i.cell_to_boundary(cell)]  # 5 decimals ≈ 1 m
-    ring.append(ring[0])
+    # tuples, not lists: tuples of floats are untracked by the garbage collector, so a cache of
+    # 100,000 polygons adds nothing to each full collection (lists made them ~150 ms at 10M)
+    ring = tuple((round(lng, 5), round(lat, 5)) for lat, lng in h3i.cell_to_boundary(cell))  # 5 decimals ≈ 1 m
     return {"type": "Feature", "id": h3i.int_to_str(cell), "properties": {},
-            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+            "geometry": {"type": "Polygon", "coordinates": (ring + ring[:1],)}}
 
 
 def cell_str(cells) -> list[str]:

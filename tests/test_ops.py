@@ -93,3 +93,13 @@ def test_one_structured_log_line_per_request(client_as, caplog, store):
     # the rows the borough table was read from: ED and police per month and borough, whole period
     read = len(queries.month_borough_counts.uncached(store, Filters()))
     assert line["status"] == 200 and line["user"] is not None and line["rows"] == read > 33 and line["ms"] > 0
+
+
+def test_startup_objects_are_frozen_and_cached_polygons_cost_the_collector_nothing(dash_app):
+    import gc
+    from dashboard.ops import GC_THRESHOLDS
+    from layers.hexes import cells_geojson
+    assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 10_000
+    ring = cells_geojson([0x8a195da49a4ffff])["features"][0]["geometry"]["coordinates"]
+    gc.collect()
+    assert not gc.is_tracked(ring)  # tuples of floats: untracked once the collector has seen them
