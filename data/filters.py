@@ -112,12 +112,15 @@ def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: s
     within the viewer's scope. min_confidence overrides the filter's (maps ask for 'street')."""
     b = borough_condition(f, scope)
     parts, params = [b.sql], list(b.params)
+    # `month` (the first day of every record's month) bounds both precisions, and unlike the CASE
+    # it lets DuckDB skip whole row groups by their min/max (incidents are stored by month):
+    # a 12-month view of 3 years reads a third of the file
     if f.start is not None:
-        parts.append("(CASE WHEN time_precision = 'month' THEN month >= ?::DATE ELSE occurred_at >= ?::DATE END)")
-        params += [f.start, f.start]
+        parts.append("month >= ?::DATE AND (CASE WHEN time_precision = 'month' THEN month >= ?::DATE ELSE occurred_at >= ?::DATE END)")
+        params += [f.start.replace(day=1), f.start, f.start]
     if f.end is not None:
-        parts.append("(CASE WHEN time_precision = 'month' THEN month <= ?::DATE ELSE occurred_at < ?::DATE END)")
-        params += [f.end, f.end + timedelta(days=1)]
+        parts.append("month <= ?::DATE AND (CASE WHEN time_precision = 'month' THEN month <= ?::DATE ELSE occurred_at < ?::DATE END)")
+        params += [f.end, f.end, f.end + timedelta(days=1)]
     source_parts = []
     if "ed" in f.sources:
         cond = "source = 'ed'"
