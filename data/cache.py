@@ -48,14 +48,40 @@ def _shared(value):
     return dict(value) if isinstance(value, dict) else value
 
 
-class VersionCache:
-    """A bounded LRU map from key to result, computing each missing key once (single flight)."""
+def size_of(value) -> int:
+    """Bytes a cached result holds, roughly: DataFrames and Series by their columns, else nothing
+    worth counting (totals, sets of block ids)."""
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=False).sum())
+    if isinstance(value, pd.Series):
+        return int(value.memory_usage(index=True, deep=False))
+    return 0
 
-    def __init__(self, maxsize: int):
-        self.maxsize = maxsize
+
+class VersionCache:
+    """A bounded LRU map from key to result, computing each missing key once (single flight).
+
+    Bounded by count (maxsize) and by bytes (max_bytes): at 10M incidents one per-block count is
+    10 MB, so a count alone would let a worker grow by gigabytes."""
+
+    def __init__(self, maxsize: int, max_bytes: int | None = None):
+        self.maxsize, self.max_bytes = maxsize, max_bytes
         self._items: OrderedDict = OrderedDict()
+        self._sizes: dict = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(self._sizes.values())
+
+    def _evict(self, keep) -> None:
+        # oldest first, never the entry just made; under self._lock
+        while len(self._items) > self.maxsize or (self.max_bytes is not None and self.bytes > self.max_bytes
+                                                  and len(self._items) > 1):
+            oldest = next(k for k in self._items if k != keep)
+            del self._items[oldest]
+            self._sizes.pop(oldest, None)
 
     def get(self, key, compute):
         """(result, hit): the cached result for key, computing it when missing (hit False)."""
@@ -69,16 +95,21 @@ class VersionCache:
                 fut = self._items[key] = Future()
                 self.misses += 1
                 owner = True
-                while len(self._items) > self.maxsize:
-                    self._items.popitem(last=False)
+                self._evict(key)
         if owner:
             try:
-                fut.set_result(compute())
+                value = compute()
             except BaseException as exc:  # a failed computation is not cached: the next call tries again
                 with self._lock:
                     if self._items.get(key) is fut:
                         del self._items[key]
                 fut.set_exception(exc)
+            else:
+                fut.set_result(value)
+                with self._lock:
+                    if self._items.get(key) is fut:
+                        self._sizes[key] = size_of(value)
+                        self._evict(key)
         return fut.result(), not owner
 
     def peek(self, key):
@@ -92,6 +123,7 @@ class VersionCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._sizes.clear()
             self.hits = self.misses = 0
 
     def __len__(self) -> int:
@@ -107,10 +139,13 @@ def clear_all() -> None:
         cache.clear()
 
 
-def per_version(maxsize: int = 32):
+MAX_BYTES = 64 * 1024 * 1024   # per cached function, per worker
+
+
+def per_version(maxsize: int = 32, max_bytes: int = MAX_BYTES):
     """Cache fn(store, *args, **kwargs) per (file version, viewer scope, arguments); see the module."""
     def wrap(fn):
-        cache = VersionCache(maxsize)
+        cache = VersionCache(maxsize, max_bytes)
         _CACHES.append(cache)
 
         def key_of(store, args, kwargs):

@@ -135,3 +135,14 @@ def test_the_map_unit_is_not_part_of_a_query_key(tiny_db):
     queries.month_borough_counts(store, f)
     assert queries.month_borough_counts.peek(store, f.with_(unit="block")) is not None   # same counts
     assert queries.month_borough_counts.peek(store, f.with_(sources=("ed",))) is None   # a real filter: not
+
+
+def test_the_cache_is_bounded_by_bytes_as_well_as_by_count():
+    cache = VersionCache(100, max_bytes=3 * 8_000 + 500)
+    frame = lambda: pd.DataFrame({"n": range(1000)})  # noqa: E731  8,000 bytes of int64 (+ a RangeIndex)
+    for i in range(10):
+        cache.get(i, frame)
+    assert len(cache) == 3 and cache.bytes <= cache.max_bytes
+    assert cache.get(9, lambda: None)[1] and not cache.get(0, frame)[1]   # newest kept, oldest gone
+    big = VersionCache(100, max_bytes=10)
+    assert big.get("x", frame)[0] is not None and len(big) == 1            # one over-budget result still serves
