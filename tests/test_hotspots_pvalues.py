@@ -97,3 +97,20 @@ def test_weights_matrix_equals_the_libpysal_star_weights():
         warnings.simplefilter("ignore")
         theirs = fill_diagonal(W(nb, silence_warnings=True), 1).sparse.toarray()
     assert (weights_matrix(list(range(25)), nb).toarray() == theirs).all()
+
+
+def test_bh_fdr_gives_tied_p_values_one_q_whatever_the_sort():
+    from layers.hotspots_gi import bh_fdr
+    rng = np.random.default_rng(3)
+    p = np.round(rng.random(5000), 2)          # many ties, as p = 1 for the zero units of a map
+    p[rng.random(5000) < 0.4] = 1.0
+    m = len(p)
+    order = np.argsort(p, kind="stable")       # the textbook procedure, step by step
+    ranked = p[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    want = np.empty(m)
+    want[order] = np.minimum(ranked, 1.0)
+    q = bh_fdr(p)
+    assert np.array_equal(q, want)
+    for v in (0.5, 1.0):
+        assert len(set(q[p == v])) == 1
