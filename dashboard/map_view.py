@@ -148,9 +148,9 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
     units = units.join(hot[["rank", "reason"]].rename(columns={"rank": "hot_rank", "reason": "hot_reason"}), how="left")
     units = units[(units["total"] > 0) | _significant(units)]
     note = ""
-    if len(units) > MAX_BLOCKS:
-        units = units.assign(_hot=units["hot_rank"].notna()).sort_values(["_hot", "total"], ascending=False)
-        units = units.head(MAX_BLOCKS).drop(columns="_hot")
+    if len(units) > MAX_BLOCKS:  # hot blocks first, then by total (a stable sort: ties keep their order)
+        keep = np.lexsort((-units["total"].to_numpy(), -units["hot_rank"].notna().to_numpy(int)))[:MAX_BLOCKS]
+        units = units.iloc[keep]
         note = f"Showing the hot blocks and the busiest others ({MAX_BLOCKS:,} in all): choose boroughs to see every block"
     units = units.reset_index().rename(columns={"index": "unit"}).sort_values("unit")
     shapes = queries.block_shapes(store, units["unit"])
@@ -188,9 +188,10 @@ def map_values(md: MapData, color: str, record_level: bool) -> tuple[np.ndarray,
     units = md.units
     extra = [""] * len(units)
     if md.kind == "block":
+        ranks = units["hot_rank"].to_numpy(float)
         extra = [f"{street}" + (f"<br>Hot block #{int(r)} ({why.replace('gi*', 'Gi*').replace('top-n', 'top of its borough')})"
-                                if pd.notna(r) else "")
-                 for street, r, why in zip(units["street"], units["hot_rank"], units["hot_reason"])]
+                                if r == r else "")  # r != r: NaN, not a hot block
+                 for street, r, why in zip(units["street"].tolist(), ranks.tolist(), units["hot_reason"].tolist())]
     if "gi_z" in units:
         gi = [f"Gi* z = {z:.1f}, FDR p = {q:.2g}" if pd.notna(z) else "" for z, q in zip(units["gi_z"], units["p_fdr"])]
         extra = [f"{a}<br>{b}" if a and b else a or b for a, b in zip(extra, gi)]
