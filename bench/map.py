@@ -6,7 +6,10 @@ Signs in as the demo analyst with Flask's test client (no network, so the figure
 time: routing, auth, queries, figures and JSON), then posts the map's render callback with the
 state each interaction produces: a filter change (full figure and values-only Patch), a unit
 switch to street blocks, a click on the busiest hexagon, a brush on the series. Reports p50/p95
-over --runs after one warm-up, and response sizes.
+over --runs after one warm-up, twice: "first" with the result caches emptied and the view the
+interaction starts from rendered untimed (a view nobody has asked for since the load), "again"
+for the same view asked for again; then response sizes, and the map figure's own full and
+values-only (Patch) bytes.
 """
 from __future__ import annotations
 
