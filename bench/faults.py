@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from bench.load import (NEW_MONTH, PASSWORD, ROOT, Browser, Recorder, Server, add_users, app_env, as_deployment, borough_codes,
-                        ensure_db, month_police, new_month_csv, procfile_command, free_port, render_map)
+                        ensure_db, new_month_csv, procfile_command, free_port, render_map)
 
 RESULTS: list[tuple[str, str, bool]] = []
 

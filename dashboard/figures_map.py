@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 import pandas as pd
-import plotly.graph_objects as go
 import shapely
 from plotly.colors import get_colorscale
 
