@@ -17,8 +17,10 @@ def _shown(n: int) -> str:
 
 
 def _choose(page, dropdown_id: str, typed: str, option: str):
+    # Dash 4's single-value dropdown moves the focus to the selected option once its list opens, so
+    # keys typed straight after the click may or may not reach the search box: type into the box itself
     page.locator(f"#{dropdown_id}").click()
-    page.keyboard.type(typed)
+    page.locator("input.dash-dropdown-search:visible").fill(typed)
     page.locator("[role=option]", has_text=option).first.click()
     page.keyboard.press("Escape")
 
