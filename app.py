@@ -8,16 +8,15 @@ from functools import lru_cache
 
 from dash import Dash
 
-from config import Config, ConfigError
+from config import CONFIG_KEY, STORE_KEY, Config, ConfigError
 from dashboard import exports, shell
 from dashboard.auth import init_auth
 from dashboard.ops import init_ops, settle_memory
-from dashboard.context import CONFIG_KEY, STORE_KEY
 from data.errors import StoreError
-from data import cli as data_cli
-from data import geocode_cli, users_cli
-from data.store import Store
-from data.users import UserStore
+from cli import register_cli
+from data.store.db import Store
+from data.access.users import UserStore
+from data.demo.build import build_demo_database
 
 
 def ensure_database(config: Config, progress=print) -> None:
@@ -26,7 +25,6 @@ def ensure_database(config: Config, progress=print) -> None:
     A missing file is built when ISTV_DEMO=1. An empty, corrupt or outdated file stops the app
     with the reason, or in demo mode is moved aside (kept, never deleted) and the demo rebuilt.
     """
-    from data.demo_build import build_demo_database
     if not config.db_path.exists():
         if not config.demo:
             raise StoreError(f"{config.db_path}: database file not found. Load data with "
@@ -92,8 +90,7 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
             page.register_routes(app.server)
     app.layout = shell.layout
     shell.register_callbacks(app)
-    for register_cli in (data_cli.register_cli, users_cli.register_cli, geocode_cli.register_cli):
-        register_cli(app.server)
+    register_cli(app.server)
     settle_memory()
     return app
 

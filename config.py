@@ -13,6 +13,8 @@ from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_SECRET = "dev-insecure-change-me"
+# where create_app keeps the store and the settings on the Flask app (app.extensions[KEY])
+STORE_KEY, CONFIG_KEY = "istv_store", "istv_config"
 
 
 @dataclass(frozen=True)

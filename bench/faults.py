@@ -33,8 +33,10 @@ import threading
 import time
 from pathlib import Path
 
-from bench.load import (NEW_MONTH, PASSWORD, ROOT, Browser, Recorder, Server, add_users, app_env, as_deployment, borough_codes,
-                        ensure_db, new_month_csv, procfile_command, free_port, render_map)
+from bench.load_client import Browser, Recorder
+from bench.load_journeys import render_map
+from bench.load_server import (NEW_MONTH, PASSWORD, ROOT, Server, add_users, app_env, as_deployment, borough_codes,
+                               ensure_db, new_month_csv, procfile_command, free_port)
 
 RESULTS: list[tuple[str, str, bool]] = []
 
@@ -54,7 +56,7 @@ def sha256(path: Path) -> str:
 
 def opens(path: Path) -> bool:
     from data.errors import StoreError
-    from data.store import Store
+    from data.store.db import Store
     try:
         Store(path).check()
         return True
@@ -68,7 +70,7 @@ def flask_load(db: Path, csv: Path, users_url: str) -> subprocess.Popen:
 
 
 def incidents_in(db: Path, month: str) -> int:
-    from data.store import Store
+    from data.store.db import Store
     return int(Store(db).df("SELECT count(*) AS n FROM incidents WHERE month = ?::DATE", [f"{month}-01"])["n"].iat[0])
 
 
@@ -328,7 +330,7 @@ def _payload(output: str, values: dict, changed: str, b: Browser) -> bytes:
 
 def edge_cases(b: Browser) -> dict[str, tuple]:
     """name → (method, path, body, content type, expected statuses, text the answer must hold) of each bad request."""
-    from bench.load import prop_values
+    from bench.load_client import prop_values
     premises_vals = prop_values(b.page("/premises"))
     table = next(k for k in b.deps if k.startswith("..premises-map.figure"))
     render = next(k for k in b.deps if k.startswith("..map-hexes.figure"))
@@ -358,7 +360,7 @@ def edge_cases(b: Browser) -> dict[str, tuple]:
 def edge(db: Path, tmp: Path) -> list[tuple]:
     print("\n[edge] bad requests sent to the Procfile's gunicorn (signed in as an admin)")
     users_url = f"sqlite:///{tmp / 'edge-users.sqlite'}"
-    from data.users import UserStore
+    from data.access.users import UserStore
     UserStore(users_url).add("edgeadmin", PASSWORD, "admin", by="bench")
     rows = []
     with Server(db, users_url, tmp / "gunicorn-edge.log") as server:

@@ -15,7 +15,7 @@ location type as context, and compares with the true location:
 - precision and recall per confidence level (see `confidence_table`);
 - descriptions per second (one geocode() call over all records, gazetteer already built).
 The default scale (0.1) is quick; the app's default demo is --scale 0.25: report both. With
-streets as long as real ones (data/demo_world.py), an oracle that knows the exact street piece
+streets as long as real ones (data/demo/world.py), an oracle that knows the exact street piece
 and the true density reaches about 83.5 % street-only within 250 m at either scale: that is the
 ceiling for the street figure on the demo, before any confidence threshold.
 --density unlinked leaves out the police rows that are the demo's ED assaults reported to the
@@ -102,10 +102,10 @@ def confidence_table(result: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 
 
 def bench_gazetteer(demo, density: str = "violence"):
-    """The demo's gazetteer (as data.demo_build.demo_gazetteer) with the density prior's located violence."""
-    from data.demo_build import _wgs84, located_violence
-    from data.demo_world import to_latlon
-    from data.geocode import Gazetteer
+    """The demo's gazetteer (as data.demo.build.demo_gazetteer) with the density prior's located violence."""
+    from data.demo.build import _wgs84, located_violence
+    from data.demo.world import to_latlon
+    from data.geocode.match import Gazetteer
 
     w = demo.world
     segments = to_latlon(w.segments)
@@ -117,8 +117,8 @@ def bench_gazetteer(demo, density: str = "violence"):
 
 def run(scale: float, seed: int, misses: int = 0, density: str = "violence", location_type: bool = True,
         demo=None) -> dict:
-    from data.demo import generate
-    from data.geocode import geocode
+    from data.demo.generate import generate
+    from data.geocode.match import geocode
     from layers.blocks import from_bng
 
     t0 = time.perf_counter()
@@ -155,7 +155,7 @@ def run(scale: float, seed: int, misses: int = 0, density: str = "violence", loc
 
 def ablation(scale: float, seed: int) -> pd.DataFrame:
     """Headline figures without and with each idea, on one generated demo."""
-    from data.demo import generate
+    from data.demo.generate import generate
 
     demo = generate(scale, seed)
     rows = []

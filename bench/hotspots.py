@@ -53,9 +53,9 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
-    from data import queries
-    from data.filters import Filters
-    from data.store import Store
+    from data.store import queries
+    from data.store.filters import Filters
+    from data.store.db import Store
     from layers.hotspots import gi_star
     store = Store(args.db)
     n = int(store.df("SELECT count(*) FROM incidents").iloc[0, 0])
@@ -77,7 +77,7 @@ def main() -> None:
     nb_hex, nb_blocks = neighbours_hex(cells), neighbours_block(blocks)
 
     # the obvious way: every point into pandas, then Python loops (z only; neighbour lists given to it for free)
-    from data.filters import incident_where
+    from data.store.filters import incident_where
     w = incident_where(f, min_confidence="street")
     t = time.perf_counter()
     pts = store.df(f"SELECT block_id, h3_r9 FROM incidents WHERE {w.sql}", w.params)

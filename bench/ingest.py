@@ -31,15 +31,15 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from data import store  # noqa: E402
-from data.demo_world import build_world, to_latlon  # noqa: E402
-from data.schema import POLICE_CATEGORIES  # noqa: E402
+from data.store import db as store  # noqa: E402
+from data.demo.world import build_world, to_latlon  # noqa: E402
+from data.ingest.schema import POLICE_CATEGORIES  # noqa: E402
 from layers.blocks import from_bng  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from data.ingest import load_files
+from data.ingest.load import load_files
 t1 = time.perf_counter()
 reports = load_files("police", sys.argv[2:], sys.argv[1])
 t2 = time.perf_counter()

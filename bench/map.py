@@ -40,9 +40,9 @@ def main() -> None:
     args = ap.parse_args()
     from app import create_app
     from config import Config
-    from data.cache import clear_all
-    from data.store import Store
-    from data.users import UserStore
+    from data.store.cache import clear_all
+    from data.store.db import Store
+    from data.access.users import UserStore
     tmp = Path(tempfile.mkdtemp())
     users = f"sqlite:///{tmp / 'users.sqlite'}"
     UserStore(users).add("bench", "bench-password-1", "analyst", by="bench")

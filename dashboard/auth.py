@@ -17,7 +17,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 
 from config import Config
 from dashboard.jsonable import plain_outputs
-from data.users import DEMO_USERS, UserStore
+from data.access.users import DEMO_USERS, UserStore
 
 USERS_KEY = "istv_users"
 PUBLIC_PATHS = {"/login", "/healthz", "/_favicon.ico"}

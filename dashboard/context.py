@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import abort, current_app
 from flask_login import current_user
 
-from config import Config
-from data.queries import ScopedStore
-from data.roles import Scope
-from data.store import Store
+from config import CONFIG_KEY, STORE_KEY, Config
+from data.store.queries import ScopedStore
+from data.access.roles import Scope
+from data.store.db import Store
+from dashboard.ops import count_rows
 
-STORE_KEY, CONFIG_KEY = "istv_store", "istv_config"
 
 
 def current_scope() -> Scope:
@@ -23,7 +23,6 @@ def current_store() -> ScopedStore:
     """The store, limited to what the signed-in user may see, and held at one file version for
     the whole request: a load that swaps the file mid-request cannot mix old and new data."""
     from flask import g
-    from dashboard.ops import count_rows
     scope = current_scope()
     if "istv_pinned" not in g:
         g.istv_pinned = raw_store().pinned()

@@ -17,8 +17,9 @@ from flask_login import current_user
 from dashboard.auth import client_ip, users
 from dashboard.context import current_store
 from dashboard.url_state import from_query
-from data import disclosure, queries
-from data.filters import Filters
+from data.access import disclosure
+from data.store import queries
+from data.store.filters import Filters
 
 MAX_RECORDS = 100_000
 

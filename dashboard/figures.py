@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import shapely
 
-from data.disclosure import SMALL, is_small, suppress_parts
+from data.access.disclosure import SMALL, is_small, suppress_parts
 from layers.hexes import cell_str, cells_geojson
 
 LONDON_CENTER = {"lat": 51.49, "lon": -0.11}

@@ -16,7 +16,7 @@ import shapely
 from plotly.colors import get_colorscale
 
 from dashboard.figures import TEMPLATE, empty_figure, outline_lines
-from data.disclosure import SMALL, suppress_parts
+from data.access.disclosure import SMALL, suppress_parts
 from layers.blocks import from_bng, lines_to_bng
 from layers.hexes import cell_str, cells_geojson
 

@@ -11,8 +11,9 @@ import plotly.graph_objects as go
 import shapely
 
 from dashboard.figures import ED_COLOUR, POLICE_COLOUR, SMALL_COLOUR, empty_figure, outline_lines
-from data.disclosure import SMALL, is_small, show, suppress_parts
+from data.access.disclosure import SMALL, is_small, show, suppress_parts
 from layers.hexes import cell_str, cells_geojson
+from dashboard.figures import fit_view
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HOT_COLOUR = "#d7301f"
@@ -146,7 +147,6 @@ def premises_map(prem: dict, block: pd.DataFrame, radius_m: float, *, records: p
 def tasking_map(hot: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white-bg",
                 record_level: bool = True) -> go.Figure:
     """Map of just the hot blocks (red lines, labelled by rank) over borough outlines."""
-    from dashboard.figures import fit_view
     fig = go.Figure()
     olats, olons = outline_lines(outlines)
     fig.add_trace(go.Scattermap(lat=olats, lon=olons, mode="lines", line={"width": 1, "color": "#888"},

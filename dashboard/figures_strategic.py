@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures import ED_COLOUR, POLICE_COLOUR, empty_figure
-from data.disclosure import SMALL, is_small
+from data.access.disclosure import SMALL, is_small
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HIGHLIGHT, OTHER = "#d7301f", "#c9c9c9"

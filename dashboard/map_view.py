@@ -14,9 +14,9 @@ import pandas as pd
 
 from dashboard import figures, figures_map
 from dashboard.url_state import from_query, to_query
-from data import queries
-from data.disclosure import ratio, show
-from data.filters import Filters
+from data.store import queries
+from data.access.disclosure import ratio, show
+from data.store.filters import Filters
 from layers.hexes import resolution_for_zoom
 from layers.hotspots import gi_star, period_change
 

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from config import Config
 from data.errors import StoreError
-from data.store import QueryTimeout
+from data.store.db import QueryTimeout
 
 log = logging.getLogger("istv.requests")
 errors = logging.getLogger("istv.errors")

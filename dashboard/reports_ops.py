@@ -11,12 +11,14 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from data import queries, queries_ops
-from data.disclosure import SECONDARY, is_small, show
-from data.filters import Filters
-from data.schema import LICENCE_TYPES, labels
+from data.store import queries
+from data.store import queries_ops
+from data.access.disclosure import SECONDARY, is_small, show
+from data.store.filters import Filters
+from data.ingest.schema import LICENCE_TYPES, labels
 from dashboard.figures_ops import WEEKDAYS, day_hour_grid
-from data.cache import per_version
+from data.store.cache import per_version
+from layers.hotspots import period_change
 
 LICENCE_LABELS = labels(LICENCE_TYPES)
 TASKING_DAYS = 28
@@ -259,7 +261,6 @@ def tasking_table(hot: pd.DataFrame, previous: pd.DataFrame, day_hour: pd.DataFr
                   ratio: float = 1.0) -> pd.DataFrame:
     """Hot blocks with the comparison window's counts, change class (`period_change` over the hot
     blocks' totals), peak days and hours, and the ED-to-police ratio with the under-stated flag."""
-    from layers.hotspots import period_change
     out = hot[["rank", "block_id", "street", "borough_code", "ed", "police", "total", "reason"]].copy()
     prev = previous.set_index("block_id").reindex(out["block_id"], fill_value=0)
     out["previous_total"] = (prev["ed"] + prev["police"]).to_numpy()

@@ -16,9 +16,9 @@ import shapely
 from dashboard import svg
 from dashboard.figures_ops import WEEKDAYS
 from dashboard.reports_ops import LICENCE_LABELS, Profile, Tasking, hot_flag
-from data.disclosure import SMALL, THRESHOLD
-from data.queries_ops import previous_window
-from data.schema import POLICE_VIOLENCE
+from data.access.disclosure import SMALL, THRESHOLD
+from data.store.queries_ops import previous_window
+from data.ingest.schema import POLICE_VIOLENCE
 
 NUMERIC = ("ed", "police", "total", "previous_total", "change", "ed_per_police")
 PRINT_CSS = """

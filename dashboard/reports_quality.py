@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard import svg
-from data import disclosure
-from data import queries_strategic as qs
+from data.access import disclosure
+from data.store import queries_trends as qs
 
 FIELDS = qs.FIELDS
 REPORT_MONTH_COLUMNS = ("Month", "Records", "All fields complete", "Placed on a street or venue", "Median delay",

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlencode
 
 from h3.api import basic_int as h3i
 
-from data.filters import ALL_SOURCES, PLACE_KINDS, UNITS, Filters
-from data.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, POLICE_CATEGORIES
+from data.store.filters import ALL_SOURCES, PLACE_KINDS, UNITS, Filters
+from data.ingest.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, POLICE_CATEGORIES
 
 MAX_QUERY = 4000  # characters: longer query strings are ignored rather than parsed
 METHOD_CODES = tuple(m.code for m in ASSAULT_METHODS)

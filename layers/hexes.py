@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 from h3.api import basic_int as h3i
 
-from data.store import H3_RESOLUTIONS
-
+H3_RESOLUTIONS = (7, 8, 9, 10)  # stored per point; the map picks one from zoom
 FINEST = max(H3_RESOLUTIONS)
 _RES_SHIFT = np.uint64(52)
 _RES_MASK = np.uint64(0xF << 52)

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from data.store import Store
+from data.store.db import Store
 from tests.fixtures import build_tiny, config_for
 
 
@@ -51,7 +51,7 @@ def client(dash_app):
 
 def sign_in(client, username: str, password: str | None = None):
     """Sign a test client in through the real login form (CSRF token included)."""
-    from data.users import DEMO_USERS
+    from data.access.users import DEMO_USERS
     if password is None:
         password = next(p for u, p, *_ in DEMO_USERS if u == username)
     page = client.get("/login").get_data(as_text=True)

@@ -13,7 +13,7 @@ TEST_SCALE, TEST_SEED = 0.02, 7
 
 
 def build_tiny(path: Path) -> dict[str, int]:
-    from data.demo_build import build_demo_database
+    from data.demo.build import build_demo_database
     return build_demo_database(path, TEST_SCALE, TEST_SEED, progress=lambda msg: None)
 
 

@@ -10,7 +10,7 @@ import pytest
 from app import create_app
 from config import ConfigError
 from dashboard.auth import USERS_KEY
-from data.users import UserError, UserStore
+from data.access.users import UserError, UserStore
 from tests.conftest import sign_in
 from tests.fixtures import config_for
 
@@ -66,9 +66,9 @@ def test_csp_scoped_to_hackney_gets_nothing_from_westminster(client_as, store):
 
 
 def test_query_layer_intersects_scope_even_without_the_url_parser(store):
-    from data import queries
-    from data.filters import Filters
-    from data.roles import Scope
+    from data.store import queries
+    from data.store.filters import Filters
+    from data.access.roles import Scope
     hackney_only = queries.ScopedStore(store, Scope(boroughs=(HACKNEY,), record_level=False))
     assert queries.totals(hackney_only, Filters(boroughs=(WESTMINSTER,))) == {"ed": 0, "police": 0}
     assert queries.totals(hackney_only, Filters()) == queries.totals(store, Filters(boroughs=(HACKNEY,)))

@@ -1,4 +1,4 @@
-"""Results cached per data version (data/cache.py): keyed by file version, scope and arguments."""
+"""Results cached per data version (data/store/cache.py): keyed by file version, scope and arguments."""
 from __future__ import annotations
 
 import threading
@@ -7,12 +7,12 @@ import time
 import pandas as pd
 import pytest
 
-from data import queries
-from data.cache import VersionCache, file_version, per_version
-from data.filters import Filters
-from data.queries import ScopedStore
-from data.roles import Scope
-from data.store import Store, build
+from data.store import queries
+from data.store.cache import VersionCache, file_version, per_version
+from data.store.filters import Filters
+from data.store.queries import ScopedStore
+from data.access.roles import Scope
+from data.store.db import Store, build
 
 
 def _drop_police_month(path) -> None:

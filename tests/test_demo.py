@@ -5,10 +5,10 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from data import london
-from data.demo import generate
-from data.enrich import record_hash
-from data.schema import POLICE_CATEGORIES
+from data.demo import london
+from data.demo.generate import generate
+from data.ingest.enrich import record_hash
+from data.ingest.schema import POLICE_CATEGORIES
 
 
 def _digest(demo) -> str:
@@ -91,7 +91,7 @@ def test_ed_records_look_typed_by_receptionists(store):
 
 
 def test_police_rows_have_police_uk_shape():
-    from data.demo import police_uk_csv
+    from data.demo.generate import police_uk_csv
     d = generate(0.004, 1)
     csv = police_uk_csv(d.police)
     assert list(csv.columns) == ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
@@ -104,8 +104,8 @@ def test_police_rows_have_police_uk_shape():
 
 def test_street_lengths_are_long_tailed_like_real_london():
     """Named streets per borough: in Westminster mostly 100-300 m with a few arterials over 1 km
-    (calibrated to real Westminster, see data/demo_world.py), and most names local to a borough."""
-    from data.demo_world import build_world
+    (calibrated to real Westminster, see data/demo/world.py), and most names local to a borough."""
+    from data.demo.world import build_world
     w = build_world(np.random.default_rng(7), 0.25)
     per = w.segments.groupby(["borough_code", "street"])["length_m"].sum()
     wm = per.loc["E09000033"]

@@ -7,10 +7,10 @@ import shapely
 
 from app import create_app
 from dashboard.pages import map as map_page
-from data import disclosure
-from data.demo_build import insert_tables
-from data.enrich import locate
-from data.store import build
+from data.access import disclosure
+from data.demo.build import insert_tables
+from data.ingest.enrich import locate
+from data.store.db import build
 from tests.conftest import sign_in
 from tests.fixtures import config_for
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bench.geocode import distance_m
-from data.geocode import COLUMNS, Gazetteer, geocode
+from data.geocode.match import COLUMNS, Gazetteer, geocode
 
 
 from tests.geocode_helpers import EAST_ED, WEST_ED, _line, _ll
@@ -217,7 +217,7 @@ def test_a_place_that_is_also_an_area_qualifies_the_venue_named_with_it():
 
 
 def test_the_likeliest_of_several_branches_is_placed_only_when_far_misses_are_less_likely():
-    from data.geocode import VENUE_ODDS, _likely
+    from data.geocode.match import VENUE_ODDS, _likely
     assert VENUE_ODDS == 1.0   # (index, share within 50 m, share within 500 m)
     assert _likely((0, 0.45, 0.6)) and not _likely((0, 0.4, 0.6)) and not _likely((0, 0.5, 0.5)) and not _likely(None)
     # three Greggs in the western catchment, each 1.5 km from the others: a third right, two thirds far

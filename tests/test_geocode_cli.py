@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from flask import Flask
 
-from dashboard.context import CONFIG_KEY
-from data import geocode_files as files
-from data.geocode import Gazetteer, geocode
-from data.geocode_cli import register_cli
-from data.store import Store
+from config import CONFIG_KEY
+from data.geocode import files
+from data.geocode.match import Gazetteer, geocode
+from cli.geocode import register_cli
+from data.store.db import Store
 from tests.fixtures import config_for
 
 DATA = Path(__file__).resolve().parent / "data" / "geocode"

@@ -12,8 +12,8 @@ import pytest
 import shapely
 
 from bench.geocode import distance_m
-from data.geocode import Gazetteer, geocode
-from data.geocode_gazetteer import density_prior, located_points, rate_field, street_counts
+from data.geocode.match import Gazetteer, geocode
+from data.geocode.gazetteer import density_prior, located_points, rate_field, street_counts
 
 from tests.geocode_helpers import EAST_ED, WEST_ED, _line, _ll
 
@@ -154,8 +154,8 @@ def test_located_violence_breaks_a_tie_between_same_named_venues():
 
 
 def test_a_stored_gazetteer_takes_its_density_prior_from_the_stored_police_violence(tmp_path):
-    from data import store
-    from data.schema import POLICE_VIOLENCE
+    from data.store import db as store
+    from data.ingest.schema import POLICE_VIOLENCE
 
     def fill(con):
         con.execute("INSERT INTO blocks (block_id, street, borough_code, length_m, lat, lon, geom_wkb) "

@@ -3,7 +3,7 @@ import pytest
 
 from types import SimpleNamespace
 
-from data.geocode_text import Speller, absent_kind, area_keys, content, name_key, name_spans, spell, station_keys, tokens, venue_keys
+from data.geocode.text import Speller, absent_kind, area_keys, content, name_key, name_spans, spell, station_keys, tokens, venue_keys
 
 
 def test_case_and_punctuation_are_dropped():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from data.errors import StoreError
-from data.store import Store, writer_lock
+from data.store.db import Store, writer_lock
 from tests.test_ingest_fixtures import DATA, count, digest, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,12 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # so the kill lands mid-load every time (no race with a fast machine)
 CHILD = """
 import sys, time
-import data.ingest_police as police
+import data.ingest.police as police
 def stall(*args, **kwargs):
     open(sys.argv[3], "w").close()
     time.sleep(60)
 police.point_key_table = stall
-from data.ingest import load_files
+from data.ingest.load import load_files
 load_files("police", [sys.argv[1]], sys.argv[2])
 """
 
@@ -76,7 +76,7 @@ def test_a_running_reader_serves_the_new_data_after_the_swap(tmp_path):
 def test_progress_is_a_redrawn_bar_with_rows_per_second_on_a_terminal_and_lines_otherwise():
     import io
 
-    from data.ingest_report import Progress
+    from data.ingest.report import Progress
     ticks = iter([0.0, 2.0, 4.0])
     tty = io.StringIO()
     p = Progress(tty, tty=True, clock=lambda: next(ticks))

@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 
 from config import Config
-from dashboard.context import CONFIG_KEY
-from data.cli import register_cli
-from data.schema import data_package
-from data.store import Store
+from config import CONFIG_KEY
+from cli.data import register_cli
+from data.ingest.schema import data_package
+from data.store.db import Store
 from tests.test_ingest_fixtures import DATA, digest, load
 
 ROOT = Path(__file__).resolve().parents[1]

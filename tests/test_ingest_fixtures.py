@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from data.ingest import load_files
-from data.ingest_report import LoadOptions
+from data.ingest.load import load_files
+from data.ingest.report import LoadOptions
 
 DATA = Path(__file__).resolve().parent / "data"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata"

@@ -6,8 +6,8 @@ from datetime import date, datetime
 import pytest
 
 from data.errors import InputFileError
-from data.ingest import load_files
-from data.ingest_report import LoadOptions
+from data.ingest.load import load_files
+from data.ingest.report import LoadOptions
 from tests.test_ingest_fixtures import DATA, count, digest, load, quarantined, rows
 
 ED_CSV, ED_XML = DATA / "ed_submission.csv", DATA / "ed_submission.xml"

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from data.errors import InputFileError, StoreError
-from data.ingest import validate_files
-from data.ingest_rules import bbox_rule
+from data.ingest.load import validate_files
+from data.ingest.rules import bbox_rule
 from tests.test_ingest_fixtures import DATA, NOW, count, digest, load, quarantined, rows
 
 POLICE = DATA / "police_2025-01.csv"

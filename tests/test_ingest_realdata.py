@@ -5,10 +5,10 @@ from collections import Counter
 
 import pytest
 
-from data import queries
-from data.filters import Filters
-from data.ingest_rules import bbox_rule
-from data.store import Store
+from data.store import queries
+from data.store.filters import Filters
+from data.ingest.rules import bbox_rule
+from data.store.db import Store
 from tests.test_ingest_fixtures import REAL, count, load, needs_real, quarantined, rows
 
 pytestmark = needs_real

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from data.errors import InputFileError
-from data.ingest_read import detect_encoding, map_columns, sniff_delimiter
-from data.ingest_standard import standard_markdown
-from data.schema import FORMATS, ISTV_ED, MANDATORY, POLICE_UK, PREMISES, data_package, spelling_key
+from data.ingest.read import detect_encoding, map_columns, sniff_delimiter
+from data.ingest.standard import standard_markdown
+from data.ingest.schema import FORMATS, ISTV_ED, MANDATORY, POLICE_UK, PREMISES, data_package, spelling_key
 
 
 @pytest.mark.parametrize("field, text, code", [

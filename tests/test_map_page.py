@@ -10,8 +10,8 @@ from h3.api import basic_int as h3i
 from dashboard import map_view
 from dashboard.pages import map as map_page
 from dashboard.url_state import from_query, to_query
-from data import queries
-from data.filters import Filters
+from data.store import queries
+from data.store.filters import Filters
 
 WESTMINSTER, HACKNEY = "E09000033", "E09000012"
 MAP, SERIES, HEAT, SUMMARY, TABLE, HREF, SELECTION, KEY = range(8)

@@ -54,7 +54,7 @@ def test_huge_query_strings_are_ignored_not_fatal(client_as):
 def test_store_interrupts_a_query_past_its_time_limit(tiny_db):
     import time
     import pytest
-    from data.store import QueryTimeout, Store
+    from data.store.db import QueryTimeout, Store
     slow = Store(tiny_db, timeout_s=0.2)
     t = time.perf_counter()
     with pytest.raises(QueryTimeout, match="longer than 0.2 s"):
@@ -64,7 +64,7 @@ def test_store_interrupts_a_query_past_its_time_limit(tiny_db):
 
 
 def test_query_past_its_time_limit_is_a_503_with_advice(client_as, monkeypatch):
-    from data.store import QueryTimeout, Store
+    from data.store.db import QueryTimeout, Store
     c = client_as("analyst")
 
     def too_slow(self, sql, params=(), **kw):
@@ -83,8 +83,8 @@ def test_record_export_over_the_cap_is_refused(client_as, monkeypatch):
 
 
 def test_one_structured_log_line_per_request(client_as, caplog, store):
-    from data import queries
-    from data.filters import Filters
+    from data.store import queries
+    from data.store.filters import Filters
     c = client_as("analyst")
     with caplog.at_level(logging.INFO, logger="istv.requests"):
         c.get("/download/boroughs.csv")

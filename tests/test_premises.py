@@ -10,10 +10,11 @@ import pytest
 from dashboard.pages import premises as page
 from dashboard.reports_ops import (change, evidence_frame, filter_premises, gather_profile, premises_display,
                                    premises_ranking, share)
-from data import queries, queries_ops
-from data.filters import Filters
-from data.queries import ScopedStore
-from data.roles import Scope
+from data.store import queries
+from data.store import queries_ops
+from data.store.filters import Filters
+from data.store.queries import ScopedStore
+from data.access.roles import Scope
 
 WESTMINSTER, CAMDEN = "E09000033", "E09000007"
 Y2025 = Filters(boroughs=(WESTMINSTER,), start=date(2025, 1, 1), end=date(2025, 12, 31))
@@ -78,7 +79,7 @@ def test_a_bigger_radius_never_counts_fewer(store):
 
 
 def test_previous_window_is_whole_months_for_whole_months_else_days():
-    from data.queries_ops import previous_window
+    from data.store.queries_ops import previous_window
     f = previous_window(Y2025)
     assert (f.start, f.end) == (date(2024, 1, 1), date(2024, 12, 31))
     f = previous_window(Y2025.with_(start=date(2025, 3, 1), end=date(2025, 4, 30)))

@@ -9,8 +9,8 @@ from datetime import date
 import pandas as pd
 
 from dashboard.reports_ops import evidence_frame, gather_profile
-from data import queries_ops
-from data.filters import Filters
+from data.store import queries_ops
+from data.store.filters import Filters
 
 WESTMINSTER, CAMDEN = "E09000033", "E09000007"
 VIEW = f"?borough={WESTMINSTER}&from=2025-01-01&to=2025-12-31"

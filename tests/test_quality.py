@@ -10,10 +10,10 @@ import pytest
 
 from dashboard import reports_quality as rq
 from dashboard.pages import quality as page
-from data import queries_strategic as qs
-from data.queries import ScopedStore
-from data.roles import Scope
-from data.store import Store, build
+from data.store import queries_trends as qs
+from data.store.queries import ScopedStore
+from data.access.roles import Scope
+from data.store.db import Store, build
 
 A, B = "RAAA1", "RBBB1"
 JAN, FEB = date(2025, 1, 1), date(2025, 2, 1)

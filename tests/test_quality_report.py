@@ -7,8 +7,9 @@ import re
 import pandas as pd
 
 from dashboard import reports_quality as rq
-from data import queries, queries_strategic as qs
-from data.filters import Filters
+from data.store import queries
+from data.store import queries_trends as qs
+from data.store.filters import Filters
 from datetime import date
 
 SITE, MONTH = "RJ122", "2025-11"

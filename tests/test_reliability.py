@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from data.store import Store, build
+from data.store.db import Store, build
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICE = "SELECT count(*) FILTER (WHERE source = 'police') AS police, count(*) AS total FROM incidents"
@@ -81,7 +81,8 @@ def test_readers_in_many_threads_across_swaps_see_one_whole_version_per_query_an
 
 
 def test_all_queries_of_one_request_read_the_same_file(dash_app, tiny_db_copy, signed_in):
-    from dashboard.context import STORE_KEY, current_store
+    from config import STORE_KEY
+    from dashboard.context import current_store
     server = dash_app.server
     saved = server.extensions[STORE_KEY]
     server.extensions[STORE_KEY] = Store(tiny_db_copy)
@@ -193,7 +194,7 @@ def _stop(proc: subprocess.Popen) -> str:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find gunicorn's workers")
 def test_a_worker_killed_with_sigkill_is_replaced_and_signed_in_users_keep_being_served(tiny_db, tmp_path):
-    from data.users import UserStore
+    from data.access.users import UserStore
     users_url = f"sqlite:///{tmp_path / 'users.sqlite'}"
     UserStore(users_url).add("kim", "kim-password-1", "analyst", by="test")
     proc, base = _gunicorn(tiny_db, users_url)

@@ -79,7 +79,7 @@ def test_corrupt_database_file_is_a_clear_message(tmp_path):
 
 def test_demo_mode_moves_an_unusable_file_aside_and_rebuilds(tmp_path):
     from app import ensure_database
-    from data.store import Store
+    from data.store.db import Store
     from tests.fixtures import config_for
     db = tmp_path / "istv.duckdb"
     db.write_bytes(b"")  # an empty file, as a crashed copy leaves

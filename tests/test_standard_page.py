@@ -1,4 +1,4 @@
-"""The /standard page and its JSON come from data/schema.py: every field and code appears."""
+"""The /standard page and its JSON come from data/ingest/schema.py: every field and code appears."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import json
 from flask import Flask
 
 from dashboard.pages import standard
-from data.schema import FORMATS, data_package
+from data.ingest.schema import FORMATS, data_package
 
 
 def _walk(component):

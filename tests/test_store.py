@@ -3,9 +3,9 @@ import hashlib
 import duckdb
 import pytest
 
-from data import store as store_mod
+from data.store import db as store_mod
 from data.errors import StoreError
-from data.store import Store, build
+from data.store.db import Store, build
 
 
 def _digest(path):

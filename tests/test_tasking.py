@@ -10,10 +10,11 @@ import pytest
 from dashboard.pages import tasking as page
 from dashboard.reports_ops import (block_peaks, comparison, gather_tasking, peaks, tasking_frame, tasking_table,
                                    tasking_window, understated)
-from data import queries, queries_ops
-from data.filters import Filters
-from data.queries import ScopedStore
-from data.roles import Scope
+from data.store import queries
+from data.store import queries_ops
+from data.store.filters import Filters
+from data.store.queries import ScopedStore
+from data.access.roles import Scope
 
 WESTMINSTER, HACKNEY = "E09000033", "E09000012"
 DEC = Filters(start=date(2025, 12, 4), end=date(2025, 12, 31))

@@ -11,8 +11,8 @@ import pytest
 
 from dashboard import figures_strategic as fs
 from dashboard.pages import trends as page
-from data import queries_strategic as qs
-from data.filters import Filters
+from data.store import queries_trends as qs
+from data.store.filters import Filters
 
 HACKNEY, WESTMINSTER = "E09000012", "E09000033"
 

@@ -9,9 +9,9 @@ from flask_login import current_user
 
 from dashboard.auth import guard, users
 from dashboard.context import current_store
-from data import queries
-from data.roles import ROLES
-from data.users import UserError
+from data.store import queries
+from data.access.roles import ROLES
+from data.access.users import UserError
 
 PATH, TITLE, PERMISSION = "/admin/users", "Users", "manage_users"
 

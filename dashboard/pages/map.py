@@ -19,10 +19,13 @@ from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.url_state import parse_day
 from dashboard.context import current_config, current_store
 from dashboard.map_view import State, default_filters, map_data, map_values, parse_state, summary
-from data import queries
-from data.disclosure import suppress_parts
-from data.schema import ASSAULT_METHODS, GEOCODE_CONFIDENCE, POLICE_CATEGORIES
+from data.store import queries
+from data.access.disclosure import suppress_parts
+from data.ingest.schema import ASSAULT_METHODS, GEOCODE_CONFIDENCE, POLICE_CATEGORIES
 from layers.hexes import cell_str
+from layers.hexes import resolution_for_zoom
+from dashboard.url_state import to_query
+from data.access.disclosure import ratio
 
 PATH, TITLE, PERMISSION = "/", "Map", "view_map"
 FILTER = "map-filter"  # pattern-matching id type of the filter controls: {"type": FILTER, "name": ...}
@@ -175,7 +178,6 @@ def collect(values, start, end, relayout, click, brush, clear, state):
         f, st.sel = f.with_(place=None), None
     elif trigger == Ids.MAP and ctx.triggered[0]["prop_id"].endswith("clickData"):
         zoom = st.zoom or figures.fit_view(queries.borough_outlines(store, f.boroughs))[1]
-        from layers.hexes import resolution_for_zoom
         place = _place_from_click(click, f.unit, resolution_for_zoom(zoom))
         f = f.with_(place=place) if place else f
     elif trigger == Ids.MAP and relayout and "map.zoom" in relayout:
@@ -226,7 +228,6 @@ def render(state: str, geo_key: str | None):
     fig_series["layout"].update(dragmode="select", selectdirection="h", clickmode="none")
     fig_heat = figures_map.day_hour_heatmap(queries.day_hour(store, st.selection_filters), record_level)
     table = queries.borough_table(store, st.selection_filters.with_(place=None))
-    from dashboard.url_state import to_query
     return (fig_map, fig_series, fig_heat, summary_cards(summary(store, st, record_level)),
             borough_table(table, record_level), "/download/boroughs.csv" + to_query(st.selection_filters.with_(place=None)),
             selection_text(st), key)
@@ -256,7 +257,6 @@ def summary_cards(s: dict) -> dbc.Row:
 
 
 def borough_table(table, record_level: bool) -> dbc.Table:
-    from data.disclosure import ratio
     shown = suppress_parts(table, ["ed", "police"], record_level)
     rows = [html.Tr([html.Td(n), html.Td(e, className="text-end"), html.Td(p, className="text-end"),
                      html.Td(ratio(re, rp, record_level), className="text-end")])

@@ -15,16 +15,18 @@ from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.auth import guard
 from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export
-from dashboard.pages.map import default_filters
-from dashboard.pages.premises_profile import profile_view
+from dashboard.map_view import default_filters
+from dashboard.components.premises_profile import profile_view
 from dashboard.reports_ops import (LICENCE_LABELS, PREMISES_COLUMNS, evidence_frame, gather_profile, hot_flag,
                                    premises_display, premises_rows)
 from dashboard.reports_ops_html import evidence_pack_html
 from dashboard.url_state import from_query, parse_day, to_query
-from data import queries, queries_ops
-from data.filters import Filters
-from data.disclosure import show
-from data.schema import LICENCE_TYPES
+from data.store import queries
+from data.store import queries_ops
+from data.store.filters import Filters
+from data.access.disclosure import show
+from data.ingest.schema import LICENCE_TYPES
+from dashboard.figures import LONDON_CENTER, outline_lines
 
 PATH, TITLE, PERMISSION = "/premises", "Premises", "view_premises"
 RADII = (25, 50, 75, 100, 150, 200, 250)
@@ -210,7 +212,6 @@ def overview_map(rows, record_level: bool, outlines, style: str) -> dict:
     A plain figure dict: go.Scattermap validates every element of 7,500-long lists (~0.8 s; a dict ~0.03 s).
     """
     import math
-    from dashboard.figures import LONDON_CENTER, outline_lines
     lats, lons = outline_lines(outlines)
     colours = [("#d7301f" if a else "#fc8d59" if b else "#7f7f7f") for a, b in zip(rows["in_hot"], rows["next_to_hot"])]
     data = [

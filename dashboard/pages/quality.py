@@ -15,13 +15,14 @@ from flask_login import current_user
 from dashboard import figures_strategic as fs
 from dashboard import reports_quality as rq
 from dashboard.auth import guard
+from dashboard.components.filters import month_options
 from dashboard.context import current_scope, current_store
 from dashboard.exports import Export, audited_export
-from dashboard.pages.trends import month_options
 from dashboard.url_state import from_query, parse_month, to_query
-from data import disclosure, queries
-from data import queries_strategic as qs
-from data.filters import Filters
+from data.access import disclosure
+from data.store import queries
+from data.store import queries_trends as qs
+from data.store.filters import Filters
 
 PATH, TITLE, PERMISSION = "/quality", "Data quality", "view_quality"
 REPORT_PATH = "/download/strategic/quality-report.html"

@@ -1,4 +1,4 @@
-"""The London minimum data standard, for people: generated from data/schema.py like the JSON form."""
+"""The London minimum data standard, for people: generated from data/ingest/schema.py like the JSON form."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ from enum import StrEnum
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
-from data.ingest_standard import code_lists, field_rows, general_rules
-from data.schema import FORMATS, GEO_FILES, STANDARD_VERSION, data_package
+from data.ingest.standard import code_lists, field_rows, general_rules
+from data.ingest.schema import FORMATS, GEO_FILES, STANDARD_VERSION, data_package
 
 # the standard holds no data: every role may read it
 PATH, TITLE, PERMISSION = "/standard", "Data standard", "view_standard"

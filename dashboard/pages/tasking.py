@@ -18,9 +18,10 @@ from dashboard.exports import Export, audited_export
 from dashboard.reports_ops import gather_tasking, tasking_frame, tasking_window
 from dashboard.reports_ops_html import tasking_pack_html
 from dashboard.url_state import from_query, parse_day, to_query
-from data import queries
-from data.disclosure import show
-from data.filters import Filters
+from data.store import queries
+from data.access.disclosure import show
+from data.store.filters import Filters
+from data.access.disclosure import suppress_parts
 
 PATH, TITLE, PERMISSION = "/tasking", "Tasking", "view_tasking"
 MODES = {"previous": "Previous 28 days", "year": "Same dates last year"}
@@ -140,7 +141,6 @@ def _filters(boroughs, start, end, bounds) -> Filters:
 
 def table_rows(t, record_level: bool) -> list[dict]:
     """The tasking table as the page shows it (the export frame after disclosure)."""
-    from data.disclosure import suppress_parts
     frame = tasking_frame(t, record_level, _borough_names())
     return suppress_parts(frame, ["ed", "police"], record_level, "total").to_dict("records")
 

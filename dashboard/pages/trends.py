@@ -15,12 +15,14 @@ from flask_login import current_user
 
 from dashboard import figures, figures_strategic as fs
 from dashboard.auth import guard
+from dashboard.components.filters import month_options
 from dashboard.context import current_scope, current_store
 from dashboard.exports import Export, audited_export
 from dashboard.url_state import from_query, parse_month, to_query
-from data import disclosure, queries
-from data import queries_strategic as qs
-from data.filters import Filters
+from data.access import disclosure
+from data.store import queries
+from data.store import queries_trends as qs
+from data.store.filters import Filters
 
 PATH, TITLE, PERMISSION = "/trends", "Trends", "view_trends"
 MEASURES = ("count", "rate")
@@ -92,16 +94,6 @@ def compute(store, f: Filters, rank_by: str, bounds: tuple[date, date] | None) -
     trend = qs.trend_frame(counts, bounds[0], f.start, pop)
     ranking = qs.borough_ranking(store, f, qs.months_between(f.start, f.end), rank_by)
     return View(f, trend, qs.year_on_year(counts, bounds[0], f.end), qs.seasonality(trend), ranking, pop)
-
-
-def month_options(bounds) -> list[dict]:
-    if bounds is None:
-        return []
-    out, m = [], qs.month_start(bounds[0])
-    while m <= bounds[1]:
-        out.append({"label": f"{m:%b %Y}", "value": f"{m:%Y-%m}"})
-        m = qs.add_months(m, 1)
-    return out
 
 
 def layout(search: str = "") -> html.Div:

@@ -37,7 +37,7 @@ def _sql(store, sql, params=()):
 
 
 def sign_in(page, base, username, password=None):
-    from data.users import DEMO_USERS
+    from data.access.users import DEMO_USERS
     password = password or next(p for u, p, *_ in DEMO_USERS if u == username)
     page.goto(base + "/")
     page.fill("#username", username)

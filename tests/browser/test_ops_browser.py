@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from data import queries_ops
-from data.filters import Filters
+from data.store import queries_ops
+from data.store.filters import Filters
 from tests.browser.test_map_browser import sign_in
 
 WESTMINSTER = "E09000033"

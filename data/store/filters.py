@@ -1,0 +1,155 @@
+"""The one filter model: every page reads it from the URL and every query takes it.
+
+Empty tuples mean "all". The date range is inclusive; police.uk records carry only a month,
+so they match when their month starts inside the range. police.uk records have no time of
+day or weekday either: while an hour or weekday filter is set, police records are left out
+(counting them would compare a filtered ED count with an unfiltered police one).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from data.access.roles import UNRESTRICTED, Scope
+from data.ingest.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, POLICE_CATEGORIES, POLICE_VIOLENCE, SOURCES
+
+ALL_SOURCES = tuple(s.code for s in SOURCES)
+UNITS = ("hex", "block")
+PLACE_KINDS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10", "block")
+
+
+@dataclass(frozen=True)
+class Filters:
+    boroughs: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+    sources: tuple[str, ...] = ALL_SOURCES
+    police_categories: tuple[str, ...] = (POLICE_VIOLENCE,)
+    assault_methods: tuple[str, ...] = ()
+    hours: tuple[int, int] | None = None      # (from, to): from:00 up to to:00, wrapping midnight; (22, 6) = 22:00-05:59
+    weekdays: tuple[int, ...] = ()           # 0 = Monday ... 6 = Sunday
+    min_confidence: str = "none"             # ED records located at least this well ('none' = every record)
+    unit: str = "hex"                        # the map's spatial unit: 'hex' or 'block'
+    place: tuple[str, int] | None = None     # one hex or block: ('h3_r8', cell) or ('block', block_id)
+
+    def __post_init__(self):
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"date range starts {self.start} after it ends {self.end}")
+        _check_subset("source", self.sources, ALL_SOURCES)
+        _check_subset("police category", self.police_categories, POLICE_CATEGORIES)
+        _check_subset("assault method", self.assault_methods, tuple(m.code for m in ASSAULT_METHODS))
+        _check_subset("weekday", self.weekdays, tuple(range(7)))
+        if self.hours is not None and (len(self.hours) != 2 or not all(0 <= h <= 24 for h in self.hours)
+                                       or self.hours[0] == self.hours[1]):
+            raise ValueError(f"hours {self.hours!r}: expected two different hours from 0 to 24")
+        if self.min_confidence not in CONFIDENCE_ORDER:
+            raise ValueError(f"confidence {self.min_confidence!r}: expected one of {list(CONFIDENCE_ORDER)}")
+        if self.unit not in UNITS:
+            raise ValueError(f"unit {self.unit!r}: expected one of {list(UNITS)}")
+        if self.place is not None and (len(self.place) != 2 or self.place[0] not in PLACE_KINDS):
+            raise ValueError(f"place {self.place!r}: expected (one of {list(PLACE_KINDS)}, id)")
+
+    def with_(self, **changes) -> "Filters":
+        return replace(self, **changes)
+
+    def cache_key(self) -> "Filters":
+        """What query results depend on: the filter without the map's display unit (no query reads
+        `unit`), so switching hexagons to street blocks reuses the series, totals and table."""
+        return replace(self, unit="hex")
+
+    @property
+    def timed(self) -> bool:
+        """True when an hour or weekday filter is set (police.uk records cannot match it)."""
+        return self.hours is not None or bool(self.weekdays)
+
+    def previous(self) -> "Filters":
+        """The same filter over the equal-length window just before this one.
+
+        A window of whole calendar months compares with the same number of whole months before
+        it (police.uk counts by month: 2025 against all of 2024, not against 2 Jan - 31 Dec 2024
+        in a leap year); any other window with the same number of days before it.
+        """
+        if self.start is None or self.end is None:
+            raise ValueError("a previous period needs a start and an end date")
+        if self.start.day == 1 and (self.end + timedelta(days=1)).day == 1:
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+            first = self.start.year * 12 + self.start.month - 1 - months
+            start = date(first // 12, first % 12 + 1, 1)
+            return self.with_(start=start, end=self.start - timedelta(days=1))
+        days = (self.end - self.start).days + 1
+        return self.with_(start=self.start - timedelta(days=days), end=self.start - timedelta(days=1))
+
+
+def _check_subset(what: str, values, allowed) -> None:
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown[:5]!r}; expected some of {list(allowed)[:20]}")
+
+
+@dataclass(frozen=True)
+class Where:
+    """A SQL condition over `incidents` and its bound parameters."""
+    sql: str
+    params: list = field(default_factory=list)
+
+
+def borough_condition(f: Filters, scope: Scope, column: str = "borough_code") -> Where:
+    """The boroughs a filter asks for, intersected with what the viewer may see."""
+    boroughs = scope.boroughs_for(f.boroughs)
+    if boroughs is None:
+        return Where("TRUE")
+    if not boroughs:
+        return Where("FALSE")
+    return Where(f"{column} IN ({', '.join('?' * len(boroughs))})", list(boroughs))
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join('?' * len(values))})"
+
+
+def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: str | None = None) -> Where:
+    """The WHERE clause (without the keyword) selecting the incidents a filter asks for,
+    within the viewer's scope. min_confidence overrides the filter's (maps ask for 'street')."""
+    b = borough_condition(f, scope)
+    parts, params = [b.sql], list(b.params)
+    # `month` (the first day of every record's month) bounds both precisions, and unlike the CASE
+    # it lets DuckDB skip whole row groups by their min/max (incidents are stored by month):
+    # a 12-month view of 3 years reads a third of the file
+    if f.start is not None:
+        parts.append("month >= ?::DATE AND (CASE WHEN time_precision = 'month' THEN month >= ?::DATE ELSE occurred_at >= ?::DATE END)")
+        params += [f.start.replace(day=1), f.start, f.start]
+    if f.end is not None:
+        parts.append("month <= ?::DATE AND (CASE WHEN time_precision = 'month' THEN month <= ?::DATE ELSE occurred_at < ?::DATE END)")
+        params += [f.end, f.end, f.end + timedelta(days=1)]
+    source_parts = []
+    if "ed" in f.sources:
+        cond = "source = 'ed'"
+        if f.assault_methods:
+            cond += " AND " + _in("category", f.assault_methods)
+            params += list(f.assault_methods)
+        level = CONFIDENCE_ORDER[min_confidence or f.min_confidence]
+        if level > 0:
+            allowed = [c for c, i in CONFIDENCE_ORDER.items() if i >= level]
+            cond += " AND " + _in("geocode_confidence", allowed)
+            params += allowed
+        if f.hours is not None:
+            lo, hi = f.hours
+            op = "AND" if lo < hi else "OR"  # (22, 6) wraps midnight
+            cond += f" AND (hour(occurred_at) >= ? {op} hour(occurred_at) < ?)"
+            params += [lo, hi]
+        if f.weekdays:
+            cond += " AND " + _in("isodow(occurred_at) - 1", f.weekdays)
+            params += list(f.weekdays)
+        source_parts.append(f"({cond})")
+    if "police" in f.sources and not f.timed:
+        cond = "source = 'police'"
+        if f.police_categories:
+            cond += " AND " + _in("category", f.police_categories)
+            params += list(f.police_categories)
+        source_parts.append(f"({cond})")
+    parts.append("(" + (" OR ".join(source_parts) or "FALSE") + ")")
+    if f.place is not None:
+        kind, ident = f.place
+        parts.append(f"{'block_id' if kind == 'block' else kind} = ?")  # kind is checked against PLACE_KINDS
+        params.append(int(ident))
+    return Where(" AND ".join(parts), params)

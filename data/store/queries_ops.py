@@ -1,0 +1,325 @@
+"""SQL of the operational pages (premises evidence, police tasking): parameterised, scoped.
+
+Every query applies the viewer's scope through `incident_where` / `borough_condition`, as
+`data/store/queries.py` does, so a crafted request for another borough returns nothing from it.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where
+from data.store.queries import MAP_CONFIDENCE, raw_of, scope_of
+from data.store.cache import per_version
+from layers.hexes import premises_rings
+from data.ingest.schema import ASSAULT_METHODS
+from data.store.queries import block_study_area
+from layers.hotspots import rank_hot_blocks
+
+NIGHT_HOURS = (22, 6)          # 22:00 up to 05:59: the late-night economy
+GLASS = "04"                   # assault method: glass or bottle
+MIN_RADIUS_M, MAX_RADIUS_M = 10.0, 250.0
+EARTH_M = 6371008.8
+
+_DISTANCE = (f"{EARTH_M} * 2 * asin(sqrt(pow(sin(radians(i.lat - p.plat) / 2), 2)"
+             " + cos(radians(p.plat)) * cos(radians(i.lat)) * pow(sin(radians(i.lon - p.plon) / 2), 2)))")
+
+
+def check_radius(radius_m: float) -> float:
+    """The radius as a float, or a ValueError saying the allowed range."""
+    try:
+        r = float(radius_m)
+    except (TypeError, ValueError):
+        raise ValueError(f"radius {radius_m!r}: expected a number of metres") from None
+    if not (MIN_RADIUS_M <= r <= MAX_RADIUS_M):
+        raise ValueError(f"radius {r:g} m: expected {MIN_RADIUS_M:g} to {MAX_RADIUS_M:g} metres")
+    return r
+
+
+def _near_where(store, f: Filters) -> Where:
+    # ED records placed only at an area centre would sit near premises by accident: street or better
+    return incident_where(f.with_(place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
+
+
+def _night(col: str = "i.occurred_at") -> str:
+    lo, hi = NIGHT_HOURS
+    return f"(hour({col}) >= {lo} OR hour({col}) < {hi})"
+
+
+def previous_window(f: Filters) -> Filters:
+    """The equal window just before f: as many whole months when f covers whole months (so police.uk
+    months line up and 2025 compares with all of 2024), else as many days (`Filters.previous`)."""
+    if f.start is None or f.end is None:
+        raise ValueError("a previous period needs a start and an end date")
+    if f.start.day == 1 and (f.end + timedelta(days=1)).day == 1:
+        months = (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
+        k = f.start.year * 12 + f.start.month - 1 - months
+        return f.with_(start=date(k // 12, k % 12 + 1, 1), end=f.start - timedelta(days=1))
+    return f.previous()
+
+
+def premises_list(store, f: Filters) -> pd.DataFrame:
+    """Licensed premises of the filtered boroughs (within scope), by premises_id."""
+    b = borough_condition(f, scope_of(store), "borough_code")
+    return store.df(f"""SELECT premises_id, name, address, street, licence_type, opens, closes, borough_code,
+                               lat, lon, block_id, h3_r10 FROM premises WHERE {b.sql} ORDER BY premises_id""", b.params)
+
+
+def _rings(prem: pd.DataFrame, radius_m: float) -> pd.DataFrame:
+    """(premises_id, cell): the H3 r10 cells within reach of radius_m of each located premises."""
+    located = prem.loc[prem["h3_r10"].notna()]
+    return premises_rings(located["premises_id"], located["h3_r10"], radius_m)
+
+
+def _near_counts(store, f: Filters, rings: pd.DataFrame, radius_m: float) -> pd.DataFrame:
+    """Per premises: ed, police, ed_night, ed_glass within radius_m (H3 rings, then exact distance)."""
+    w = _near_where(store, f)
+    sql = f"""SELECT r.premises_id,
+                   count(*) FILTER (WHERE i.source = 'ed') AS ed,
+                   count(*) FILTER (WHERE i.source = 'police') AS police,
+                   count(*) FILTER (WHERE i.source = 'ed' AND {_night()}) AS ed_night,
+                   count(*) FILTER (WHERE i.source = 'ed' AND i.category = '{GLASS}') AS ed_glass
+            FROM rings_frame r
+            JOIN (SELECT source, category, occurred_at, lat, lon, h3_r10 FROM incidents WHERE {w.sql}) i
+                 ON i.h3_r10 = r.cell
+            JOIN (SELECT premises_id, lat AS plat, lon AS plon FROM premises) p ON p.premises_id = r.premises_id
+            WHERE {_DISTANCE} <= ?
+            GROUP BY r.premises_id"""
+    with raw_of(store).cursor() as cur:
+        cur.register("rings_frame", rings)
+        return cur.execute(sql, w.params + [radius_m]).df()
+
+
+def named_counts(store, f: Filters) -> pd.DataFrame:
+    """Per premises: ED records in the filter whose geocoder match names that venue (any confidence)."""
+    w = incident_where(f.with_(sources=("ed",), place=None), scope_of(store))
+    return store.df(
+        f"""SELECT p.premises_id, count(*) AS named
+            FROM (SELECT incident_id FROM incidents WHERE {w.sql}) i
+            JOIN geocode_matches g USING (incident_id)
+            JOIN premises p ON g.matched = 'premises:' || p.premises_id
+            GROUP BY p.premises_id""", w.params)
+
+
+@per_version(32)
+def premises_evidence(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame:
+    """Every premises of the view with its counts within radius_m in the window and the previous one.
+
+    Columns: the premises' details, ed, police, total, ed_night, ed_glass, named, and
+    prev_ed, prev_police, prev_total, prev_named for `previous_window(f)`.
+    """
+    radius_m = check_radius(radius_m)
+    prem = premises_list(store, f)
+    out = prem.drop(columns=["h3_r10"])
+    counts = ["ed", "police", "ed_night", "ed_glass", "named", "prev_ed", "prev_police", "prev_named"]
+    if prem.empty:  # nothing in scope: the empty table, typed
+        return out.assign(**{c: pd.Series(dtype="int64") for c in counts + ["total", "prev_total"]})
+    prev = previous_window(f)
+    rings = _rings(prem, radius_m)  # the same premises and radius for both windows
+    for prefix, window in (("", f), ("prev_", prev)):
+        near = _near_counts(store, window, rings, radius_m)
+        named = named_counts(store, window)
+        if prefix:
+            near = near[["premises_id", "ed", "police"]]
+        near = near.merge(named, on="premises_id", how="outer")
+        near = near.rename(columns={c: prefix + c for c in near.columns if c != "premises_id"})
+        out = out.merge(near, on="premises_id", how="left")
+    out[counts] = out[counts].fillna(0).astype("int64")
+    out["total"] = out["ed"] + out["police"]
+    out["prev_total"] = out["prev_ed"] + out["prev_police"]
+    return out
+
+
+def adjacent_blocks(store, block_ids) -> pd.DataFrame:
+    """block_id of every block sharing a junction with one of block_ids, and which one (next_to)."""
+    ids = [int(b) for b in block_ids]
+    if not ids:
+        return pd.DataFrame({"block_id": pd.Series(dtype="int64"), "next_to": pd.Series(dtype="int64")})
+    # equi-joins on one junction column: an OR join condition would be a nested loop (470 ms -> 14 ms)
+    return store.df(
+        """WITH h AS (SELECT block_id, node_u, node_v FROM blocks WHERE block_id IN (SELECT unnest(?::INTEGER[]))),
+                hn AS (SELECT block_id AS next_to, node_u AS node FROM h UNION SELECT block_id, node_v FROM h),
+                bn AS (SELECT block_id, node_u AS node FROM blocks UNION ALL SELECT block_id, node_v FROM blocks)
+           SELECT DISTINCT bn.block_id, hn.next_to FROM bn JOIN hn ON bn.node = hn.node
+           WHERE bn.block_id <> hn.next_to ORDER BY bn.block_id, hn.next_to""", [ids])
+
+
+# ---- one premises ------------------------------------------------------------------------
+
+def premises_one(store, premises_id: str) -> pd.Series | None:
+    """One premises' details, or None when it does not exist or lies outside the viewer's scope."""
+    b = borough_condition(Filters(), scope_of(store), "borough_code")
+    df = store.df(f"""SELECT premises_id, name, address, street, licence_type, opens, closes, borough_code,
+                             lat, lon, block_id FROM premises WHERE premises_id = ? AND {b.sql}""",
+                  [str(premises_id)] + b.params)
+    return None if df.empty else df.iloc[0]
+
+
+@per_version(64)
+def _near_rows(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
+    """Every incident of the window (both sources, f's other filters) within radius_m of one premises,
+    with its distance: one scan that a profile's monthly series, hour-of-week, weapons and map all
+    read from (a bounding box first, cheap on the coordinates, then the exact distance)."""
+    radius_m = check_radius(radius_m)
+    w = _near_where(store, f.with_(sources=ALL_SOURCES))
+    dlat = radius_m / 111_000 * 1.05
+    sql = f"""SELECT i.incident_id, i.source, i.occurred_at, i.month, i.category, i.lat, i.lon,
+                     i.geocode_confidence, i.h3_r10, round({_DISTANCE}, 1) AS distance_m
+              FROM (SELECT premises_id, lat AS plat, lon AS plon FROM premises WHERE premises_id = ?) p
+              JOIN (SELECT * FROM incidents WHERE {w.sql}) i
+                ON i.lat BETWEEN p.plat - ? AND p.plat + ?
+               AND i.lon BETWEEN p.plon - ? / cos(radians(p.plat)) AND p.plon + ? / cos(radians(p.plat))
+              WHERE {_DISTANCE} <= ?
+              ORDER BY i.occurred_at, i.incident_id"""
+    return store.df(sql, [str(premises_id)] + w.params + [dlat, dlat, dlat, dlat, radius_m])
+
+
+def _near(store, f: Filters, premises_id: str, radius_m: float, sources=None) -> pd.DataFrame:
+    rows = _near_rows(store, f, premises_id, float(radius_m))
+    return rows.loc[rows["source"].isin(list(sources or f.sources))].reset_index(drop=True)
+
+
+def nearby_records(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
+    """Record-level incidents within radius_m of a premises (only for record-level roles)."""
+    return _near(store, f, premises_id, radius_m)[["incident_id", "source", "occurred_at", "month", "category", "lat",
+                                                  "lon", "geocode_confidence", "distance_m"]]
+
+
+def _by_source(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return (rows.assign(ed=(rows["source"] == "ed").astype("int64"), police=(rows["source"] == "police").astype("int64"))
+                .groupby(keys, as_index=False)[["ed", "police"]].sum())
+
+
+def nearby_hexes(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
+    """Incidents within radius_m of a premises per H3 r10 cell: cell, ed, police, total."""
+    c = _by_source(_near(store, f, premises_id, radius_m).rename(columns={"h3_r10": "cell"}), ["cell"])
+    return c.assign(total=c["ed"] + c["police"]).sort_values("cell").reset_index(drop=True)
+
+
+def nearby_monthly(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
+    """Per month of the window (zeros included): ed and police within radius_m of a premises."""
+    return _fill_months(_by_source(_near(store, f, premises_id, radius_m), ["month"]), f, ["ed", "police"])
+
+
+def nearby_day_hour(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
+    """ED assaults within radius_m per weekday (0 = Monday) and hour: weekday, hour, n (non-zero cells)."""
+    ed = _near(store, f, premises_id, radius_m, sources=("ed",))
+    t = pd.to_datetime(ed["occurred_at"])
+    c = pd.DataFrame({"weekday": t.dt.day_of_week.astype("int64"), "hour": t.dt.hour.astype("int64")})
+    return c.groupby(["weekday", "hour"]).size().rename("n").reset_index().sort_values(["weekday", "hour"]).reset_index(drop=True)
+
+
+def nearby_methods(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
+    """ED assaults within radius_m by assault method: every method code with its count (zeros included)."""
+    ed = _near(store, f, premises_id, radius_m, sources=("ed",))
+    c = ed.groupby("category").size().rename("ed").rename_axis("method").reset_index()
+    codes = pd.DataFrame({"method": [m.code for m in ASSAULT_METHODS], "label": [m.label for m in ASSAULT_METHODS]})
+    out = codes.merge(c, on="method", how="left")
+    out["ed"] = out["ed"].fillna(0).astype("int64")
+    return out
+
+
+def named_monthly(store, f: Filters, premises_id: str) -> pd.DataFrame:
+    """Per month of the window (zeros included): ED records whose geocoder match names this venue."""
+    w = incident_where(f.with_(sources=("ed",), place=None), scope_of(store))
+    c = store.df(f"""SELECT i.month, count(*) AS named
+                     FROM (SELECT incident_id, month FROM incidents WHERE {w.sql}) i
+                     JOIN geocode_matches g USING (incident_id)
+                     WHERE g.matched = 'premises:' || ?
+                     GROUP BY ALL""", w.params + [str(premises_id)])
+    return _fill_months(c, f, ["named"])
+
+
+def _fill_months(c: pd.DataFrame, f: Filters, cols: list[str]) -> pd.DataFrame:
+    if f.start is None or f.end is None:
+        months = sorted(pd.to_datetime(c["month"]).unique()) if len(c) else []
+    else:
+        months = pd.date_range(pd.Timestamp(f.start).to_period("M").to_timestamp(), pd.Timestamp(f.end), freq="MS")
+    frame = pd.DataFrame({"month": pd.to_datetime(list(months))})
+    if len(c):
+        c = c.assign(month=pd.to_datetime(c["month"]))
+        frame = frame.merge(c, on="month", how="left")
+    for col in cols:
+        frame[col] = (frame[col] if col in frame else pd.Series(0, index=frame.index)).fillna(0).astype("int64")
+    return frame[["month"] + cols]
+
+
+# ---- tasking -----------------------------------------------------------------------------
+
+def _tasking_where(store, f: Filters) -> Where:
+    """ED records of the window (placed on a street or better) and police records of the window.
+
+    police.uk gives only the month: a police record counts in the window that holds the 16th of
+    its month, so consecutive 28-day windows never count one month twice (the shared filter's
+    month rule would count the month of a window's first day in both).
+    """
+    ed = incident_where(f.with_(sources=("ed",), place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
+    if "police" not in f.sources or f.timed or f.start is None or f.end is None:
+        return ed
+    b = borough_condition(f, scope_of(store))
+    cond = f"{b.sql} AND source = 'police' AND (month + INTERVAL 15 DAY) BETWEEN ?::DATE AND ?::DATE"
+    params = b.params + [f.start, f.end]
+    if f.police_categories:
+        cond += f" AND category IN ({', '.join('?' * len(f.police_categories))})"
+        params += list(f.police_categories)
+    return Where(f"(({ed.sql}) OR ({cond}))", ed.params + params)
+
+
+def police_months(start: date, end: date) -> list[date]:
+    """The police.uk months that count in a window (those whose 16th lies inside it)."""
+    first = date(start.year, start.month, 1)
+    out = []
+    while first <= end:
+        if start <= first + timedelta(days=15) <= end:
+            out.append(first)
+        first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return out
+
+
+@per_version(32)
+def tasking_block_counts(store, f: Filters) -> pd.DataFrame:
+    """Per block with any incident in the window: block_id, ed, police (see `_tasking_where`)."""
+    w = _tasking_where(store, f)
+    return store.df(f"""SELECT block_id, count(*) FILTER (WHERE source = 'ed') AS ed,
+                               count(*) FILTER (WHERE source = 'police') AS police
+                        FROM incidents WHERE {w.sql} AND block_id IS NOT NULL
+                        GROUP BY block_id ORDER BY block_id""", w.params)
+
+
+def tasking_totals(store, f: Filters) -> dict[str, int]:
+    """ED and police incidents of the window on any block of the view (the area's totals)."""
+    c = tasking_block_counts(store, f)
+    return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
+
+
+def block_day_hour(store, f: Filters, block_ids) -> pd.DataFrame:
+    """ED assaults of the window on the given blocks: block_id, weekday (0 = Monday), hour, n."""
+    ids = [int(b) for b in block_ids]
+    w = incident_where(f.with_(sources=("ed",), place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
+    return store.df(f"""SELECT block_id, isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, count(*) AS n
+                        FROM incidents WHERE {w.sql} AND block_id IN (SELECT unnest(?::INTEGER[]))
+                        GROUP BY ALL ORDER BY block_id, weekday, hour""", w.params + [ids])
+
+
+@per_version(32)
+def tasking_hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
+    """The hot blocks of the window: `rank_hot_blocks` (exact Poisson Gi*, 5 % FDR, top N per borough)
+    over the study blocks of the view, on the tasking counts (police by the 16th-of-month rule)."""
+    blocks, weights = block_study_area(store, f)  # neighbours and weights cached per data version
+    counts = tasking_block_counts(store, f).set_index("block_id")
+    if blocks.empty:
+        return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
+                                     "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
+    counts = counts.loc[counts.index.isin(blocks["block_id"].to_numpy())]
+    return rank_hot_blocks(counts, blocks, weights, top_n=top_n, alpha=alpha, p_method="exact")
+
+
+def block_lines(store, block_ids) -> pd.DataFrame:
+    """block_id, street, borough_code, lat, lon and WKB line of the given blocks."""
+    ids = [int(b) for b in block_ids]
+    if not ids:
+        return pd.DataFrame({"block_id": pd.Series(dtype="int64"), "street": [], "borough_code": [],
+                             "lat": [], "lon": [], "geom_wkb": []})
+    return store.df("""SELECT block_id, street, borough_code, lat, lon, geom_wkb FROM blocks
+                       WHERE block_id IN (SELECT unnest(?::INTEGER[])) ORDER BY block_id""", [ids])
