@@ -221,14 +221,20 @@ def test_a_licensing_officer_cannot_open_premises_outside_their_borough(store):
     assert gather_profile(ScopedStore(store, Scope()), Y2025, camden, 50) is not None
 
 
+def _ask(kept, start, end, sort_model=None):
+    return page.table_page({"startRow": start, "endRow": end, "sortModel": sort_model or [], "filterModel": {}}, kept)
+
+
 def _all_pages(*controls):
-    """update_view, then every page of the table as the browser would ask for them."""
-    fig, summary, href, view, kept, pages, current = page.update_view(*controls)
-    assert current == 0
-    data = [row for k in range(pages) for row in page.table_page(kept, k)]
-    assert len(page.table_page(kept, 0)) == min(page.PAGE_SIZE, len(data)) and page.table_page(kept, pages) == []
-    assert page.table_page(None, 0) == [] and page.table_page(["x"], 0) == []
-    assert pages == max(1, -(-len(data) // page.PAGE_SIZE))
+    """update_view, then every page of the grid as the browser would ask for them (infinite row model)."""
+    fig, summary, href, view, kept = page.update_view(*controls)
+    first = _ask(kept, 0, page.PAGE_SIZE)
+    n = first["rowCount"]
+    data = [row for k in range(0, n, page.PAGE_SIZE) for row in _ask(kept, k, k + page.PAGE_SIZE)["rowData"]]
+    assert len(first["rowData"]) == min(page.PAGE_SIZE, n) and len(data) == n
+    assert _ask(kept, n, n + page.PAGE_SIZE)["rowData"] == []
+    # before update_view has run, and hand-made controls: nothing
+    assert _ask(None, 0, 12) == {"rowData": [], "rowCount": 0} and _ask(["x"], 0, 12) == {"rowData": [], "rowCount": 0}
     return data, fig, summary, href, view
 
 

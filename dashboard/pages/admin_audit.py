@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
 from dashboard.auth import guard, users
+from dashboard.components.grid import COUNT, column, data_grid
 
 PATH, TITLE, PERMISSION = "/admin/audit", "Audit", "view_audit"
 ACTIONS = ("sign_in", "sign_in_failed", "lockout", "sign_out", "export", "export_refused", "user_added", "user_changed")
@@ -33,13 +34,22 @@ def layout(search: str = "") -> html.Div:
     ])
 
 
-def audit_table(action: str | None, username: str | None) -> dbc.Table:
+AUDIT_COLUMNS = [column("at", "When (UTC)", min_width=150), column("username", "User", min_width=90),
+                 column("ip", "IP", min_width=100), column("action", "Action", min_width=110),
+                 column("rows", "Rows", COUNT, min_width=70),
+                 column("detail", "Detail", min_width=300, tooltipField="detail", flex=3)]
+
+
+def audit_rows(action: str | None, username: str | None) -> list[dict]:
+    """The newest 500 audit events (optionally of one action or user) as grid rows."""
     events = users().events(limit=500, action=action or None, username=(username or "").strip() or None)
-    head = html.Thead(html.Tr([html.Th(h) for h in ("When (UTC)", "User", "IP", "Action", "Rows", "Detail")]))
-    body = html.Tbody([html.Tr([html.Td(f"{e.at:%Y-%m-%d %H:%M:%S}"), html.Td(e.username), html.Td(e.ip),
-                                html.Td(e.action), html.Td("" if e.rows is None else e.rows),
-                                html.Td(html.Code(json.dumps(json.loads(e.detail))[:300]))]) for e in events])
-    return dbc.Table([head, body], size="sm", striped=True, id="audit-list")
+    return [{"at": f"{e.at:%Y-%m-%d %H:%M:%S}", "username": e.username, "ip": e.ip, "action": e.action,
+             "rows": e.rows, "detail": json.dumps(json.loads(e.detail))[:300]} for e in events]
+
+
+def audit_table(action: str | None, username: str | None):
+    """Callback body: the audit grid for the chosen action and user."""
+    return data_grid("audit-list", AUDIT_COLUMNS, height="65vh", rowData=audit_rows(action, username))
 
 
 def register_callbacks(app) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from enum import StrEnum
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, html, dcc
+from dash import Input, Output, State, ctx, dcc, html
 from flask_login import current_user
 
 from dashboard.auth import guard, users
+from dashboard.components.grid import column, data_grid
 from dashboard.context import current_store
 from data.store import queries
 from data.access.roles import ROLES
@@ -29,13 +30,20 @@ class Ids(StrEnum):
     MESSAGE = "users-message"
 
 
-def users_table() -> dbc.Table:
-    head = html.Thead(html.Tr([html.Th(h) for h in ("Username", "Role", "Boroughs", "ED sites", "Active", "Demo", "Last sign-in")]))
-    body = html.Tbody([html.Tr([html.Td(u.username), html.Td(u.role), html.Td(u.boroughs or "all"),
-                                html.Td(u.ed_sites or "–"), html.Td("yes" if u.active else "disabled"),
-                                html.Td("demo" if u.is_demo else ""), html.Td(f"{u.last_login:%Y-%m-%d %H:%M}" if u.last_login else "never")])
-                       for u in users().list()])
-    return dbc.Table([head, body], size="sm", striped=True, id="users-list")
+USER_COLUMNS = {"username": "Username", "role": "Role", "boroughs": "Boroughs", "ed_sites": "ED sites",
+                "active": "Active", "demo": "Demo", "last_login": "Last sign-in"}
+
+
+def user_rows() -> list[dict]:
+    """One row per user as the grid shows it."""
+    return [{"username": u.username, "role": u.role, "boroughs": u.boroughs or "all", "ed_sites": u.ed_sites or "–",
+             "active": "yes" if u.active else "disabled", "demo": "demo" if u.is_demo else "",
+             "last_login": f"{u.last_login:%Y-%m-%d %H:%M}" if u.last_login else "never"} for u in users().list()]
+
+
+def users_grid():
+    return data_grid("users-list", [column(k, v, min_width=90) for k, v in USER_COLUMNS.items()],
+                     row_id="username", rowData=user_rows())
 
 
 def layout(search: str = "") -> html.Div:
@@ -63,16 +71,15 @@ def layout(search: str = "") -> html.Div:
                      dbc.Button("Save changes", id=Ids.SAVE, color="secondary")], md=4),
         ], className="g-2 mt-1 mb-2"),
         html.Div(id=Ids.MESSAGE),
-        html.Div(users_table(), id=Ids.TABLE),
+        html.Div(users_grid(), id=Ids.TABLE),
     ])
 
 
 def change_users(add_clicks, save_clicks, name, password, role, boroughs, sites, active, trigger: str | None = None):
     """Callback body: add or update a user; returns (message, table)."""
-    from dash import ctx
     trigger = trigger or ctx.triggered_id
     if not trigger or not name:
-        return (dbc.Alert("Type a username.", color="warning") if trigger else None), users_table()
+        return (dbc.Alert("Type a username.", color="warning") if trigger else None), users_grid()
     store, who = users(), current_user.username
     try:
         if trigger == Ids.ADD:
@@ -84,8 +91,8 @@ def change_users(add_clicks, save_clicks, name, password, role, boroughs, sites,
                          active=None if active in (None, "") else active == "1", password=password or None)
             message = f"Saved changes to {name}."
     except UserError as exc:
-        return dbc.Alert(str(exc), color="danger"), users_table()
-    return dbc.Alert(message, color="success"), users_table()
+        return dbc.Alert(str(exc), color="danger"), users_grid()
+    return dbc.Alert(message, color="success"), users_grid()
 
 
 def register_callbacks(app) -> None:

@@ -7,11 +7,13 @@ from enum import StrEnum
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, dash_table, dcc, html
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 from flask_login import current_user
 
 from dashboard.components.filters import borough_dropdown, period_picker
+from dashboard.components.grid import COUNT, column, data_grid, page_request, sort_shown
 from dashboard.auth import guard
 from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export
@@ -52,6 +54,22 @@ class Ids(StrEnum):
     SELECTED = "premises-selected"
     CONTROLS = "premises-controls"
     PROFILE = "premises-profile"
+    REFRESHED = "premises-refreshed"
+
+
+COUNT_COLUMNS = {"rank", "ed", "police", "total", "named", "prev_total", "night", "glass", "change"}
+# (least, preferred) widths: the least show each header's longest word and a typical value and sum to
+# under the 1,250 px a 1280 px window gives the grid; wider windows share out the preferred widths
+WIDTHS = {"rank": (62, 62), "name": (130, 170), "address": (140, 200), "licence": (92, 100), "hours": (92, 100),
+          "hot": (108, 115), "ed": (74, 78), "police": (68, 78), "total": (58, 64), "night": (66, 72),
+          "glass": (62, 70), "named": (66, 72), "prev_total": (74, 80), "change": (66, 72)}
+
+
+def table_columns() -> list[dict]:
+    """The premises grid's columns (names from PREMISES_COLUMNS; counts right-aligned)."""
+    return [column(k, v, COUNT if k in COUNT_COLUMNS else "text", min_width=WIDTHS[k][0], width=WIDTHS[k][1],
+                   tooltipField=k if k in ("name", "address") else None)
+            for k, v in PREMISES_COLUMNS.items()]
 
 
 def read_view(search: str, known: set[str], bounds) -> tuple[Filters, dict, list[str]]:
@@ -117,15 +135,12 @@ def layout(search: str = "") -> html.Div:
                                html.A("Download CSV", id=Ids.LIST_CSV, href="/download/premises/list.csv",
                                       className="btn btn-sm btn-outline-secondary")],
                               className="d-flex align-items-center mb-1"),
-                     dash_table.DataTable(id=Ids.TABLE, columns=[{"name": v, "id": k} for k, v in PREMISES_COLUMNS.items()],
-                                          page_action="custom", page_current=0, page_size=PAGE_SIZE, page_count=1,
-                                          style_table={"overflowX": "auto"}, cell_selectable=True,
-                                          style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left", "fontFamily": "var(--bs-body-font-family)",
-                                                      "whiteSpace": "normal", "cursor": "pointer"},
-                                          style_header={"fontWeight": "600"}),
-                     _help()], lg=7),
-            dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "58vh"}, config={"scrollZoom": True}), lg=5),
+                     data_grid(Ids.TABLE, table_columns(), row_id="premises_id", page_size=PAGE_SIZE, infinite=True),
+                     dcc.Store(id=Ids.REFRESHED),
+                     _help()], xs=12),
         ], className="g-3"),
+        dbc.Row(dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}), xs=12),
+                className="g-3 mt-1"),
         html.Hr(),
         html.Div(id=Ids.PROFILE),
     ])
@@ -183,27 +198,29 @@ def update_view(boroughs, start, end, radius, types, min_count, text):
     summary = html.Span([html.B(f"{len(rows):,}"), " premises · ", html.B(f"{n_hot:,}", id="premises-n-hot"),
                          " in a hot block · ", html.B(f"{n_next:,}"), " next to one"], id="premises-count")
     fig = overview_map(rows, store.scope.record_level, queries.borough_outlines(store, f.boroughs), current_config().map_style)
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
     controls = [list(f.boroughs), start, end, radius, list(types), min_count, text]
-    return fig, summary, "/download/premises/list.csv" + query, query, controls, pages, 0
+    return fig, summary, "/download/premises/list.csv" + query, query, controls
 
 
-def table_page(controls: list | None, page_current) -> list[dict]:
-    """Callback body: the rows of one page of the table (the server pages the table: the browser
-    gets 12 rows, not all 7,500 premises of London). controls: the filter values `update_view` used."""
+def table_page(request: dict | None, controls: list | None) -> dict:
+    """Callback body: the rows the grid asks for, in the order it asks (the server pages and sorts the
+    table: the browser gets 12 rows, not all 7,500 premises of London). controls: the filter values
+    `update_view` used; a sort orders the values as shown, so "<5" cells tie."""
+    if request is None:
+        raise PreventUpdate
     try:
         f, radius, types, min_count, text = _controls(*controls)
-    except (TypeError, ValueError):  # not what update_view sends: a hand-made request
-        return []
+    except (TypeError, ValueError):  # before update_view has run, or a hand-made request
+        return {"rowData": [], "rowCount": 0}
     store = current_store()
     rows = ranked_rows(store, f, radius, types, min_count, text)
-    try:
-        page = max(0, int(page_current or 0))
-    except (TypeError, ValueError):
-        page = 0
-    part = rows.iloc[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-    shown = premises_display(part, store.scope.record_level)
-    return shown.assign(id=shown["premises_id"]).to_dict("records")
+    start, end, sort_model = page_request(request, PAGE_SIZE)
+    if sort_model:
+        shown = sort_shown(premises_display(rows, store.scope.record_level), sort_model, COUNT_COLUMNS)
+        part = shown.iloc[start:end]
+    else:  # the ranking's own order: shape only the rows asked for
+        part = premises_display(rows.iloc[start:end], store.scope.record_level)
+    return {"rowData": part.to_dict("records"), "rowCount": len(rows)}
 
 
 def overview_map(rows, record_level: bool, outlines, style: str) -> dict:
@@ -234,13 +251,13 @@ def overview_map(rows, record_level: bool, outlines, style: str) -> dict:
                                      "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "showlegend": False, "uirevision": "premises"}}
 
 
-def select(active_cell, click, selected):
+def select(cell, click, selected):
     """Callback body: the premises a row or a marker points at."""
     if ctx.triggered_id == Ids.MAP:
         picked = (click or {}).get("points", [{}])[0].get("customdata")
         return str(picked) if picked else selected
-    if active_cell and active_cell.get("row_id"):
-        return str(active_cell["row_id"])
+    if isinstance(cell, dict) and cell.get("rowId"):
+        return str(cell["rowId"])
     return selected
 
 
@@ -265,15 +282,17 @@ def show_profile(view: str | None, selected: str | None):
 def register_callbacks(app) -> None:
     app.callback(
         Output(Ids.MAP, "figure"), Output(Ids.SUMMARY, "children"), Output(Ids.LIST_CSV, "href"), Output(Ids.VIEW, "data"),
-        Output(Ids.CONTROLS, "data"), Output(Ids.TABLE, "page_count"), Output(Ids.TABLE, "page_current"),
+        Output(Ids.CONTROLS, "data"),
         Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
         Input(Ids.RADIUS, "value"), Input(Ids.TYPES, "value"), Input(Ids.MIN, "value"), Input(Ids.SEARCH, "value"),
     )(guard(PERMISSION)(update_view))
+    app.clientside_callback(ClientsideFunction("istv_grid", "refresh"), Output(Ids.REFRESHED, "data"),
+                            Input(Ids.CONTROLS, "data"), State(Ids.TABLE, "id"))
     app.callback(
-        Output(Ids.TABLE, "data"), Input(Ids.CONTROLS, "data"), Input(Ids.TABLE, "page_current"),
+        Output(Ids.TABLE, "getRowsResponse"), Input(Ids.TABLE, "getRowsRequest"), State(Ids.CONTROLS, "data"),
     )(guard(PERMISSION)(table_page))
     app.callback(
-        Output(Ids.SELECTED, "data"), Input(Ids.TABLE, "active_cell"), Input(Ids.MAP, "clickData"),
+        Output(Ids.SELECTED, "data"), Input(Ids.TABLE, "cellClicked"), Input(Ids.MAP, "clickData"),
         State(Ids.SELECTED, "data"), prevent_initial_call=True,
     )(guard(PERMISSION)(select))
     app.callback(

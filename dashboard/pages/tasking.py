@@ -6,12 +6,13 @@ from datetime import date
 from enum import StrEnum
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dash_table, dcc, html
+from dash import Input, Output, dcc, html
 from flask import Response, abort, request
 from flask_login import current_user
 
 from dashboard import figures_ops
 from dashboard.components.filters import borough_dropdown, period_picker
+from dashboard.components.grid import COUNT, column, data_grid
 from dashboard.auth import guard
 from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export
@@ -31,6 +32,20 @@ EXTRA_KEYS = ("cmp", "top")
 COLUMNS = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "total": "Total",
            "previous_total": "Before", "change": "Change", "change_class": "Class", "peak_days": "Peak days",
            "peak_hours": "Peak hours", "ed_per_police": "ED per police", "understated": "Police under-states"}
+
+
+COUNT_COLUMNS = {"rank", "ed", "police", "total", "previous_total", "change", "ed_per_police"}
+WIDTHS = {"rank": 50, "street": 170, "borough": 110, "change_class": 80, "peak_days": 110, "peak_hours": 100,
+          "understated": 100}
+
+
+def table_columns() -> list[dict]:
+    """The tasking grid's columns: counts right-aligned; rising in red, falling in green."""
+    cols = [column(k, v, COUNT if k in COUNT_COLUMNS else "text", min_width=WIDTHS.get(k, 70)) for k, v in COLUMNS.items()]
+    for c in cols:
+        if c["field"] == "change_class":
+            c["cellClassRules"] = {"istv-rising": "params.value === 'rising'", "istv-falling": "params.value === 'falling'"}
+    return cols
 
 
 class Ids(StrEnum):
@@ -99,17 +114,13 @@ def layout(search: str = "") -> html.Div:
                   html.A("Download CSV", id=Ids.CSV, href="/download/tasking/pack.csv",
                          className="btn btn-sm btn-outline-secondary")], className="d-flex align-items-center mb-2"),
         dbc.Row([
-            dbc.Col([dash_table.DataTable(id=Ids.TABLE, columns=[{"name": v, "id": k} for k, v in COLUMNS.items()],
-                                          page_size=20, style_table={"overflowX": "auto"},
-                                          style_cell={"fontSize": "0.8rem", "padding": "2px 6px", "textAlign": "left", "fontFamily": "var(--bs-body-font-family)"},
-                                          style_header={"fontWeight": "600"},
-                                          style_data_conditional=[
-                                              {"if": {"filter_query": "{change_class} = rising"}, "color": "#b30000", "fontWeight": "600"},
-                                              {"if": {"filter_query": "{change_class} = falling"}, "color": "#1a7f37"}]),
-                     _help()], lg=7),
-            dbc.Col([dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}),
-                     dcc.Graph(id=Ids.HOURS, style={"height": "28vh"})], lg=5),
+            dbc.Col([data_grid(Ids.TABLE, table_columns(), row_id="rank", page_size=20),
+                     _help()], xs=12),
         ], className="g-3"),
+        dbc.Row([
+            dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}), lg=7),
+            dbc.Col(dcc.Graph(id=Ids.HOURS, style={"height": "50vh"}), lg=5),
+        ], className="g-3 mt-1"),
     ])
 
 
@@ -179,7 +190,7 @@ def _fmt(v) -> str:
 
 def register_callbacks(app) -> None:
     app.callback(
-        Output(Ids.SUMMARY, "children"), Output(Ids.TABLE, "data"), Output(Ids.MAP, "figure"),
+        Output(Ids.SUMMARY, "children"), Output(Ids.TABLE, "rowData"), Output(Ids.MAP, "figure"),
         Output(Ids.HOURS, "figure"), Output(Ids.PACK, "href"), Output(Ids.CSV, "href"), Output("url", "search"),
         Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
         Input(Ids.MODE, "value"), Input(Ids.TOP, "value"),

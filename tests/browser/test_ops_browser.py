@@ -12,6 +12,7 @@ from PIL import Image
 
 from data.store import queries_ops
 from data.store.filters import Filters
+from tests.browser.grid import columns_fit, fits_at, grid_rows, wait_for_rows
 from tests.browser.test_map_browser import sign_in
 
 WESTMINSTER = "E09000033"
@@ -28,18 +29,37 @@ def test_licensing_officer_finds_a_premises_opens_its_profile_and_downloads_the_
     target = ev.sort_values(["total", "premises_id"], ascending=[False, True]).iloc[0]
     sign_in(page, live_server, "licensing")
     page.goto(live_server + "/premises")
-    page.wait_for_selector("#premises-table td", timeout=30000)
+    wait_for_rows(page, "premises-table")
     assert page.locator("#premises-count").inner_text().startswith(f"{len(ev):,} premises")
-    # the server pages the table: 12 rows at a time, the next page starts at rank 13
-    assert page.locator("#premises-table tbody tr td:first-child").first.inner_text() == "1"
-    page.click("#premises-table button.next-page")
-    page.wait_for_function("document.querySelector('#premises-table tbody tr td').innerText === '13'", timeout=15000)
-    assert page.locator("#premises-table tbody tr").count() <= 13  # header row + 12
+    # the server pages the table: 12 rows at a time, ranks 1-12, then 13-24 on the next page
+    page.wait_for_function("document.querySelector('#premises-table .ag-row[row-index=\"0\"] .ag-cell[col-id=rank]')"
+                           "?.innerText === '1'", timeout=15000)
+    rows = grid_rows(page, "premises-table")
+    assert [r["rank"] for r in rows] == [str(k) for k in range(1, 13)]
+    assert rows[0]["name"] == str(target["name"])
+    every = ["rank", "name", "address", "licence", "hours", "hot", "ed", "police", "total", "night", "glass", "named",
+             "prev_total", "change"]
+    assert columns_fit(page, "premises-table", every) == []
+    assert fits_at(page, "premises-table", every, 1280) == []  # every column on screen down to 1280 px
+    page.screenshot(path=str(artifacts / "premises-1280.png"))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.locator("#premises-table").get_by_role("button", name="Next Page").click()
+    page.wait_for_function("document.querySelector('#premises-table .ag-row[row-index=\"12\"] .ag-cell[col-id=rank]')"
+                           "?.innerText === '13'", timeout=15000)
+    assert [r["rank"] for r in grid_rows(page, "premises-table")] == [str(k) for k in range(13, 25)]
+    # sorting is the server's too: by name, A first, across all the premises (not only the page shown)
+    first_name = sorted(ev["name"].astype(str), key=str.casefold)[0]
+    page.locator("#premises-table .ag-header-cell[col-id=name] .ag-header-cell-label").click()
+    page.wait_for_function("document.querySelector('#premises-table .ag-row[row-index=\"0\"] .ag-cell[col-id=name]')"
+                           f"?.innerText.toLowerCase() === {str(first_name).lower()!r}", timeout=15000)
+    page.locator("#premises-table .ag-header-cell[col-id=name] .ag-header-cell-label").click()  # descending
+    page.locator("#premises-table .ag-header-cell[col-id=name] .ag-header-cell-label").click()  # back to rank
 
     page.fill("#premises-search", str(target["name"]))
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#premises-table tbody tr').length <= 6", timeout=15000)
-    row = page.locator("#premises-table td", has_text=str(target["name"])).first
+    page.wait_for_function(f"[...document.querySelectorAll('#premises-table .ag-row[row-index] .ag-cell[col-id=name]')]"
+                           f".every(c => c.innerText.includes({str(target['name'])!r}))", timeout=15000)
+    row = page.locator("#premises-table .ag-cell[col-id=name]", has_text=str(target["name"])).first
     row.click()
     page.wait_for_selector("#profile-name", timeout=20000)
     assert page.locator("#profile-name").inner_text() == target["name"]
@@ -67,7 +87,7 @@ def test_licensing_officer_finds_a_premises_opens_its_profile_and_downloads_the_
 def test_tasking_meeting_picks_a_borough_and_takes_the_pack(page, live_server, store, artifacts):
     sign_in(page, live_server, "analyst")  # record-level like police; tests/test_auth.py locks the demo police user out
     page.goto(live_server + "/tasking")
-    page.wait_for_selector("#tasking-table td", timeout=30000)
+    wait_for_rows(page, "tasking-table")
     page.locator("#tasking-boroughs").click()
     page.keyboard.type("Westmin")
     page.locator("[role=option]", has_text="Westminster").click()
@@ -80,13 +100,21 @@ def test_tasking_meeting_picks_a_borough_and_takes_the_pack(page, live_server, s
     page.wait_for_function(f"document.querySelector('#tasking-ed') && document.querySelector('#tasking-ed').innerText === '{truth_ed:,}'",
                            timeout=15000)
     assert "borough=E09000033" in page.url
-    boroughs = page.locator("#tasking-table td[data-dash-column=borough]").all_inner_texts()
-    assert boroughs and set(boroughs) == {"Westminster"}
+    page.wait_for_function("[...document.querySelectorAll('#tasking-table .ag-row[row-index] .ag-cell[col-id=borough]')]"
+                           ".every(c => c.innerText === 'Westminster')", timeout=15000)
+    rows = grid_rows(page, "tasking-table")
+    assert rows and {r["borough"] for r in rows} == {"Westminster"}
+    assert [r["rank"] for r in rows] == [str(k) for k in range(1, len(rows) + 1)]
+    every = ["rank", "street", "borough", "ed", "police", "total", "previous_total", "change", "change_class",
+             "peak_days", "peak_hours", "ed_per_police", "understated"]
+    assert columns_fit(page, "tasking-table", every) == []
+    assert fits_at(page, "tasking-table", every, 1280) == []
+    page.set_viewport_size({"width": 1400, "height": 900})
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "tasking.png"), full_page=True)
     assert _coloured_share(page.locator("#tasking-map")) > 0.005, "the map of hot blocks shows nothing"
 
-    first = [c.strip() for c in page.locator("#tasking-table tbody tr").nth(1).locator("td").all_inner_texts()]
+    first = [rows[0][k] for k in ("rank", "street", "borough", "ed", "police", "total")]
     href = page.get_attribute("#tasking-pack", "href")
     pack = page.context.new_page()
     pack.goto(live_server + href)
