@@ -32,6 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ISTV_DEMO_SCALE", "0.25", "Demo volume relative to real London (1.0 ≈ real volumes)."),
     Setting("ISTV_DEMO_SEED", "42", "Seed of the demo generator (same seed and scale → identical data)."),
     Setting("ISTV_MAP_STYLE", "white-bg", "Map base style: `white-bg` works offline; a named Plotly style (e.g. `carto-positron`) needs internet access to tile servers."),
+    Setting("ISTV_CHROMIUM", "", "Browser that draws the printable packs' charts (Debian's `chromium`); empty: `chromium` on the PATH. Without one, packs have tables and a note instead of charts."),
     Setting("ISTV_BLOCK_MAX_M", "50", "Maximum distance in metres from a point to its street block; farther points get no block."),
     Setting("DATABASE_URL", "", "SQLAlchemy URL of the users and audit store; empty: a SQLite file `users.sqlite` beside ISTV_DB. Use PostgreSQL when several app servers share users."),
     Setting("ISTV_SESSION_MINUTES", "30", "Minutes of inactivity after which a signed-in session expires."),
@@ -55,6 +56,7 @@ class Config:
     demo_scale: float = 0.25
     demo_seed: int = 42
     map_style: str = "white-bg"
+    chromium: str = ""
     block_max_m: float = 50.0
     database_url: str = ""
     session_minutes: int = 30
@@ -106,6 +108,7 @@ class Config:
             demo_scale=number("ISTV_DEMO_SCALE", float),
             demo_seed=number("ISTV_DEMO_SEED", int),
             map_style=raw["ISTV_MAP_STYLE"],
+            chromium=raw["ISTV_CHROMIUM"],
             database_url=raw["DATABASE_URL"],
             session_minutes=max(1, number("ISTV_SESSION_MINUTES", int)),
             query_timeout_s=number("ISTV_QUERY_TIMEOUT_S", float),

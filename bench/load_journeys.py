@@ -75,18 +75,19 @@ def journey(b: Browser, rng: random.Random, think, boroughs: list[str]) -> None:
     r = b.callback(_dep(b, "..premises-map.figure"), "premises view", vals, ["premises-boroughs.value"])
     view = r.get("premises-view", {}).get("data") or ""
     controls = r.get("premises-controls", {}).get("data")
-    r = b.callback("premises-table.data", "premises table page", {"premises-controls.data": controls,
-                                                                  "premises-table.page_current": 0}, ["premises-controls.data"])
-    rows = r.get("premises-table", {}).get("data") or []
+    ask = {"startRow": 0, "endRow": 12, "sortModel": [], "filterModel": {}}
+    r = b.callback("premises-table.getRowsResponse", "premises table page",
+                   {"premises-table.getRowsRequest": ask, "premises-controls.data": controls}, ["premises-table.getRowsRequest"])
+    rows = (r.get("premises-table", {}).get("getRowsResponse") or {}).get("rowData") or []
     b.callback(_dep(b, "..premises-profile.children"), "premises profile", {"premises-view.data": view}, ["premises-view.data"])
     think()
 
     b.step = "open profile"
     if rows:
         k = rng.randrange(min(12, len(rows)))
-        cell = {"row": k, "column": 0, "row_id": rows[k]["id"], "column_id": "rank"}
-        r = b.callback("premises-selected.data", "premises row click", {"premises-table.active_cell": cell}, ["premises-table.active_cell"])
-        selected = r.get("premises-selected", {}).get("data") or rows[k]["id"]
+        cell = {"value": rows[k]["rank"], "colId": "rank", "rowIndex": k, "rowId": rows[k]["premises_id"]}
+        r = b.callback("premises-selected.data", "premises row click", {"premises-table.cellClicked": cell}, ["premises-table.cellClicked"])
+        selected = r.get("premises-selected", {}).get("data") or rows[k]["premises_id"]
         b.callback(_dep(b, "..premises-profile.children"), "premises profile",
                    {"premises-view.data": view, "premises-selected.data": selected}, ["premises-selected.data"])
     think()

@@ -102,6 +102,17 @@ def hex_map(counts: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white
     return fig
 
 
+def count_step(top: float, ticks: int = 5) -> int:
+    """A whole tick step (1, 2, 5, 10, 20, 50, ...) giving about `ticks` ticks up to `top`: counts
+    have no halves, and a small axis otherwise reads 0, 0.5, 1, 1.5."""
+    raw = max(float(top), 1.0) / ticks
+    power = 10 ** int(np.floor(np.log10(raw))) if raw >= 1 else 1
+    for m in (1, 2, 5, 10):
+        if m * power >= raw:
+            return int(m * power)
+    return int(10 * power)
+
+
 def _line(series: pd.DataFrame, col: str, record_level: bool) -> tuple[np.ndarray, list[str]]:
     """Values to plot and hover labels; small counts become gaps labelled "<5"."""
     values = series[col].to_numpy(float)
@@ -120,10 +131,11 @@ def monthly_series(series: pd.DataFrame, record_level: bool = True) -> dict:
     if series.empty or (series["ed"].sum() == 0 and series["police"].sum() == 0):
         return empty_figure("No incidents match these filters").to_plotly_json()
     months = pd.to_datetime(series["month"]).dt.strftime("%Y-%m-%d").to_numpy()
-    data = []
+    data, tops = [], {}
     for col, name, colour, dash, axis, what in (("ed", "ED assaults", ED_COLOUR, None, "y", "ED assaults"),
                                                 ("police", "Police violence", POLICE_COLOUR, "dot", "y2", "police violence crimes")):
         y, labels = _line(series, col, record_level)
+        tops[axis] = float(np.nanmax(y)) if np.isfinite(y).any() else 0.0
         line = {"color": colour, "width": 2} | ({"dash": dash} if dash else {})
         data.append({"type": "scatter", "x": months.tolist(), "y": [None if np.isnan(v) else float(v) for v in y],
                      "text": labels, "name": name, "mode": "lines+markers", "yaxis": axis, "line": line,
@@ -135,9 +147,11 @@ def monthly_series(series: pd.DataFrame, record_level: bool = True) -> dict:
                          "name": f"{name}: fewer than 5", "text": [SMALL] * int(gaps.sum()),
                          "hovertemplate": f"%{{x|%b %Y}}: fewer than 5 {what}<extra></extra>"})
     layout = {
-        "yaxis": {"title": {"text": "ED assaults", "font": {"color": ED_COLOUR}}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": "ED assaults", "font": {"color": ED_COLOUR}}, "rangemode": "tozero",
+                  "dtick": count_step(tops["y"]), "tickformat": ",d"},
         "yaxis2": {"title": {"text": "Police-recorded violence", "font": {"color": POLICE_COLOUR}},
-                   "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False, "tickformat": ",.0f"},
+                   "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,
+                   "dtick": count_step(tops["y2"]), "tickformat": ",d"},
         "legend": {"orientation": "h", "y": 1.12, "x": 0}, "margin": {"l": 60, "r": 60, "t": 30, "b": 40},
         "hovermode": "x unified", "template": TEMPLATE,
     }

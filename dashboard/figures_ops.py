@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
-from dashboard.figures import ED_COLOUR, POLICE_COLOUR, SMALL_COLOUR, empty_figure, outline_lines
+from dashboard.figures import ED_COLOUR, POLICE_COLOUR, SMALL_COLOUR, count_step, empty_figure, outline_lines
 from data.access.disclosure import SMALL, is_small, show, suppress_parts
 from layers.hexes import cell_str, cells_geojson
 from dashboard.figures import fit_view
@@ -40,7 +40,8 @@ def hour_of_week(day_hour: pd.DataFrame, record_level: bool = True, title: str =
     top = float(np.nanmax(z)) if np.isfinite(z).any() else 0.0
     fig = go.Figure(go.Heatmap(
         z=z, x=hours, y=list(WEEKDAYS), text=text, colorscale="OrRd", zmin=0, zmax=max(top, 1.0),
-        hovertemplate="%{y} %{x}:00: %{text} ED assaults<extra></extra>", colorbar={"thickness": 10},
+        hovertemplate="%{y} %{x}:00: %{text} ED assaults<extra></extra>",
+        colorbar={"thickness": 10, "dtick": count_step(max(top, 1.0)), "tickformat": ",d", "title": {"text": "assaults"}},
         name="ED assaults", xgap=1, ygap=1))
     if small.any():  # one grey class for 1-4, as on the map
         fig.add_trace(go.Heatmap(z=np.where(small, 1.0, np.nan), x=hours, y=list(WEEKDAYS), text=text,
@@ -70,11 +71,12 @@ def bar_counts(labels: list[str], counts, record_level: bool = True, colour: str
                                  mode="text", text=[SMALL] * int(small.sum()), textposition="top center",
                                  hoverinfo="skip", showlegend=False, name="fewer than 5"))
     fig.update_layout(margin={"l": 40, "r": 10, "t": 30 if title else 10, "b": 40}, title=title or None,
-                      yaxis={"rangemode": "tozero"}, showlegend=False, plot_bgcolor="#ffffff")
+                      yaxis={"rangemode": "tozero", "dtick": count_step(np.nanmax(y) if np.isfinite(y).any() else 1),
+                             "tickformat": ",d"}, showlegend=False, plot_bgcolor="#ffffff")
     return fig
 
 
-def _circle(lat: float, lon: float, radius_m: float, n: int = 48) -> tuple[list, list]:
+def circle_coords(lat: float, lon: float, radius_m: float, n: int = 48) -> tuple[list, list]:
     angles = np.linspace(0, 2 * np.pi, n + 1)
     dlat = radius_m / 111_195 * np.sin(angles)
     dlon = radius_m / (111_195 * np.cos(np.radians(lat))) * np.cos(angles)
@@ -118,7 +120,7 @@ def premises_map(prem: dict, block: pd.DataFrame, radius_m: float, *, records: p
                 geojson=cells_geojson(few["cell"]), locations=cell_str(few["cell"]), z=np.ones(len(few)),
                 colorscale=[[0, SMALL_COLOUR], [1, SMALL_COLOUR]], showscale=False, marker={"opacity": 0.6},
                 hovertemplate="Fewer than 5 incidents<extra></extra>", name="Fewer than 5"))
-    clat, clon = _circle(float(prem["lat"]), float(prem["lon"]), radius_m)
+    clat, clon = circle_coords(float(prem["lat"]), float(prem["lon"]), radius_m)
     fig.add_trace(go.Scattermap(lat=clat, lon=clon, mode="lines", line={"color": "#555", "width": 1.5},
                                 name=f"{radius_m:g} m", hoverinfo="skip"))
     if len(block):

@@ -1,20 +1,21 @@
 """Printable HTML packs: the licensing evidence pack and the police tasking pack.
 
 Plain functions: frames that already went through `audited_export` (so disclosure applied)
-in, one standalone HTML document out. Charts are inline SVG (`dashboard.svg`), so the page
-prints to PDF from the browser without scripts or network access.
+in, one standalone HTML document out. Charts are the pages' own Plotly figures drawn as inline
+SVG by `draw` (dashboard.static_charts.figure_svg), so the page prints to PDF from the browser
+without scripts or network access and shows what the screen shows.
 """
 from __future__ import annotations
 
 from datetime import date
 from html import escape
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
-import shapely
 
-from dashboard import svg
-from dashboard.figures_ops import WEEKDAYS
+from dashboard import figures, figures_ops, figures_print
 from dashboard.reports_ops import LICENCE_LABELS, Profile, Tasking, hot_flag
 from data.access.disclosure import SMALL, THRESHOLD
 from data.store.queries_ops import previous_window
@@ -24,7 +25,7 @@ NUMERIC = ("ed", "police", "total", "previous_total", "change", "ed_per_police")
 PRINT_CSS = """
 body { padding: 1.5rem; font-size: 0.9rem; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 1.4rem; }
-table { font-size: 0.8rem; } svg { max-width: 100%; height: auto; }
+table { font-size: 0.8rem; } .chart svg { max-width: 100%; height: auto; }
 .method li { margin-bottom: 0.2rem; }
 @media print {
   .no-print { display: none !important; }
@@ -60,11 +61,8 @@ def _table(df: pd.DataFrame, headers: dict[str, str], cls: str = "") -> str:
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
-def _num(v) -> float | None:
-    """A shown value as a number to draw: None for suppressed ('<5', '*') or blank values."""
-    if isinstance(v, str) or v is None or pd.isna(v):
-        return None
-    return float(v)
+Draw = Callable[[dict, int, int], str]  # (figure, width px, height px) -> HTML of the chart
+WIDE, NARROW = 900, 440
 
 
 def _period(f) -> str:
@@ -79,34 +77,25 @@ def _disclosure_text(record_level: bool) -> str:
             "(a share, a difference, a total beside one small part) is shown as '*'. Charts leave such values undrawn.")
 
 
-def evidence_pack_html(p: Profile, shown: pd.DataFrame, record_level: bool, generated: date, boroughs: str) -> str:
-    """The evidence pack for a licence review hearing; `shown` is `evidence_frame(p)` after disclosure."""
+def evidence_pack_html(p: Profile, shown: pd.DataFrame, record_level: bool, generated: date, boroughs: str,
+                       draw: Draw) -> str:
+    """The evidence pack for a licence review hearing; `shown` is `evidence_frame(p)` after disclosure;
+    its charts are the premises profile's figures."""
     prem = p.premises
     f = p.filters
     sec = {name: g.reset_index(drop=True) for name, g in shown.groupby("section", sort=False)}
     summary = sec["summary"].rename(columns={"item": "measure"})
     monthly, methods, named = sec["monthly"], sec["method"], sec["named_monthly"]
-    day_hour = sec.get("day_hour", pd.DataFrame(columns=["item", "ed"]))
 
-    line = svg.line_chart(list(monthly["item"]), {"ED assaults": [_num(v) for v in monthly["ed"]],
-                                                  "Police violence": [_num(v) for v in monthly["police"]]},
-                          {"ED assaults": "#c0392b", "Police violence": "#2c3e50"},
-                          title="Incidents within the radius per month")
-    bars = svg.bar_chart(list(methods["item"]), [_num(v) or 0 for v in methods["ed"]],
-                         value_labels=[str(v) for v in methods["ed"]], title="ED assaults by method")
-    grid = np.full((7, 24), 0.0)
-    for item, v in zip(day_hour["item"], day_hour["ed"]):
-        d, h = WEEKDAYS.index(item[:3]), int(item[4:6])
-        grid[d, h] = np.nan if _num(v) is None else float(v)
-    heat = svg.heatmap(list(WEEKDAYS), [f"{h:02d}" for h in range(24)], grid, title="ED assaults by weekday and hour")
-    named_bars = svg.bar_chart(list(named["item"]), [_num(v) or 0 for v in named["ed"]],
-                               value_labels=[str(v) for v in named["ed"]], colour="#1f4e99",
-                               title="ED records naming the venue per month")
-    circle = [(prem["lon"] + p.radius_m / (111_195 * np.cos(np.radians(prem["lat"]))) * np.cos(a),
-               prem["lat"] + p.radius_m / 111_195 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 41)]
-    block = [list(shapely.from_wkb(bytes(w)).coords) for w in p.block["geom_wkb"]]
-    mini = svg.map_svg([], points=[(prem["lon"], prem["lat"], str(prem["name"]))], outlines=[circle],
-                       highlight=block, width=360, height=260, title="The premises, its street block and the radius")
+    rl = record_level
+    line = draw(figures.monthly_series(p.monthly, rl), WIDE, 340)
+    bars = draw(figures_ops.bar_counts(list(p.methods["label"]), p.methods["ed"], rl,
+                                       title="ED assaults by method").to_dict(), WIDE, 300)
+    heat = draw(figures_ops.hour_of_week(p.day_hour, rl, "ED assaults by weekday and hour").to_dict(), WIDE, 320)
+    named_bars = draw(figures_ops.bar_counts([f"{m:%b %y}" for m in p.named["month"]], p.named["named"], rl,
+                                             colour="#1f4e99", name="ED records naming the venue",
+                                             title="ED records naming the venue per month").to_dict(), WIDE, 300)
+    mini = draw(figures_print.premises_print_map(prem, p.block, p.radius_m), NARROW, 320)
     flag = hot_flag(p.in_hot, p.next_to_hot) or "not in or next to a hot block"
     details = pd.DataFrame({"k": ["Premises", "Address", "Licence type", "Hours", "Borough", "Premises id",
                                   "Hot block (this period)"],
@@ -148,19 +137,13 @@ information-sharing agreement; this export was recorded in the audit log.</p>"""
 
 
 def tasking_pack_html(t: Tasking, shown: pd.DataFrame, outlines: pd.DataFrame, record_level: bool,
-                      generated: date, boroughs: str, totals_shown: dict) -> str:
-    """The tasking pack: hot blocks of the window on a static map and in a table, dated and labelled."""
+                      generated: date, boroughs: str, totals_shown: dict, draw: Draw) -> str:
+    """The tasking pack: hot blocks of the window on a static map and in a table, dated and labelled,
+    and the tasking page's weekday-by-hour chart."""
     f, cmp = t.filters, t.compare
-    lines = t.lines.set_index("block_id")
-    highlight = [list(shapely.from_wkb(bytes(w)).coords) for w in t.lines["geom_wkb"]]
-    points = [(float(lines.at[b, "lon"]), float(lines.at[b, "lat"]), str(r))
-              for r, b in zip(t.table["rank"], t.table["block_id"]) if b in lines.index]
-    rings = []
-    for w in outlines["geom_wkb"]:
-        g = shapely.from_wkb(bytes(w))
-        rings += [list(poly.exterior.coords) for poly in getattr(g, "geoms", [g])]
-    mini = svg.map_svg([], points=points, outlines=rings, highlight=highlight, width=720, height=480,
-                       title="Hot blocks of the window, by rank")
+    mini = draw(figures_print.tasking_print_map(t.table, t.lines, outlines, "Hot blocks of the window, by rank"), WIDE, 560)
+    hours = draw(figures_ops.hour_of_week(t.day_hour, record_level, "ED assaults on these blocks by weekday and hour")
+                 .to_dict(), WIDE, 320)
     cmp_label = "the previous 28 days" if t.mode == "previous" else "the same dates a year earlier"
     headers = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "total": "Total",
                "previous_total": "Before", "change": "Change", "change_class": "Class", "peak_days": "Peak days",
@@ -174,6 +157,7 @@ sources ED and police ('{escape(POLICE_VIOLENCE)}'); ED records placed on a stre
 police violence: <b id="pack-police">{escape(str(totals_shown['police']))}</b> · hot blocks: <b>{len(shown)}</b></p>
 <div class="keep">{mini}</div>
 <h2>Hot blocks</h2>{_table(shown, headers, 'hot-blocks')}
+<h2>When: weekday and hour (ED assaults on these blocks)</h2>{hours}
 <h2>Method statement</h2>
 <ul class="method">
 <li><b>Hot blocks:</b> street blocks (a street between two junctions) whose Getis-Ord Gi* on ED + police counts

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from html import escape
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from dashboard import svg
+from dashboard import figures_strategic as fs
 from data.access import disclosure
 from data.store import queries_trends as qs
 
@@ -191,16 +192,13 @@ def field_table(total: pd.DataFrame, bench: pd.DataFrame, record_level: bool) ->
     return pd.DataFrame(rows)
 
 
-def _series(values: pd.Series, records: pd.Series, parts: pd.Series, record_level: bool) -> list:
-    return [None if (pd.isna(v) or (not record_level and reveals_small(p, r))) else float(v)
-            for v, r, p in zip(values, records, parts)]
-
-
 def report_html(site: pd.Series, month: date, view: QualityView, trend: QualityView, contribution: dict,
-                months_table: pd.DataFrame, blocks_table: pd.DataFrame, record_level: bool, back: str) -> str:
+                months_table: pd.DataFrame, blocks_table: pd.DataFrame, record_level: bool, back: str,
+                draw: Callable[[dict, int, int], str]) -> str:
     """The monthly feedback report of one ED: its month, its last 12 months, and what its data made possible.
 
-    months_table and blocks_table come already through disclosure control and the audited export.
+    months_table and blocks_table come already through disclosure control and the audited export;
+    draw turns the quality page's own chart into inline SVG (dashboard.static_charts).
     """
     name = f"{site['name']} ({site['site_code']})"
     t = view.total.iloc[0] if len(view.total) else None
@@ -219,11 +217,8 @@ def report_html(site: pd.Series, month: date, view: QualityView, trend: QualityV
                      f'{"" if late == NO_SUBMISSIONS or late in ("*", "not loaded") else " after the end of the month"}.</p>')
         parts.append('<section><h2>Completeness and geocoding this month</h2>'
                      + table_html(field_table(view.total, view.benchmark, record_level), "report-fields") + "</section>")
-    m = trend.monthly
-    labels = [f"{pd.Timestamp(x):%b %y}" for x in m["month"]]
-    chart = svg.line_chart(labels, {"All fields complete %": _series(m["pct_all"], m["records"], m["all_complete"], record_level),
-                                    "Placed on a street or venue %": _series(m["pct_placed"], m["records"], m["placed"], record_level)},
-                           title="Data quality over 12 months")
+    chart = draw(fs.quality_trend_chart(trend.monthly, FIELDS, record_level)
+                 .update_layout(title={"text": "Data quality over 12 months", "x": 0}, margin={"t": 40}).to_dict(), 900, 380)
     parts.append(f'<section><h2>The last 12 months</h2>{chart}{table_html(months_table[list(REPORT_MONTH_COLUMNS)], "report-months")}</section>')
     located, in_hot = contribution["located"], contribution["in_hot"]
     parts.append(

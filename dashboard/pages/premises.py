@@ -22,6 +22,7 @@ from dashboard.components.premises_profile import profile_view
 from dashboard.reports_ops import (LICENCE_LABELS, PREMISES_COLUMNS, evidence_frame, gather_profile, hot_flag,
                                    premises_display, premises_rows)
 from dashboard.reports_ops_html import evidence_pack_html
+from dashboard.static_charts import pack_draw
 from dashboard.url_state import from_query, parse_day, to_query
 from data.store import queries
 from data.store import queries_ops
@@ -348,6 +349,7 @@ def register_routes(server) -> None:
         store, f, profile, shown = _evidence(premises_id)
         names = queries.boroughs(store).set_index("code")["name"]
         borough = names.get(profile.premises["borough_code"], profile.premises["borough_code"])
-        html_text = evidence_pack_html(profile, shown, store.scope.record_level, date.today(), str(borough))
+        html_text = evidence_pack_html(profile, shown, store.scope.record_level, date.today(), str(borough),
+                                       pack_draw(current_config()))
         return Response(html_text, mimetype="text/html")
 

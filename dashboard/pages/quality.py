@@ -16,7 +16,8 @@ from dashboard import figures_strategic as fs
 from dashboard import reports_quality as rq
 from dashboard.auth import guard
 from dashboard.components.filters import month_options
-from dashboard.context import current_scope, current_store
+from dashboard.context import current_config, current_scope, current_store
+from dashboard.static_charts import pack_draw
 from dashboard.exports import Export, audited_export
 from dashboard.url_state import from_query, parse_month, to_query
 from data.access import disclosure
@@ -255,5 +256,6 @@ def register_routes(server) -> None:
             "ed": "All ED records", "police": "Police violence"})
         blocks = disclosure.suppress_parts(blocks, ["Your records", "All ED records", "Police violence"], record_level)
         html_text = rq.report_html(sites.loc[sites["site_code"] == site].iloc[0], month, view, trend, contribution,
-                                   months, blocks, record_level, to_query(f, extra={"site": site}))
+                                   months, blocks, record_level, to_query(f, extra={"site": site}),
+                                   pack_draw(current_config()))
         return Response(html_text, mimetype="text/html")

@@ -18,6 +18,7 @@ from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export
 from dashboard.reports_ops import gather_tasking, tasking_frame, tasking_window
 from dashboard.reports_ops_html import tasking_pack_html
+from dashboard.static_charts import pack_draw
 from dashboard.url_state import from_query, parse_day, to_query
 from data.store import queries
 from data.access.disclosure import show
@@ -229,5 +230,6 @@ def register_routes(server) -> None:
             "All London" if store.scope.boroughs is None else ", ".join(names.get(b, b) for b in store.scope.boroughs))
         outlines = queries.borough_outlines(store, f.boroughs)
         totals = {k: show(v, rl) for k, v in t.totals.items()}
-        return Response(tasking_pack_html(t, shown, outlines, rl, date.today(), label, totals), mimetype="text/html")
+        return Response(tasking_pack_html(t, shown, outlines, rl, date.today(), label, totals, pack_draw(current_config())),
+                        mimetype="text/html")
 
