@@ -1,0 +1,1 @@
+"""The synthetic London used to try the product: its world (world), records (generate), receptionist free text (text), the database builder (build) and the real-world material it draws on (london.py reading london.json)."""

@@ -1,0 +1,1 @@
+"""Reading files into the store: one module per source (police, istv, premises, geo), the standard they are checked against (schema, rules, standard), the readers (read, istv_xml), spatial keys of points (points, enrich) and the load report and quarantine (report); load.py runs a load."""
