@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from config import SETTINGS, Config, ConfigError
+from config import Config, ConfigError
 
 
 def test_defaults_and_overrides():
@@ -21,9 +21,3 @@ def test_defaults_and_overrides():
 def test_bad_values_say_which_setting_and_what_was_expected(env, message):
     with pytest.raises(ConfigError, match=message):
         Config.from_env(env)
-
-
-def test_every_setting_is_documented_in_readme():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    missing = [s.env for s in SETTINGS if f"`{s.env}`" not in readme]
-    assert missing == []
