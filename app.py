@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import sys
 import time
 from functools import lru_cache
 
 from dash import Dash
 
-from config import CONFIG_KEY, STORE_KEY, Config, ConfigError
+from config import CONFIG_KEY, SECRET_FILE, STORE_KEY, Config, ConfigError, secret_problem
 from dashboard import exports, shell
 from dashboard.auth import init_auth
+from dashboard.headers import init_headers
 from dashboard.ops import init_ops, settle_memory
 from data.errors import StoreError
 from cli import register_cli
@@ -44,6 +47,35 @@ def ensure_database(config: Config, progress=print) -> None:
         Store(config.db_path).check()
 
 
+def session_secret(config: Config) -> str:
+    """The key that signs session cookies: ISTV_SECRET_KEY when set (refused when weak), else a random
+    key made once and kept beside the database in a file only the app's user can read."""
+    if config.secret_key:
+        problem = secret_problem(config.secret_key)
+        if problem:
+            raise ConfigError(problem)
+        return config.secret_key
+    path = config.db_path.parent / SECRET_FILE
+    try:  # O_EXCL: of several processes starting at once, one writes the key and the others read it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path} holds the session key but other users may read it; run `chmod 600 {path}`")
+    for _ in range(50):  # another process may be writing it right now
+        key = path.read_text().strip()
+        if key:
+            break
+        time.sleep(0.02)
+    problem = secret_problem(key)
+    if problem:
+        raise ConfigError(f"{path}: {problem.replace('ISTV_SECRET_KEY', 'the key file')}; delete the file to make a new key")
+    return key
+
+
 def check_production(config: Config, users: UserStore) -> None:
     """Refuse to run in production with unsafe settings, saying why."""
     if not config.production:
@@ -70,6 +102,7 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
     config = config or Config.from_env()
     _logging()
     config.db_path.parent.mkdir(parents=True, exist_ok=True)
+    secret = session_secret(config)
     users = UserStore(config.users_url)
     if config.demo:
         users.ensure_demo_users()
@@ -81,8 +114,9 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
                serve_locally=True)
     app.server.extensions[STORE_KEY] = Store(config.db_path, timeout_s=config.query_timeout_s or None)
     app.server.extensions[CONFIG_KEY] = config
-    app.server.secret_key = config.secret_key
+    app.server.secret_key = secret
     init_ops(app.server, config, STORE_KEY)
+    init_headers(app, config)
     init_auth(app.server, config, users)
     exports.register_routes(app.server)
     for page in shell.PAGES.values():

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_SECRET = "dev-insecure-change-me"
+DEFAULT_SECRET = "dev-insecure-change-me"  # never accepted: it is public (earlier versions defaulted to it)
+SECRET_FILE = ".istv-secret-key"  # beside ISTV_DB when ISTV_SECRET_KEY is empty; mode 0600
 # where create_app keeps the store and the settings on the Flask app (app.extensions[KEY])
 STORE_KEY, CONFIG_KEY = "istv_store", "istv_config"
 
@@ -27,7 +28,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("ISTV_DB", str(ROOT / "data" / "istv.duckdb"), "Path of the DuckDB file the app serves."),
     Setting("ISTV_ENV", "development", "`development` or `production` (production refuses unsafe settings)."),
-    Setting("ISTV_SECRET_KEY", DEFAULT_SECRET, "Flask secret key for session cookies; set a long random value in production."),
+    Setting("ISTV_SECRET_KEY", "", "Key that signs session cookies: at least 32 characters, not guessable. Empty: a random key is made on first start and kept in `.istv-secret-key` beside ISTV_DB, readable only by the app's user. Several app servers sharing users must share one key."),
     Setting("ISTV_DEMO", "1", "`1`: build the synthetic demo London when the database file is missing; `0`: refuse to start without a database."),
     Setting("ISTV_DEMO_SCALE", "0.25", "Demo volume relative to real London (1.0 ≈ real volumes)."),
     Setting("ISTV_DEMO_SEED", "42", "Seed of the demo generator (same seed and scale → identical data)."),
@@ -36,6 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ISTV_BLOCK_MAX_M", "50", "Maximum distance in metres from a point to its street block; farther points get no block."),
     Setting("DATABASE_URL", "", "SQLAlchemy URL of the users and audit store; empty: a SQLite file `users.sqlite` beside ISTV_DB. Use PostgreSQL when several app servers share users."),
     Setting("ISTV_SESSION_MINUTES", "30", "Minutes of inactivity after which a signed-in session expires."),
+    Setting("ISTV_SESSION_HOURS", "12", "Hours after sign-in after which a session ends however active it is."),
+    Setting("ISTV_TRUSTED_PROXIES", "0", "How many reverse proxies in front of the app set X-Forwarded-For; 0: use the connection's address. Only set it behind your own proxy, or anyone can claim any address."),
     Setting("ISTV_QUERY_TIMEOUT_S", "20", "Seconds a web query may run before it is stopped and the user asked to narrow the filter."),
     Setting("ISTV_MAX_REQUEST_BYTES", "1000000", "Largest request body the web app accepts (bytes); larger ones get 413."),
     Setting("HOST", "127.0.0.1", "Address the development server listens on."),
@@ -47,11 +50,22 @@ class ConfigError(ValueError):
     """A setting has a value the product cannot use."""
 
 
+def secret_problem(secret: str) -> str | None:
+    """Why a secret key is unfit to sign sessions (None when it is fine): a forged cookie is a signed-in admin."""
+    if secret == DEFAULT_SECRET:
+        return "ISTV_SECRET_KEY is the published development default"
+    if len(secret) < 32:
+        return f"ISTV_SECRET_KEY has {len(secret)} characters; use at least 32 random ones"
+    if len(set(secret)) < 10:
+        return f"ISTV_SECRET_KEY uses only {len(set(secret))} different characters; use a random value"
+    return None
+
+
 @dataclass(frozen=True)
 class Config:
     db_path: Path
     env: str = "development"
-    secret_key: str = DEFAULT_SECRET
+    secret_key: str = ""
     demo: bool = True
     demo_scale: float = 0.25
     demo_seed: int = 42
@@ -60,6 +74,8 @@ class Config:
     block_max_m: float = 50.0
     database_url: str = ""
     session_minutes: int = 30
+    session_hours: float = 12.0
+    trusted_proxies: int = 0
     query_timeout_s: float = 20.0
     max_request_bytes: int = 1_000_000
     host: str = "127.0.0.1"
@@ -76,8 +92,6 @@ class Config:
     def production_problems(self) -> list[str]:
         """Why this config is unsafe to run with ISTV_ENV=production (empty when it is fine)."""
         problems = []
-        if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
-            problems.append("ISTV_SECRET_KEY is the development default or shorter than 32 characters")
         if self.demo:
             problems.append("ISTV_DEMO=1 builds and serves synthetic data; set ISTV_DEMO=0")
         return problems
@@ -111,6 +125,8 @@ class Config:
             chromium=raw["ISTV_CHROMIUM"],
             database_url=raw["DATABASE_URL"],
             session_minutes=max(1, number("ISTV_SESSION_MINUTES", int)),
+            session_hours=max(0.1, number("ISTV_SESSION_HOURS", float)),
+            trusted_proxies=number("ISTV_TRUSTED_PROXIES", int),
             query_timeout_s=number("ISTV_QUERY_TIMEOUT_S", float),
             max_request_bytes=number("ISTV_MAX_REQUEST_BYTES", int),
             block_max_m=number("ISTV_BLOCK_MAX_M", float),

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "bench-password-1"
+PASSWORD = "Bittern-ledger-4471"
 NEW_MONTH = "2026-01"
 
 
@@ -39,7 +39,7 @@ def free_port() -> int:
 
 def app_env(db: Path, users_url: str, **extra: str) -> dict:
     env = {**os.environ, "ISTV_DB": str(db), "DATABASE_URL": users_url, "ISTV_DEMO": "0",
-           "ISTV_SECRET_KEY": "bench-secret-" + "x" * 32, "PYTHONUNBUFFERED": "1"}
+           "ISTV_SECRET_KEY": "bench-secret-7c1e4a9f2d8b6e3a5c0f9d2b7e4a1c8f", "PYTHONUNBUFFERED": "1"}
     env.update(extra)
     return env
 

@@ -45,12 +45,12 @@ def main() -> None:
     from data.access.users import UserStore
     tmp = Path(tempfile.mkdtemp())
     users = f"sqlite:///{tmp / 'users.sqlite'}"
-    UserStore(users).add("bench", "bench-password-1", "analyst", by="bench")
-    app = create_app(Config(db_path=args.db, demo=False, database_url=users, secret_key="bench" * 8))
+    UserStore(users).add("bench", "Bittern-ledger-4471", "analyst", by="bench")
+    app = create_app(Config(db_path=args.db, demo=False, database_url=users, secret_key="bench-secret-7c1e4a9f2d8b6e3a5c0f9d2b7e4a1c8f"))
     client = app.server.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"username": "bench", "password": "bench-password-1", "csrf_token": token})
+    client.post("/login", data={"username": "bench", "password": "Bittern-ledger-4471", "csrf_token": token})
     store = Store(args.db)
     n = int(store.df("SELECT count(*) FROM incidents").iloc[0, 0])
     hi = store.df("SELECT max(month) AS m FROM incidents").iloc[0, 0]

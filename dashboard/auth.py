@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, redirect, render_template_string, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
 from dashboard.jsonable import plain_outputs
@@ -47,7 +48,22 @@ def _safe_next(target: str | None) -> str:
 
 
 def client_ip() -> str:
+    """The client's address: the connection's, or behind ISTV_TRUSTED_PROXIES proxies the one they
+    forwarded (werkzeug's ProxyFix rewrites remote_addr; a client's own X-Forwarded-For is ignored)."""
     return request.remote_addr or ""
+
+
+def audit_denial(status: int, what: str, **detail) -> None:
+    """One audit row per refused data request (401 signed out, 403 not permitted)."""
+    who = current_user.username if current_user.is_authenticated else ""
+    users().audit("denied", who, client_ip(), {"status": status, "what": what[:200], "path": request.path[:200],
+                                               **detail})
+
+
+def _callback_name() -> str:
+    body = request.get_json(silent=True) if request.is_json else None
+    output = body.get("output") if isinstance(body, dict) else None
+    return str(output) if output else request.path
 
 
 def users() -> UserStore:
@@ -63,8 +79,10 @@ def guard(permission: str):
         @functools.wraps(fn)
         def inner(*args, **kwargs):
             if not current_user.is_authenticated:
+                audit_denial(401, _callback_name(), permission=permission)
                 abort(401)
             if not current_user.can(permission):
+                audit_denial(403, _callback_name(), permission=permission, role=current_user.role)
                 abort(403)
             return plain_outputs(fn(*args, **kwargs))
         return inner
@@ -95,6 +113,10 @@ LOGIN_PAGE = """<!doctype html>
 
 def init_auth(server: Flask, config: Config, store: UserStore) -> None:
     server.extensions[USERS_KEY] = store
+    if config.trusted_proxies:
+        n = config.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
+    idle, lifetime = timedelta(minutes=config.session_minutes), timedelta(hours=config.session_hours)
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=config.production,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.session_minutes), SESSION_REFRESH_EACH_REQUEST=True,
@@ -105,11 +127,10 @@ def init_auth(server: Flask, config: Config, store: UserStore) -> None:
 
     @manager.user_loader
     def load_user(user_id: str):
-        try:
-            user = store.get(int(user_id))
-        except ValueError:
-            return None
-        return user if user is not None and user.active else None
+        """The cookie names a session; the users store says whether it is alive (sign-out, a password
+        reset, disabling or a role change anywhere end it, on every app server sharing the store)."""
+        user = store.session_user(session.get("sid"), idle, lifetime)
+        return user if user is not None and str(user.id) == str(user_id) else None
 
     @server.before_request
     def require_sign_in():
@@ -120,6 +141,7 @@ def init_auth(server: Flask, config: Config, store: UserStore) -> None:
             session.permanent = True  # expiry counts from the last request
             return None
         if path.startswith(API_PREFIXES) or request.method != "GET":
+            audit_denial(401, _callback_name() if path.startswith("/_dash-update") else path)
             return jsonify(error="Sign in required."), 401
         nxt = request.full_path if request.query_string else path
         return redirect("/login?next=" + _quote(nxt))
@@ -138,8 +160,9 @@ def init_auth(server: Flask, config: Config, store: UserStore) -> None:
         username = request.form.get("username", "")
         result = store.sign_in(username, request.form.get("password", ""), client_ip())
         if result.user is None:
-            return page(result.message, username=username[:80], status=401, nxt=_safe_next(request.form.get("next")))
+            return page(result.message, username=username[:80], status=result.status, nxt=_safe_next(request.form.get("next")))
         session.clear()  # no session fixation: a fresh session for the signed-in user
+        session["sid"] = store.open_session(result.user.id, client_ip(), request.headers.get("User-Agent", ""))
         login_user(result.user)
         session.permanent = True
         csrf_token()
@@ -149,6 +172,7 @@ def init_auth(server: Flask, config: Config, store: UserStore) -> None:
     def logout():
         if current_user.is_authenticated and _csrf_ok():
             store.audit("sign_out", current_user.username, client_ip())
+            store.revoke_session(session.get("sid"))  # the cookie is dead everywhere, copies included
             logout_user()
             session.clear()
         return redirect("/login")

@@ -136,9 +136,11 @@ def premises_map(prem: dict, block: pd.DataFrame, radius_m: float, *, records: p
                                             marker={"size": 9, "color": colour, "opacity": 0.8},
                                             text=[f"{name} · {w} · {d:.0f} m" for w, d in zip(when, r["distance_m"])],
                                             hovertemplate="%{text}<extra></extra>"))
-    fig.add_trace(go.Scattermap(lat=[prem["lat"]], lon=[prem["lon"]], mode="markers+text",
+    # markers without text: map text needs glyph fonts, which MapLibre fetches from an outside host
+    # (blocked by the CSP and by NHS/police networks) until the app serves its own (issue #19)
+    fig.add_trace(go.Scattermap(lat=[prem["lat"]], lon=[prem["lon"]], mode="markers",
                                 marker={"size": 14, "color": "#1f4e99"}, text=[str(prem["name"])],
-                                textposition="top right", name="Premises", hoverinfo="text"))
+                                name="Premises", hoverinfo="text"))
     # zoom so the circle fills the map: 2 * radius across about 300 px
     zoom = float(np.clip(np.log2(156543 * np.cos(np.radians(float(prem["lat"]))) * 300 / (2.6 * radius_m)), 12, 18))
     fig.update_layout(map={"style": style, "center": {"lat": float(prem["lat"]), "lon": float(prem["lon"])}, "zoom": zoom},
@@ -148,7 +150,7 @@ def premises_map(prem: dict, block: pd.DataFrame, radius_m: float, *, records: p
 
 def tasking_map(hot: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white-bg",
                 record_level: bool = True) -> go.Figure:
-    """Map of just the hot blocks (red lines, labelled by rank) over borough outlines."""
+    """Map of just the hot blocks (red lines, a marker with the rank in its hover) over borough outlines."""
     fig = go.Figure()
     olats, olons = outline_lines(outlines)
     fig.add_trace(go.Scattermap(lat=olats, lon=olons, mode="lines", line={"width": 1, "color": "#888"},
@@ -160,8 +162,9 @@ def tasking_map(hot: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, 
                                     hoverinfo="skip", name="Hot blocks"))
         shown = suppress_parts(merged, ["ed", "police"], record_level, "total")
         fig.add_trace(go.Scattermap(
-            lat=merged["lat"], lon=merged["lon"], mode="markers+text", text=[str(r) for r in merged["rank"]],
-            textposition="top center", marker={"size": 10, "color": HOT_COLOUR}, name="Rank",
+            # ranks in the hover, not as map text: map text needs glyph fonts from an outside host (see premises_map)
+            lat=merged["lat"], lon=merged["lon"], mode="markers", text=[str(r) for r in merged["rank"]],
+            marker={"size": 10, "color": HOT_COLOUR}, name="Rank",
             customdata=np.stack([merged["street"].astype(str), shown["ed"].astype(str), shown["police"].astype(str),
                                  shown["total"].astype(str)], axis=1),
             hovertemplate="#%{text} %{customdata[0]}<br>ED: %{customdata[1]} · police: %{customdata[2]} · "

@@ -42,8 +42,8 @@ def _page(title: str, body: str) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="stylesheet" href="/assets/00-bootstrap-5.3.9.min.css"><style>{PRINT_CSS}</style></head>'
             f'<body><main class="container-fluid" style="max-width: 60rem">'
-            f'<div class="no-print mb-3"><button class="btn btn-primary btn-sm" onclick="window.print()">'
-            f'Print or save as PDF</button></div>{body}</main></body></html>')
+            f'<div class="no-print mb-3"><button class="btn btn-primary btn-sm" type="button" id="print-pack">'
+            f'Print or save as PDF</button></div>{body}</main><script src="/assets/print.js"></script></body></html>')
 
 
 def _table(df: pd.DataFrame, headers: dict[str, str], cls: str = "") -> str:

@@ -151,9 +151,10 @@ h2 {{ font-size: 1.15rem; margin-top: 1.5rem; }} .method {{ font-size: .8rem; co
 @media print {{ .no-print {{ display: none; }} body {{ padding: 0; max-width: none; }}
   section {{ break-inside: avoid; }} a {{ color: inherit; text-decoration: none; }} }}
 </style></head><body>
-<div class="no-print mb-3"><button class="btn btn-sm btn-primary" onclick="window.print()">Print</button>
+<div class="no-print mb-3"><button class="btn btn-sm btn-primary" type="button" id="print-pack">Print</button>
 <a class="btn btn-sm btn-outline-secondary" href="/quality{back}">Back to data quality</a></div>
 {body}
+<script src="/assets/print.js"></script>
 </body></html>"""
 
 

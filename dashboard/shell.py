@@ -8,7 +8,7 @@ from dash import Input, Output, State, dcc, html
 from flask import abort
 from flask_login import current_user
 
-from dashboard.auth import csrf_token
+from dashboard.auth import audit_denial, csrf_token
 from dashboard.pages import PAGE_MODULES
 
 PAGES = {m.PATH: m for m in (importlib.import_module(f"dashboard.pages.{name}") for name in PAGE_MODULES)}
@@ -41,6 +41,7 @@ def render(pathname: str | None, search: str | None):
         return dbc.Alert([html.H4("Page not found"), html.P(f"There is no page at {pathname}."),
                           html.A("Back to the map", href="/")], color="secondary")
     if not _allowed(page):
+        audit_denial(403, f"page {page.PATH}", role=current_user.role)
         return dbc.Alert([html.H4("Not available to your role"),
                           html.P(f"Your role ({current_user.role}) does not give access to {page.TITLE}.")],
                          color="warning", id="forbidden")

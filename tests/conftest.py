@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -83,3 +85,29 @@ def signed_in(dash_app):
             login_user(user)
             yield user
     return ctx
+
+
+POSTGRES_URL = os.environ.get("ISTV_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def users_url(request, tmp_path):
+    """A fresh users store URL: a SQLite file, and a PostgreSQL schema of its own when
+    ISTV_TEST_DATABASE_URL names a server (.ci/run starts one; REQUIRE_POSTGRES=1 makes its absence fail)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'users.sqlite'}"
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but ISTV_TEST_DATABASE_URL is not set")
+        pytest.skip("no PostgreSQL (set ISTV_TEST_DATABASE_URL)")
+    from sqlalchemy import create_engine, text
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as con:
+        con.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as con:
+        con.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

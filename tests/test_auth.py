@@ -130,18 +130,17 @@ def _client_from(dash_app, ip):
 def test_lockout_after_five_failures_through_the_login_form(dash_app):
     users = dash_app.server.extensions[USERS_KEY]
     # throwaway accounts: locking out a shared demo user would break later tests in the session
-    users.add("lock-me", "lock-me-password", "police", by="test")
-    users.add("lock-me-too", "lock-me-too-password", "police", by="test")
+    users.add("lock-me", "Kestrel-harbour-91", "police", by="test")
+    users.add("lock-me-too", "Otter-lantern-27x", "police", by="test")
     c = _client_from(dash_app, "10.9.9.9")
     for _ in range(5):
         assert sign_in(c, "lock-me", "wrong-password").status_code == 401
-    r = sign_in(c, "lock-me", "lock-me-password")  # the right password, but locked
-    assert r.status_code == 401 and "Too many failed sign-ins" in r.get_data(as_text=True)
+    r = sign_in(c, "lock-me", "Kestrel-harbour-91")  # the right password, but the account is locked
+    assert r.status_code == 423 and "Too many failed sign-ins for this account" in r.get_data(as_text=True)
     assert users.events(limit=1, action="lockout")[0].username == "lock-me"
-    # the account is locked from any address, the address for any account
-    assert sign_in(_client_from(dash_app, "10.9.9.10"), "lock-me", "lock-me-password").status_code == 401
-    assert sign_in(c, "lock-me-too", "lock-me-too-password").status_code == 401
-    assert sign_in(_client_from(dash_app, "10.9.9.11"), "lock-me-too", "lock-me-too-password").status_code == 302
+    # the account is locked from any address; the address is not locked for other accounts
+    assert sign_in(_client_from(dash_app, "10.9.9.10"), "lock-me", "Kestrel-harbour-91").status_code == 423
+    assert sign_in(c, "lock-me-too", "Otter-lantern-27x").status_code == 302
 
 
 class Clock:
@@ -152,22 +151,63 @@ class Clock:
         return self.now
 
 
-def test_lockout_lasts_fifteen_minutes_per_account_and_per_ip(tmp_path):
+def test_account_lock_grows_with_each_failure_up_to_fifteen_minutes(tmp_path):
     clock = Clock()
     users = UserStore(f"sqlite:///{tmp_path / 'u.sqlite'}", clock=clock)
-    users.add("ann", "a-long-password", "analyst", by="test")
+    users.add("ann", "Heron-quartz-5512", "analyst", by="test")
     for _ in range(4):
         assert users.sign_in("ann", "nope", "1.1.1.1").user is None
-    assert users.sign_in("ann", "a-long-password", "1.1.1.1").user is not None  # 4 failures: not yet locked
-    assert users.sign_in("ann", "nope", "2.2.2.2").user is None  # the 5th, from elsewhere
-    assert "Too many" in users.sign_in("ann", "a-long-password", "3.3.3.3").message
-    clock.now += timedelta(minutes=14)
-    assert users.sign_in("ann", "a-long-password", "3.3.3.3").user is None
-    clock.now += timedelta(minutes=2)
-    assert users.sign_in("ann", "a-long-password", "3.3.3.3").user is not None
-    for name in ("x1", "x2", "x3", "x4", "x5"):  # one address trying many accounts
-        users.sign_in(name, "guess", "6.6.6.6")
-    assert "Too many" in users.sign_in("ann", "a-long-password", "6.6.6.6").message
+    assert users.sign_in("ann", "Heron-quartz-5512", "1.1.1.1").user is not None  # 4 failures: not locked; a success resets
+    clock.now += timedelta(seconds=1)
+    for ip in ("2.2.2.2", "3.3.3.3", "4.4.4.4", "5.5.5.5", "6.6.6.6"):  # five guesses from five addresses
+        assert users.sign_in("ann", "nope", ip).status == 401
+    clock.now += timedelta(seconds=59)
+    assert users.sign_in("ann", "Heron-quartz-5512", "7.7.7.7").status == 423  # locked for 1 minute ...
+    clock.now += timedelta(seconds=2)
+    assert users.sign_in("ann", "nope", "7.7.7.7").status == 401  # ... then a 6th failure: 2 minutes
+    clock.now += timedelta(seconds=119)
+    assert users.sign_in("ann", "Heron-quartz-5512", "7.7.7.7").status == 423
+    clock.now += timedelta(seconds=2)
+    assert users.sign_in("ann", "Heron-quartz-5512", "7.7.7.7").user is not None
+    users.add("cap", "Plover-minted-8830", "analyst", by="test")
+    for _ in range(12):  # failures each after the last lock ran out: the lock doubles, capped at 15 minutes
+        clock.now += timedelta(minutes=16)
+        assert users.sign_in("cap", "nope", "8.8.8.8").status == 401
+    clock.now += timedelta(minutes=14, seconds=59)
+    assert users.sign_in("cap", "Plover-minted-8830", "8.8.8.8").status == 423
+    clock.now += timedelta(seconds=2)
+    assert users.sign_in("cap", "Plover-minted-8830", "8.8.8.8").user is not None
+
+
+def test_an_address_with_many_failures_is_slowed_without_locking_accounts(tmp_path):
+    clock = Clock()
+    users = UserStore(f"sqlite:///{tmp_path / 'u.sqlite'}", clock=clock)
+    users.add("ann", "Heron-quartz-5512", "analyst", by="test")
+    for k in range(20):  # one NAT address guessing twenty accounts: nothing slowed yet
+        clock.now += timedelta(seconds=1)
+        assert users.sign_in(f"guess{k}", "nope", "6.6.6.6").status == 401
+    r = users.sign_in("ann", "Heron-quartz-5512", "6.6.6.6")  # the 21st try within 15 minutes waits a second
+    assert r.status == 429 and "wait 1 seconds" in r.message
+    assert users.sign_in("ann", "Heron-quartz-5512", "9.9.9.9").user is not None  # other addresses unaffected
+    assert users.account_locked_until("guess0") is None  # and no account was locked
+    clock.now += timedelta(seconds=2)
+    assert users.sign_in("ann", "Heron-quartz-5512", "6.6.6.6").user is not None
+    assert users.events(limit=50, action="sign_in_throttled")[0].ip == "6.6.6.6"
+
+
+def test_an_unknown_username_costs_a_password_check(tmp_path, monkeypatch):
+    """Timing says nothing about which usernames exist: both paths hash the password once."""
+    import data.access.users as users_module
+    users = UserStore(f"sqlite:///{tmp_path / 'u.sqlite'}")
+    users.add("ann", "Heron-quartz-5512", "analyst", by="test")
+    calls = []
+    real = users_module.check_password_hash
+    monkeypatch.setattr(users_module, "check_password_hash", lambda h, p: calls.append(h) or real(h, p))
+    users.sign_in("nobody-here", "Heron-quartz-5512", "1.1.1.1")
+    users.sign_in("ann", "wrong-one-entirely", "1.1.1.2")
+    users.update("ann", by="test", active=False)
+    users.sign_in("ann", "Heron-quartz-5512", "1.1.1.3")
+    assert len(calls) == 3 and calls[0].startswith("scrypt:")
 
 
 def test_passwords_are_hashed_and_user_rules_enforced(tmp_path):
@@ -182,6 +222,15 @@ def test_passwords_are_hashed_and_user_rules_enforced(tmp_path):
         users.add("boss", "a-long-password", "boss", by="test")
     with pytest.raises(UserError, match="exists already"):
         users.add("bob", "another-password", "police", by="test")
+    with pytest.raises(UserError, match="most common"):
+        users.add("carol", "password12", "analyst", by="test")
+    with pytest.raises(UserError, match="at least 12 characters for an admin"):
+        users.add("dave", "Zq8-vortex1", "admin", by="test")  # 11 characters
+    users.add("dave", "Zq8-vortex-12", "admin", by="test")
+    with pytest.raises(UserError, match="must not contain the username"):
+        users.add("erin", "Erin-is-here-2025", "analyst", by="test")
+    with pytest.raises(UserError, match="most common"):
+        users.update("bob", by="test", password="qwertyuiop")
 
 
 def test_audit_log_is_append_only(tmp_path):
@@ -199,9 +248,9 @@ def test_audit_log_is_append_only(tmp_path):
 
 def test_disabled_user_is_signed_out_on_next_request(dash_app):
     users = dash_app.server.extensions[USERS_KEY]
-    users.add("temp-user", "temp-password-1", "police", by="test")
+    users.add("temp-user", "Gannet-pillow-451", "police", by="test")
     c = dash_app.server.test_client()
-    assert sign_in(c, "temp-user", "temp-password-1").status_code == 302
+    assert sign_in(c, "temp-user", "Gannet-pillow-451").status_code == 302
     assert c.get("/_dash-layout").status_code == 200
     users.update("temp-user", by="test", active=False)
     assert c.get("/_dash-layout").status_code == 401
@@ -221,21 +270,21 @@ def test_session_cookie_flags(dash_app, tiny_db, tmp_path):
     r = sign_in(c, "analyst")
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    prod = create_app(config_for(tiny_db, env="production", secret_key="x" * 40, database_url=f"sqlite:///{tmp_path / 'p.sqlite'}"))
-    prod.server.extensions[USERS_KEY].add("prod-user", "prod-password-1", "analyst", by="test")
-    r = sign_in(prod.server.test_client(), "prod-user", "prod-password-1")
+    prod = create_app(config_for(tiny_db, env="production", secret_key="prod-test-key-4f9a1c7e2b8d6053a9e1f7c4", database_url=f"sqlite:///{tmp_path / 'p.sqlite'}"))
+    prod.server.extensions[USERS_KEY].add("prod-user", "Linnet-copper-773", "analyst", by="test")
+    r = sign_in(prod.server.test_client(), "prod-user", "Linnet-copper-773")
     assert "Secure" in r.headers["Set-Cookie"]
 
 
 def test_production_refuses_default_secret_demo_mode_and_demo_users(tiny_db, tmp_path):
     url = f"sqlite:///{tmp_path / 'u.sqlite'}"
-    with pytest.raises(ConfigError, match="ISTV_SECRET_KEY is the development default"):
+    with pytest.raises(ConfigError, match="ISTV_SECRET_KEY is the published development default"):
         create_app(config_for(tiny_db, env="production", secret_key="dev-insecure-change-me", database_url=url))
     with pytest.raises(ConfigError, match="ISTV_DEMO=1"):
-        create_app(config_for(tiny_db, env="production", secret_key="y" * 40, demo=True, database_url=url))
+        create_app(config_for(tiny_db, env="production", secret_key="prod-test-key-4f9a1c7e2b8d6053a9e1f7c4", demo=True, database_url=url))
     UserStore(url).ensure_demo_users()
     with pytest.raises(ConfigError, match="demo users exist"):
-        create_app(config_for(tiny_db, env="production", secret_key="y" * 40, database_url=url))
+        create_app(config_for(tiny_db, env="production", secret_key="prod-test-key-4f9a1c7e2b8d6053a9e1f7c4", database_url=url))
 
 
 def test_roles_see_only_their_pages(client_as):

@@ -1,8 +1,10 @@
 """The map page's callbacks called as functions, checked against SQL written out independently."""
+import json
 import re
 from datetime import date
 
 import numpy as np
+import pytest
 import plotly.graph_objects as go
 from dash import Patch
 from h3.api import basic_int as h3i
@@ -150,6 +152,22 @@ def test_premises_overlay_counts_incidents_within_50m(signed_in, store):
                                           * np.cos(np.radians(inc["lat"])) * np.sin(np.radians(inc["lon"] - busiest["lon"]) / 2) ** 2))
     assert busiest["ed"] == ((d <= 50) & (inc["source"] == "ed")).sum() > 0
     assert busiest["police"] == ((d <= 50) & (inc["source"] == "police")).sum()
+
+
+@pytest.mark.parametrize("role", ["csp", "health"])
+def test_premises_overlay_is_withheld_from_roles_without_the_premises_page(signed_in, store, role):
+    """Premises names, hours and nearby counts are the premises page's: the map's overlay needs its permission."""
+    with signed_in(role):
+        out = map_page.render(f"?borough={HACKNEY}&premises=1", None)
+        state = map_page.parse_state("?premises=1", {HACKNEY}, map_page.default_filters(None))
+    assert len(out[MAP]["data"]) == 2  # the units and the borough outlines: no premises markers
+    ids = store.df("SELECT premises_id FROM premises WHERE borough_code = ?", [HACKNEY])["premises_id"]
+    text = json.dumps(out, default=str)
+    assert len(ids) and not any(f'"{pid}"' in text for pid in ids)
+    assert state.premises  # the link may ask; the server does not answer
+    with signed_in("licensing"):  # licensing officers have the premises page: they get the overlay
+        own = map_page.render("?premises=1", None)
+    assert len(own[MAP]["data"]) > 2
 
 
 def test_empty_selection_says_so(signed_in):

@@ -196,7 +196,7 @@ def _stop(proc: subprocess.Popen) -> str:
 def test_a_worker_killed_with_sigkill_is_replaced_and_signed_in_users_keep_being_served(tiny_db, tmp_path):
     from data.access.users import UserStore
     users_url = f"sqlite:///{tmp_path / 'users.sqlite'}"
-    UserStore(users_url).add("kim", "kim-password-1", "analyst", by="test")
+    UserStore(users_url).add("kim", "Curlew-bracket-3390", "analyst", by="test")
     proc, base = _gunicorn(tiny_db, users_url)
     try:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
@@ -210,7 +210,7 @@ def test_a_worker_killed_with_sigkill_is_replaced_and_signed_in_users_keep_being
             except OSError:
                 time.sleep(0.3)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        form = f"username=kim&password=kim-password-1&csrf_token={token}&next=/".encode()
+        form = f"username=kim&password=Curlew-bracket-3390&csrf_token={token}&next=/".encode()
         assert opener.open(base + "/login", data=form, timeout=10).status == 200  # followed to the map page
         before = _workers(proc.pid)
         assert len(before) == 2

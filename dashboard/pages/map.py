@@ -11,6 +11,7 @@ from datetime import date
 from enum import StrEnum
 
 import dash_bootstrap_components as dbc
+from flask_login import current_user
 from dash import ALL, Input, Output, Patch, State as DashState, ctx, dcc, html, no_update
 
 from dashboard import figures, figures_map
@@ -28,6 +29,7 @@ from dashboard.url_state import to_query
 from data.access.disclosure import ratio
 
 PATH, TITLE, PERMISSION = "/", "Map", "view_map"
+PREMISES_PERMISSION = "view_premises"  # the overlay shows premises' names, hours and counts
 FILTER = "map-filter"  # pattern-matching id type of the filter controls: {"type": FILTER, "name": ...}
 
 
@@ -91,7 +93,8 @@ def layout(search: str = "") -> html.Div:
         col("Colour by", dcc.RadioItems(id=fid("color"), options=[{"label": " count", "value": "count"}, {"label": " Gi* hot spots", "value": "gi"},
                                                                   {"label": " change vs previous period", "value": "change"}],
                                         value=st.color, inline=True, inputClassName="me-1", labelClassName="me-3"), md=6),
-        col("Licensed premises", dbc.Switch(id=fid("premises"), value=st.premises, label="show on map"), md=3),
+        col("Licensed premises", dbc.Switch(id=fid("premises"), value=st.premises and premises_allowed(), label="show on map",
+                                            disabled=not premises_allowed()), md=3),
         dbc.Col(dbc.Button("Clear selection", id=Ids.CLEAR, size="sm", color="secondary", outline=True, className="mt-3"), md=3),
     ], className="g-2 mt-1")
     return html.Div([
@@ -170,7 +173,7 @@ def collect(values, start, end, relayout, click, brush, clear, state):
     except (ValueError, TypeError):
         return no_update, no_update  # a crafted request with values no control can produce
     st.color = v.get("color") if v.get("color") in figures_map.COLOUR_MODES else "count"
-    st.premises = bool(v.get("premises"))
+    st.premises = bool(v.get("premises")) and premises_allowed()
     trigger = ctx.triggered_id
     if f.unit != st.f.unit or f.boroughs != st.f.boroughs:
         f = f.with_(place=None)
@@ -191,6 +194,11 @@ def collect(values, start, end, relayout, click, brush, clear, state):
     return q, q
 
 
+def premises_allowed() -> bool:
+    """The premises overlay shows what the premises page shows, so it needs that page's permission."""
+    return current_user.is_authenticated and current_user.can(PREMISES_PERMISSION)
+
+
 # ---- render ---------------------------------------------------------------------------------
 
 def render(state: str, geo_key: str | None):
@@ -201,6 +209,7 @@ def render(state: str, geo_key: str | None):
     outlines = queries.borough_outlines(store, st.f.boroughs)
     md = map_data(store, st, outlines)
     z, hover, classes = map_values(md, st.color, record_level)
+    st.premises = st.premises and premises_allowed()  # names, hours and counts of premises: that page's permission
     key = md.geo_key + ("|premises" if st.premises else "")  # premises markers are more traces: not patchable
     if key == geo_key and not st.premises:
         fig_map = Patch()  # same shapes on screen: send values only

@@ -1,7 +1,6 @@
 """Premises page (licensing): premises ranked by assaults nearby, a profile per premises, evidence packs."""
 from __future__ import annotations
 
-import io
 from datetime import date
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -10,13 +9,12 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
-from flask_login import current_user
 
 from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.components.grid import COUNT, column, data_grid, page_request, sort_shown
 from dashboard.auth import guard
 from dashboard.context import current_config, current_store
-from dashboard.exports import Export, audited_export
+from dashboard.exports import Export, audited_export, csv_response, require_export
 from dashboard.map_view import default_filters
 from dashboard.components.premises_profile import profile_view
 from dashboard.reports_ops import (LICENCE_LABELS, PREMISES_COLUMNS, evidence_frame, gather_profile, hot_flag,
@@ -303,46 +301,40 @@ def register_callbacks(app) -> None:
 
 # ---- downloads ----------------------------------------------------------------------------
 
-def _request_view(store):
-    if not current_user.can(PERMISSION):
-        abort(403)
+def _request_view(name: str):
+    """The store and the page state of a download, after checking (audited) that the viewer may take it."""
+    require_export(name, PERMISSION)
+    store = current_store()
     known = set(queries.boroughs(store)["code"])
-    return read_view(request.query_string.decode("utf-8", "replace"), known, queries.date_bounds(store))
-
-
-def _csv(df, filename: str) -> Response:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    f, v, _ = read_view(request.query_string.decode("utf-8", "replace"), known, queries.date_bounds(store))
+    return store, f, v
 
 
 def _evidence(premises_id: str):
-    store = current_store()
-    f, v, _ = _request_view(store)
+    name = f"premises-evidence:{premises_id[:100]}"
+    store, f, v = _request_view(name)
     profile = gather_profile(store, f, premises_id, v["radius"])
     if profile is None:
         abort(404)
-    shown = audited_export(f"premises-evidence:{premises_id}", evidence_frame(profile), f, Export(None, parts=("ed", "police")))
+    shown = audited_export(name, evidence_frame(profile), f, Export(None, parts=("ed", "police")), v)
     return store, f, profile, shown
 
 
 def register_routes(server) -> None:
     @server.route("/download/premises/list.csv")
     def premises_list_csv():
-        store = current_store()
-        f, v, _ = _request_view(store)
+        store, f, v = _request_view("premises")
         rows = ranked_rows(store, f, v["radius"], v["types"], v["min"], v["q"])
         shown = premises_display(rows, store.scope.record_level).drop(columns=["premises_id"])
         shown.insert(1, "premises_id", rows["premises_id"])
         shown.insert(len(shown.columns), "radius_m", v["radius"])
-        out = audited_export("premises", shown.rename(columns={"licence": "licence_type"}), f, Export(None))
-        return _csv(out, "istv-premises.csv")
+        out = audited_export("premises", shown.rename(columns={"licence": "licence_type"}), f, Export(None), v)
+        return csv_response(out, "istv-premises.csv")
 
     @server.route("/download/premises/<premises_id>/evidence.csv")
     def evidence_csv(premises_id: str):
         _, _, _, shown = _evidence(premises_id)
-        return _csv(shown, f"istv-evidence-{premises_id}.csv")
+        return csv_response(shown, f"istv-evidence-{premises_id}.csv")
 
     @server.route("/download/premises/<premises_id>/evidence.html")
     def evidence_html(premises_id: str):

@@ -2,7 +2,6 @@
 submissions are, a league table across EDs and the printable monthly feedback report per ED."""
 from __future__ import annotations
 
-import io
 from datetime import date
 from enum import StrEnum
 
@@ -10,7 +9,6 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, dcc, html
 from flask import Response, abort, request
-from flask_login import current_user
 
 from dashboard import figures_strategic as fs
 from dashboard import reports_quality as rq
@@ -18,7 +16,7 @@ from dashboard.auth import guard
 from dashboard.components.filters import month_options
 from dashboard.context import current_config, current_scope, current_store
 from dashboard.static_charts import pack_draw
-from dashboard.exports import Export, audited_export
+from dashboard.exports import Export, audited_export, csv_response, refuse, require_export
 from dashboard.url_state import from_query, parse_month, to_query
 from data.access import disclosure
 from data.store import queries
@@ -203,21 +201,12 @@ def register_callbacks(app) -> None:
 
 # ---- exports and the report ---------------------------------------------------------------------
 
-def _csv(frame: pd.DataFrame, name: str, heading: str) -> Response:
-    buf = io.StringIO()
-    buf.write(f"# {heading} Method: {rq.METHOD}\n")
-    frame.to_csv(buf, index=False)
-    return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="istv-{name}.csv"'})
-
-
 def register_routes(server) -> None:
     @server.route("/download/strategic/quality-<name>.csv")
     def quality_download(name: str):
         if name not in ("months", "league"):
             abort(404)
-        if not current_user.can(PERMISSION):
-            abort(403)
+        require_export(f"quality-{name}", PERMISSION)  # before any query; refusals are audited
         store = current_store()
         site, first, last, _, _ = read_state(store, request.query_string.decode("utf-8", "replace"))
         if first is None:
@@ -225,19 +214,19 @@ def register_routes(server) -> None:
         view = rq.compute(store, (site,) if site else (), first, last)
         record_level = store.scope.record_level
         frame = months_frame(view, record_level) if name == "months" else league_frame(view, record_level)
-        out = audited_export(f"quality-{name}", frame, Filters(start=first, end=last), Export(query=None, parts=("Records",)))
-        return _csv(out, f"quality-{name}", f"ISTV London data quality ({name}), {site or 'all EDs you may see'}, "
-                                            f"{first:%b %Y} to {last:%b %Y}.")
+        out = audited_export(f"quality-{name}", frame, Filters(start=first, end=last), Export(query=None, parts=("Records",)),
+                             {"site": site})
+        heading = f"ISTV London data quality ({name}), {site or 'all EDs you may see'}, {first:%b %Y} to {last:%b %Y}."
+        return csv_response(out, f"istv-quality-{name}.csv", [f"# {heading} Method: {rq.METHOD}"])
 
     @server.route(REPORT_PATH)
     def quality_report():
-        if not current_user.can(PERMISSION):
-            abort(403)
+        require_export("quality-report", PERMISSION)  # before any query; refusals are audited
         store = current_store()
         sites = qs.ed_sites(store)
         site = request.args.get("site", "")
         if site not in set(sites["site_code"]):
-            abort(403, description="Not an ED site you may see.")
+            refuse("quality-report", "Not an ED site you may see.")
         try:
             month = date.fromisoformat(request.args.get("month", "")[:7] + "-01")
         except ValueError:
@@ -247,7 +236,8 @@ def register_routes(server) -> None:
         trend = rq.compute(store, (site,), qs.add_months(month, -11), month)
         contribution = qs.site_contribution(store, site, month, month)
         f = Filters(start=month, end=qs.month_end(month))
-        months = audited_export("quality-report", months_frame(trend, record_level), f, Export(query=None, parts=("Records",)))
+        months = audited_export("quality-report", months_frame(trend, record_level), f, Export(query=None, parts=("Records",)),
+                                {"site": site, "month": f"{month:%Y-%m}"})
         names = dict(zip(*queries.boroughs(store)[["code", "name"]].to_numpy().T))
         blocks = contribution["ed_only"].assign(borough_code=lambda d: d["borough_code"].map(lambda c: names.get(c, c)))
         blocks["block_id"] = blocks["block_id"].astype(str)

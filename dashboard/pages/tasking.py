@@ -1,21 +1,19 @@
 """Tasking page (police tasking meetings): top hot blocks of the last 28 days, what rose or fell, the pack."""
 from __future__ import annotations
 
-import io
 from datetime import date
 from enum import StrEnum
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
-from flask import Response, abort, request
-from flask_login import current_user
+from flask import Response, request
 
 from dashboard import figures_ops
 from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.components.grid import COUNT, column, data_grid
 from dashboard.auth import guard
 from dashboard.context import current_config, current_store
-from dashboard.exports import Export, audited_export
+from dashboard.exports import Export, audited_export, csv_response, require_export
 from dashboard.reports_ops import gather_tasking, tasking_frame, tasking_window
 from dashboard.reports_ops_html import tasking_pack_html
 from dashboard.static_charts import pack_draw
@@ -201,14 +199,13 @@ def register_callbacks(app) -> None:
 # ---- the tasking pack ---------------------------------------------------------------------
 
 def _pack():
-    if not current_user.can(PERMISSION):
-        abort(403)
+    require_export("tasking-pack", PERMISSION)  # before any query; refusals are audited
     store = current_store()
     bounds = queries.date_bounds(store)
     f, mode, top, _ = read_view(request.query_string.decode("utf-8", "replace"), set(queries.boroughs(store)["code"]), bounds)
     t = gather_tasking(store, f, mode, top)
     shown = audited_export("tasking-pack", tasking_frame(t, store.scope.record_level, _borough_names()), f,
-                           Export(None, parts=("ed", "police"), total="total"))
+                           Export(None, parts=("ed", "police"), total="total"), {"cmp": mode, "top": top})
     return store, f, t, shown
 
 
@@ -216,10 +213,7 @@ def register_routes(server) -> None:
     @server.route("/download/tasking/pack.csv")
     def tasking_csv():
         _, _, _, shown = _pack()
-        buf = io.StringIO()
-        shown.to_csv(buf, index=False)
-        return Response(buf.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="istv-tasking-pack.csv"'})
+        return csv_response(shown, "istv-tasking-pack.csv")
 
     @server.route("/download/tasking/pack.html")
     def tasking_html():

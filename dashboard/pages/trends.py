@@ -2,7 +2,6 @@
 the borough ranking and the ED-to-police ratio ("dark figure")."""
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -10,14 +9,13 @@ from enum import StrEnum
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, dcc, html
-from flask import Response, abort, request
-from flask_login import current_user
+from flask import abort, request
 
 from dashboard import figures, figures_strategic as fs
 from dashboard.auth import guard
 from dashboard.components.filters import month_options
 from dashboard.context import current_scope, current_store
-from dashboard.exports import Export, audited_export
+from dashboard.exports import Export, audited_export, csv_response, require_export
 from dashboard.url_state import from_query, parse_month, to_query
 from data.access import disclosure
 from data.store import queries
@@ -261,19 +259,15 @@ def register_routes(server) -> None:
     def trends_download(name: str):
         if name not in ("monthly", "boroughs"):
             abort(404)
-        if not current_user.can(PERMISSION):
-            abort(403)
+        require_export(f"trends-{name}", PERMISSION)  # before any query; refusals are audited
         store = current_store()
-        f, _, _, rank_by, bounds = read_state(store, request.query_string.decode("utf-8", "replace"))
+        f, _, measure, rank_by, bounds = read_state(store, request.query_string.decode("utf-8", "replace"))
         view = compute(store, f, rank_by, bounds)
         if view is None:
             abort(404, description="No data loaded yet.")
         record_level = store.scope.record_level
         frame = monthly_export(view, record_level) if name == "monthly" else boroughs_export(view, record_level)
-        out = audited_export(f"trends-{name}", frame, f, Export(query=None, parts=("ed", "police")))
-        buf = io.StringIO()
-        buf.write(f"# ISTV London trends ({name}), {f.start:%b %Y} to {f.end:%b %Y}. {METHOD}\n")
-        out.to_csv(buf, index=False)
-        return Response(buf.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="istv-trends-{name}.csv"'})
-
+        out = audited_export(f"trends-{name}", frame, f, Export(query=None, parts=("ed", "police")),
+                             {"measure": measure, "rank": rank_by})
+        return csv_response(out, f"istv-trends-{name}.csv",
+                            [f"# ISTV London trends ({name}), {f.start:%b %Y} to {f.end:%b %Y}. {METHOD}"])

@@ -1,13 +1,24 @@
-"""Users, sign-in attempts and the append-only audit log, in a transactional store.
+"""Users, their sessions, sign-in attempts and the append-only audit log, in a transactional store.
 
 SQLite by default (a file beside the DuckDB file); any SQLAlchemy URL, e.g. PostgreSQL, when
-several app servers share users. Passwords are stored only as scrypt hashes.
+several app servers share users. Passwords are stored only as scrypt hashes; sessions only as
+the SHA-256 of their token (the browser's cookie holds the token), so a copy of this store
+signs nobody in.
+
+Passwords (NIST SP 800-63B style): at least 10 characters (12 for admins), not one of 19,646
+common passwords (the list Django ships, BSD licence: common-passwords.txt.gz beside this
+module), and not containing the username.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 from flask_login import UserMixin
@@ -18,9 +29,40 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from data.errors import IstvError
 from data.access.roles import ROLES, Scope
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
+MAX_FAILURES = 5                        # an account's failures in a row before it locks
+FIRST_LOCK = timedelta(minutes=1)       # the first lock; each further failure doubles it ...
+LOCKOUT = timedelta(minutes=15)         # ... up to this
+ADDRESS_FREE = 20                       # failures from one address in ADDRESS_WINDOW before it is slowed
+ADDRESS_WINDOW = timedelta(minutes=15)
+ADDRESS_MAX_WAIT = timedelta(seconds=60)
 MIN_PASSWORD = 10
+MIN_ADMIN_PASSWORD = 12
+TOUCH_EVERY = timedelta(seconds=30)     # a session's last_seen is written at most this often
+# compared against when the username is unknown, so that path costs what a wrong password costs
+_DUMMY_HASH = generate_password_hash("not a password of anyone's")
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    with gzip.open(Path(__file__).with_name("common-passwords.txt.gz"), "rt", encoding="utf-8") as f:
+        return frozenset(line.strip().lower() for line in f if line.strip())
+
+
+def password_problem(password: str, username: str = "", role: str = "") -> str | None:
+    """Why a password may not be used (None when it may)."""
+    least = MIN_ADMIN_PASSWORD if role == "admin" else MIN_PASSWORD
+    if len(password) < least:
+        return f"passwords need at least {least} characters{' for an admin' if role == 'admin' else ''}"
+    lowered = password.lower()
+    if lowered in common_passwords() or len(set(password)) < 4:
+        return "that password is one of the most common ones: choose another"
+    if username and len(username) >= 3 and username.lower() in lowered:
+        return "the password must not contain the username"
+    return None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class UserError(IstvError, ValueError):
@@ -73,6 +115,19 @@ class User(UserMixin, Base):
         return self.active and permission in ROLES[self.role].permissions
 
 
+class UserSession(Base):
+    """One signed-in browser. Revoked by sign-out, password reset, disabling the user or changing
+    their role or scope; ends after the inactivity timeout or the absolute lifetime."""
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)    # SHA-256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    agent: Mapped[str] = mapped_column(String(200), default="")
+
+
 class LoginFailure(Base):
     __tablename__ = "login_failures"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,6 +168,7 @@ DEMO_USERS = (  # username, password, role, boroughs, ed_sites
 class SignIn:
     user: User | None
     message: str
+    status: int = 200  # 401 wrong credentials, 423 account locked, 429 address slowed
 
 
 class UserStore:
@@ -120,13 +176,24 @@ class UserStore:
         self.engine = create_engine(url, future=True)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.clock = clock
-        Base.metadata.create_all(self.engine)
-        if self.engine.dialect.name == "sqlite":
-            with self.engine.begin() as con:
+        with self.engine.begin() as con:
+            dialect = self.engine.dialect.name
+            if dialect == "postgresql":  # several app servers may start at once: one creates, the others wait
+                con.execute(text("SELECT pg_advisory_xact_lock(7447118)"))
+            Base.metadata.create_all(con)
+            # the database itself refuses to change or delete audit events, whoever connects
+            if dialect == "sqlite":
                 for op in ("UPDATE", "DELETE"):
                     con.execute(text(
                         f"CREATE TRIGGER IF NOT EXISTS audit_no_{op.lower()} BEFORE {op} ON audit_log "
                         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"))
+            elif dialect == "postgresql":
+                con.execute(text("CREATE OR REPLACE FUNCTION istv_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+                                 "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$"))
+                con.execute(text("CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_log "
+                                 "FOR EACH ROW EXECUTE FUNCTION istv_audit_append_only()"))
+                con.execute(text("CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_log "
+                                 "FOR EACH STATEMENT EXECUTE FUNCTION istv_audit_append_only()"))
 
     # users -----------------------------------------------------------------------------------
     def get(self, user_id: int) -> User | None:
@@ -146,7 +213,7 @@ class UserStore:
         username = username.strip()
         if not username or len(username) > 80 or not username.replace(".", "").replace("-", "").replace("_", "").replace("@", "").isalnum():
             raise UserError(f"username {username!r}: use 1-80 letters, digits, '.', '-', '_' or '@'")
-        self._check(role, boroughs, password, is_demo)
+        self._check(role, boroughs, password, is_demo, username)
         with self.session() as s, s.begin():
             if s.scalar(select(User).where(User.username == username)):
                 raise UserError(f"a user called {username!r} exists already")
@@ -165,7 +232,7 @@ class UserStore:
                 raise UserError(f"no user called {username!r}")
             new_role = role or user.role
             new_boroughs = tuple(boroughs) if boroughs is not None else user.borough_list
-            self._check(new_role, new_boroughs, password, user.is_demo)
+            self._check(new_role, new_boroughs, password, user.is_demo, username)
             changes = {}
             if role is not None and role != user.role:
                 user.role, changes["role"] = role, role
@@ -177,16 +244,20 @@ class UserStore:
                 user.active, changes["active"] = active, active
             if password is not None:
                 user.password_hash, changes["password"] = generate_password_hash(password), "reset"
-        self.audit("user_changed", by, detail={"user": username, **changes})
+            revoked = 0
+            if changes.keys() & {"role", "boroughs", "ed_sites", "active", "password"}:
+                revoked = self._revoke(s, UserSession.user_id == user.id)  # signed-in browsers sign in again
+        self.audit("user_changed", by, detail={"user": username, **changes, "sessions_revoked": revoked})
         return user
 
-    def _check(self, role, boroughs, password, is_demo):
+    def _check(self, role, boroughs, password, is_demo, username=""):
         if role not in ROLES:
             raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
         if ROLES[role].borough_scoped and not boroughs:
             raise UserError(f"role {role!r} is borough-scoped: give at least one borough")
-        if password is not None and len(password) < MIN_PASSWORD and not is_demo:
-            raise UserError(f"passwords need at least {MIN_PASSWORD} characters")
+        problem = None if password is None or is_demo else password_problem(password, username, role)
+        if problem:
+            raise UserError(problem)
 
     def ensure_demo_users(self) -> int:
         """Create the demo users (one per role) when the store has no users at all."""
@@ -203,32 +274,111 @@ class UserStore:
             return bool(s.scalar(select(func.count()).select_from(User).where(User.is_demo, User.active)))
 
     # sign-in ---------------------------------------------------------------------------------
-    def locked(self, username: str, ip: str) -> bool:
-        since = self.clock() - LOCKOUT
+    def _failures(self, s, *where) -> list[datetime]:
+        return list(s.scalars(select(LoginFailure.at).where(*where).order_by(LoginFailure.at)))
+
+    def account_locked_until(self, username: str) -> datetime | None:
+        """When the account may try again: MAX_FAILURES failures in a row lock it for FIRST_LOCK,
+        each further one doubles the lock, up to LOCKOUT. Known or not, every username is treated alike."""
+        now = self.clock()
         with self.session() as s:
-            by_user = s.scalar(select(func.count()).select_from(LoginFailure).where(
-                LoginFailure.username == username, LoginFailure.at > since))
-            by_ip = s.scalar(select(func.count()).select_from(LoginFailure).where(
-                LoginFailure.ip == ip, LoginFailure.at > since))
-        return by_user >= MAX_FAILURES or by_ip >= MAX_FAILURES
+            user = s.scalar(select(User).where(User.username == username))
+            since = max(now - timedelta(days=1), user.last_login or datetime.min) if user else now - timedelta(days=1)
+            failed = self._failures(s, LoginFailure.username == username, LoginFailure.at > since)
+        if len(failed) < MAX_FAILURES:
+            return None
+        until = failed[-1] + min(LOCKOUT, FIRST_LOCK * 2 ** (len(failed) - MAX_FAILURES))
+        return until if until > now else None
+
+    def address_wait(self, ip: str) -> timedelta | None:
+        """How long one address must wait before its next try: none for its first ADDRESS_FREE
+        failures in ADDRESS_WINDOW, then 1 s doubling per failure up to ADDRESS_MAX_WAIT. It slows
+        that address only, and locks no account (a council's or a trust's NAT is many people)."""
+        now = self.clock()
+        with self.session() as s:
+            failed = self._failures(s, LoginFailure.ip == ip, LoginFailure.at > now - ADDRESS_WINDOW)
+        if len(failed) < ADDRESS_FREE:
+            return None
+        wait = min(ADDRESS_MAX_WAIT, timedelta(seconds=2 ** (len(failed) - ADDRESS_FREE)))
+        left = failed[-1] + wait - now
+        return left if left > timedelta(0) else None
+
+    def locked(self, username: str, ip: str) -> bool:
+        return self.account_locked_until(username) is not None or self.address_wait(ip) is not None
 
     def sign_in(self, username: str, password: str, ip: str) -> SignIn:
         username = (username or "").strip()[:80]
-        if self.locked(username, ip):
-            self.audit("lockout", username, ip)
-            return SignIn(None, "Too many failed sign-ins: try again in 15 minutes.")
+        wait = self.address_wait(ip)
+        if wait is not None:
+            self.audit("sign_in_throttled", username, ip, {"wait_s": round(wait.total_seconds(), 1)})
+            return SignIn(None, f"Too many failed sign-ins from your network: wait {max(1, round(wait.total_seconds()))} "
+                                "seconds and try again.", 429)
+        until = self.account_locked_until(username)
+        if until is not None:
+            self.audit("lockout", username, ip, {"until": until.isoformat(timespec="seconds")})
+            minutes = max(1, round((until - self.clock()).total_seconds() / 60))
+            return SignIn(None, f"Too many failed sign-ins for this account: try again in {minutes} "
+                                f"minute{'s' if minutes > 1 else ''}.", 423)
         user = self.by_username(username)
-        if user is None or not user.active or not check_password_hash(user.password_hash, password or ""):
+        # the hash is checked whatever the user: an unknown name costs what a wrong password costs
+        good = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+        if user is None or not user.active or not good:
             with self.session() as s, s.begin():
                 s.add(LoginFailure(username=username, ip=ip, at=self.clock()))
             self.audit("sign_in_failed", username, ip, {"reason": "disabled" if user and not user.active else "bad credentials"})
-            if self.locked(username, ip):
+            if self.account_locked_until(username) is not None:
                 self.audit("lockout", username, ip)
-            return SignIn(None, "Wrong username or password.")
+            return SignIn(None, "Wrong username or password.", 401)
         with self.session() as s, s.begin():
             s.get(User, user.id).last_login = self.clock()
         self.audit("sign_in", username, ip)
         return SignIn(user, "")
+
+    # sessions --------------------------------------------------------------------------------
+    def open_session(self, user_id: int, ip: str = "", agent: str = "") -> str:
+        """A new session for a signed-in user; returns the token for the cookie (only its hash is kept)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self.session() as s, s.begin():
+            s.add(UserSession(id=token_hash(token), user_id=user_id, created_at=now, last_seen=now,
+                              ip=(ip or "")[:64], agent=(agent or "")[:200]))
+        return token
+
+    def session_user(self, token: str | None, idle: timedelta, lifetime: timedelta) -> User | None:
+        """The active user of a live session: not revoked, used within `idle`, opened within `lifetime`."""
+        if not token or not isinstance(token, str) or len(token) > 100:
+            return None
+        now = self.clock()
+        with self.session() as s, s.begin():
+            row = s.get(UserSession, token_hash(token))
+            if row is None or row.revoked_at is not None:
+                return None
+            if now - row.last_seen > idle or now - row.created_at > lifetime:
+                row.revoked_at = now
+                return None
+            user = s.get(User, row.user_id)
+            if user is None or not user.active:
+                return None
+            if now - row.last_seen > TOUCH_EVERY:
+                row.last_seen = now
+            return user
+
+    def revoke_session(self, token: str | None) -> int:
+        if not token or not isinstance(token, str):
+            return 0
+        with self.session() as s, s.begin():
+            return self._revoke(s, UserSession.id == token_hash(token))
+
+    def revoke_user_sessions(self, username: str) -> int:
+        with self.session() as s, s.begin():
+            user = s.scalar(select(User).where(User.username == username))
+            return self._revoke(s, UserSession.user_id == user.id) if user else 0
+
+    def _revoke(self, s, where) -> int:
+        rows = list(s.scalars(select(UserSession).where(where, UserSession.revoked_at.is_(None))))
+        for row in rows:
+            row.revoked_at = self.clock()
+        return len(rows)
 
     # audit -----------------------------------------------------------------------------------
     def audit(self, action: str, username: str = "", ip: str = "", detail: dict | None = None, rows: int | None = None) -> None:

@@ -39,7 +39,9 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    # Playwright's string predicates (wait_for_function("...")) run through eval, which the app's CSP
+    # forbids; journeys bypass it, and test_csp_browser.py checks every page under the real policy.
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
