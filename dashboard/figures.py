@@ -115,11 +115,12 @@ def count_step(top: float, ticks: int = 5) -> int:
 
 def _line(series: pd.DataFrame, col: str, record_level: bool) -> tuple[np.ndarray, list[str]]:
     """Values to plot and hover labels; small counts become gaps labelled "<5"."""
-    values = series[col].to_numpy(float)
+    values = series[col].to_numpy(float)  # NaN: a month the source has no data loaded for (a gap, not 0)
     if record_level:
-        return values, [f"{int(v):,}" for v in values]
+        return values, ["no data" if np.isnan(v) else f"{int(v):,}" for v in values]
     small = series[col].map(is_small).to_numpy(bool)
-    return np.where(small, np.nan, values), [SMALL if s else f"{int(v):,}" for s, v in zip(small, values)]
+    return np.where(small, np.nan, values), ["no data" if np.isnan(v) else SMALL if s else f"{int(v):,}"
+                                             for s, v in zip(small, values)]
 
 
 def monthly_series(series: pd.DataFrame, record_level: bool = True) -> dict:

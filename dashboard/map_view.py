@@ -14,7 +14,9 @@ import pandas as pd
 
 from dashboard import figures, figures_map
 from dashboard.url_state import from_query, to_query
+from dashboard.coverage import month_ranges
 from data.store import queries
+from data.store.queries_coverage import coverage
 from data.access.disclosure import ratio, show
 from data.store.filters import Filters
 from layers.hexes import resolution_for_zoom
@@ -207,8 +209,16 @@ def summary(store, st: State, record_level: bool) -> dict:
     """Totals of the selection, the ED/police ratio and the change against the previous equal period."""
     f = st.selection_filters
     now = queries.totals(store, f)
+    # the ratio only over months both sources cover: ED months over police months would be no ratio at all
+    both = coverage(store).both_months()
+    c = queries.month_borough_counts(store, f)
+    covered = c[pd.to_datetime(c["month"]).dt.date.isin(both)] if len(c) else c
+    ed_both, police_both = int(covered["ed"].sum()), int(covered["police"].sum())
     out = {"ed": show(now["ed"], record_level), "police": show(now["police"], record_level),
-           "ratio": ratio(now["ed"], now["police"], record_level), "raw": now}
+           "ratio": ratio(ed_both, police_both, record_level), "raw": now}
+    if (ed_both, police_both) != (now["ed"], now["police"]) and both:
+        out["ratio_months"] = month_ranges(sorted(m for m in both if (not f.start or m >= f.start.replace(day=1))
+                                                  and (not f.end or m <= f.end)))
     if f.start and f.end:
         before = queries.totals(store, f.previous())
         for k in ("ed", "police"):

@@ -111,3 +111,36 @@ def users_url(request, tmp_path):
     with admin.begin() as con:
         con.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+# ---- a deployment built only from real files (tests/realdeploy.py) ---------------------------------
+
+REAL_USERS = {  # username: (role, boroughs, ed_sites); one per role, as a real deployment would add them
+    "r-admin": ("admin", (), ()), "r-analyst": ("analyst", (), ()), "r-police": ("police", (), ()),
+    "r-licensing": ("licensing", ("E09000033", "E09000001"), ()), "r-csp": ("csp", ("E09000001",), ()),
+    "r-health": ("health", (), ("RJ122",)),
+}
+REAL_PASSWORD = "Pipit-granite-6620"
+
+
+@pytest.fixture(scope="session")
+def real_db(tmp_path_factory):
+    """Path of a database built with `flask --app app load ...` from ../shared/realdata and tests/data/realdeploy."""
+    from tests.realdeploy import build_real_database, require_real
+    require_real()
+    db = tmp_path_factory.mktemp("realdeploy") / "istv.duckdb"
+    build_real_database(db)
+    return db
+
+
+@pytest.fixture(scope="session")
+def real_app(real_db, tmp_path_factory):
+    """The app on the real-only database (ISTV_DEMO=0: no demo users), with one user per role."""
+    from app import create_app
+    from dashboard.auth import USERS_KEY
+    users_db = tmp_path_factory.mktemp("realusers") / "users.sqlite"
+    app = create_app(config_for(real_db, demo=False, database_url=f"sqlite:///{users_db}"))
+    store = app.server.extensions[USERS_KEY]
+    for name, (role, boroughs, sites) in REAL_USERS.items():
+        store.add(name, REAL_PASSWORD, role, boroughs, sites, by="test")
+    return app

@@ -20,7 +20,9 @@ from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.url_state import parse_day
 from dashboard.context import current_config, current_store
 from dashboard.map_view import State, default_filters, map_data, map_values, parse_state, summary
+from dashboard.coverage import coverage_notes
 from data.store import queries
+from data.store.queries_coverage import coverage, mask_uncovered
 from data.access.disclosure import suppress_parts
 from data.ingest.schema import ASSAULT_METHODS, GEOCODE_CONFIDENCE, POLICE_CATEGORIES
 from layers.hexes import cell_str
@@ -229,7 +231,8 @@ def render(state: str, geo_key: str | None):
                                        kind="Hexagon" if md.kind == "hex" else "Block",
                                        center=center, zoom=zoom, premises=prem, record_level=record_level, note=md.note)
     series_f = st.f  # the series keeps the whole period (the brush is drawn on it)
-    fig_series = figures.monthly_series(queries.monthly_series(store, series_f), record_level)
+    cov = coverage(store)
+    fig_series = figures.monthly_series(mask_uncovered(queries.monthly_series(store, series_f), cov), record_level)
     if st.sel and fig_series["data"]:
         fig_series["layout"]["shapes"] = [{"type": "rect", "xref": "x", "yref": "y domain", "x0": str(st.sel[0]),
                                            "x1": str(st.sel[1]), "y0": 0, "y1": 1, "fillcolor": "#f4a582",
@@ -237,7 +240,10 @@ def render(state: str, geo_key: str | None):
     fig_series["layout"].update(dragmode="select", selectdirection="h", clickmode="none")
     fig_heat = figures_map.day_hour_heatmap(queries.day_hour(store, st.selection_filters), record_level)
     table = queries.borough_table(store, st.selection_filters.with_(place=None))
-    return (fig_map, fig_series, fig_heat, summary_cards(summary(store, st, record_level)),
+    in_view = list(st.f.boroughs) or list(boroughs["code"])
+    notes = coverage_notes(cov, st.f.start, st.f.end, st.f.sources, in_view, dict(zip(boroughs["code"], boroughs["name"])),
+                           st.f.unit, premises=st.premises)
+    return (fig_map, fig_series, fig_heat, summary_cards(summary(store, st, record_level), notes),
             borough_table(table, record_level), "/download/boroughs.csv" + to_query(st.selection_filters.with_(place=None)),
             selection_text(st), key)
 
@@ -252,17 +258,22 @@ def selection_text(st: State) -> str:
     return ("Selection: " + " · ".join(bits) + " (Clear selection to undo)") if bits else ""
 
 
-def summary_cards(s: dict) -> dbc.Row:
+def summary_cards(s: dict, notes: list[str] = ()) -> html.Div:
+    """The summary cards, then what the loaded data does not cover (gaps are gaps, not zeros)."""
     def fmt(v):
         return f"{v:,}" if isinstance(v, int) else v
     cards = [("ED assaults", fmt(s["ed"]), s.get("ed_change"), "summary-ed"),
              ("Police violence", fmt(s["police"]), s.get("police_change"), "summary-police"),
              ("ED per police record", s["ratio"], None, "summary-ratio")]
-    return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
+    row = dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(label, className="small text-muted"),
         html.Div([html.Span(value, id=cid, className="fs-4 fw-bold me-2"),
                   html.Span(f"{change} vs previous period", className="small text-muted", id=f"{cid}-change") if change else None]),
     ])), xs=4) for label, value, change, cid in cards], className="g-2")
+    if s.get("ratio_months"):
+        notes = [*notes, f"ED per police record counts only the months both sources cover ({s['ratio_months']})."]
+    return html.Div([row, html.Div([dbc.Alert(n, color="info", className="py-1 px-2 mb-1 small") for n in notes],
+                                   id="map-coverage", className="mt-2")])
 
 
 def borough_table(table, record_level: bool) -> dbc.Table:

@@ -20,6 +20,7 @@ from dashboard.url_state import from_query, parse_month, to_query
 from data.access import disclosure
 from data.store import queries
 from data.store import queries_trends as qs
+from data.store.queries_coverage import coverage, mask_uncovered
 from data.store.filters import Filters
 
 PATH, TITLE, PERMISSION = "/trends", "Trends", "view_trends"
@@ -87,7 +88,7 @@ def compute(store, f: Filters, rank_by: str, bounds: tuple[date, date] | None) -
     if bounds is None or f.start is None or f.end is None:
         return None
     first = min(qs.month_start(bounds[0]), qs.month_start(f.start))
-    counts = qs.monthly_counts(store, f, first, f.end)
+    counts = mask_uncovered(qs.monthly_counts(store, f, first, f.end), coverage(store))  # gaps, not zeros
     pop = qs.population(store, f)
     trend = qs.trend_frame(counts, bounds[0], f.start, pop)
     ranking = qs.borough_ranking(store, f, qs.months_between(f.start, f.end), rank_by)
@@ -171,12 +172,18 @@ def cards(view: View, record_level: bool) -> dbc.Row:
         y = yoy[src]
         cur, prev = y["current"], y["previous"]
         change = _pct(y["change_pct"]) if record_level or not (disclosure.is_small(cur) or disclosure.is_small(prev)) else "*"
-        rate = "*" if not record_level and disclosure.is_small(cur) else f"{cur * per:.2f}"
-        items.append((f"{label}, 12 months to {view.filters.end:%b %Y}", disclosure.show(cur, record_level),
-                      f"{change} on the year before · {rate} per 1,000 residents", f"trends-card-{src}"))
-    ratio = disclosure.ratio(yoy["ed"]["current"], yoy["police"]["current"], record_level)
+        if y["months"] < 12:  # missing months are not zeros: no yearly rate, no comparison
+            sub = f"{y['months']} of these 12 months have {'ED' if src == 'ed' else 'police'} data loaded"
+        else:
+            rate = "*" if not record_level and disclosure.is_small(cur) else f"{cur * per:.2f}"
+            sub = f"{change} on the year before · {rate} per 1,000 residents"
+        items.append((f"{label}, 12 months to {view.filters.end:%b %Y}", disclosure.show(cur, record_level) if y["months"] else "no data",
+                      sub, f"trends-card-{src}"))
+    both = yoy["ed"]["both_months"]
+    ratio = disclosure.ratio(yoy["ed"]["both"], yoy["police"]["both"], record_level) if both else "–"
     items.append(("ED assaults per police record, 12 months", ratio,
-                  "the 'dark figure'" if last is not None else "", "trends-card-ratio"))
+                  ("the 'dark figure'" if both == 12 else f"over the {both} months both sources cover") if last is not None else "",
+                  "trends-card-ratio"))
     return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(label, className="small text-muted"),
         html.Div(f"{v:,}" if isinstance(v, int) else v, className="fs-4 fw-bold", id=cid),
@@ -234,7 +241,9 @@ def _masked(values: pd.Series, counts: pd.Series, record_level: bool, digits: in
 def monthly_export(view: View, record_level: bool) -> pd.DataFrame:
     """The monthly trend table as a CSV export shows it (counts are suppressed later by audited_export)."""
     t = view.trend
-    out = pd.DataFrame({"month": t["month"].dt.strftime("%Y-%m"), "ed": t["ed"], "police": t["police"]})
+    # a month a source has no data for is an empty cell, not 0
+    out = pd.DataFrame({"month": t["month"].dt.strftime("%Y-%m"), "ed": t["ed"].astype("Int64"),
+                        "police": t["police"].astype("Int64")})
     for src in ("ed", "police"):
         roll = t[f"{src}_12m"]
         out[f"{src}_12m"] = roll.astype("Int64").astype(object).where(roll.notna(), "")

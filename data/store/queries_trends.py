@@ -90,17 +90,27 @@ def trend_frame(counts: pd.DataFrame, data_start: date, start: date, pop: int) -
 
 
 def year_on_year(counts: pd.DataFrame, data_start: date, end: date) -> dict[str, dict]:
-    """ED and police: the 12 months to `end`'s month against the 12 before (None where data does not reach)."""
+    """ED and police: the 12 months to `end`'s month against the 12 before (None where data does not reach).
+
+    A month the source has no data loaded for is NaN in `counts` (see queries_coverage.mask_uncovered):
+    `months` says how many of the 12 it covers, and a window that is not whole is not compared.
+    """
     df = counts.assign(month=pd.to_datetime(counts["month"]))
     last = pd.Timestamp(month_start(end))
     cur_lo, prev_lo = pd.Timestamp(add_months(last, -11)), pd.Timestamp(add_months(last, -23))
+    cur_rows = df.loc[(df["month"] >= cur_lo) & (df["month"] <= last)]
+    prev_rows = df.loc[(df["month"] >= prev_lo) & (df["month"] < cur_lo)]
+    both = cur_rows[["ed", "police"]].notna().all(axis=1)
     out = {}
     for col in ("ed", "police"):
         enough = prev_lo >= pd.Timestamp(month_start(data_start))
-        cur = int(df.loc[(df["month"] >= cur_lo) & (df["month"] <= last), col].sum())
-        prev = int(df.loc[(df["month"] >= prev_lo) & (df["month"] < cur_lo), col].sum()) if enough else None
-        change = (cur - prev) / prev * 100 if prev else None
-        out[col] = {"current": cur, "previous": prev, "change_pct": change,
+        months = int(cur_rows[col].notna().sum())
+        cur = int(cur_rows[col].sum())  # the months it covers
+        whole_prev = enough and len(prev_rows) == 12 and prev_rows[col].notna().all()
+        prev = int(prev_rows[col].sum()) if whole_prev else None
+        change = (cur - prev) / prev * 100 if prev and months == 12 else None
+        out[col] = {"current": cur, "previous": prev if months == 12 else None, "change_pct": change, "months": months,
+                    "both": int(cur_rows.loc[both, col].sum()), "both_months": int(both.sum()),
                     "current_from": cur_lo.date(), "previous_from": prev_lo.date() if enough else None}
     return out
 
@@ -108,10 +118,12 @@ def year_on_year(counts: pd.DataFrame, data_start: date, end: date) -> dict[str,
 def seasonality(trend: pd.DataFrame) -> pd.DataFrame:
     """Per calendar month (1-12): months of it in the window, ED and police totals and means per month."""
     g = trend.assign(moy=trend["month"].dt.month).groupby("moy").agg(
-        months=("month", "size"), ed=("ed", "sum"), police=("police", "sum"))
+        months=("month", "size"), ed=("ed", "sum"), police=("police", "sum"),
+        ed_months=("ed", "count"), police_months=("police", "count"))  # count: months with data loaded
     g = g.reindex(range(1, 13)).fillna(0).astype("int64").rename_axis("month_of_year").reset_index()
-    n = g["months"].where(g["months"] > 0)
-    g["ed_mean"], g["police_mean"] = g["ed"] / n, g["police"] / n
+    for col in ("ed", "police"):
+        g[f"{col}_mean"] = g[col] / g[f"{col}_months"].where(g[f"{col}_months"] > 0)
+    g = g.drop(columns=["ed_months", "police_months"])
     return g
 
 
