@@ -144,3 +144,14 @@ def real_app(real_db, tmp_path_factory):
     for name, (role, boroughs, sites) in REAL_USERS.items():
         store.add(name, REAL_PASSWORD, role, boroughs, sites, by="test")
     return app
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """REQUIRE_REALDATA=1 (CI): a test skipped for want of ../shared/realdata fails instead, whichever
+    way it skipped (the shared `needs_real` mark, or tests/realdeploy.require_real)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("REQUIRE_REALDATA") == "1" and "realdata" in str(report.longrepr):
+        report.outcome = "failed"
+        report.longrepr = f"REQUIRE_REALDATA=1 but the test was skipped: {report.longrepr}"
