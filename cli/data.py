@@ -17,13 +17,15 @@ from data.errors import IstvError
 from data.ingest.schema import LICENCE_TYPES
 from data.demo.build import build_demo_database
 from data.ingest.load import load_files
-from data.ingest.report import LoadOptions, Progress
+from data.ingest.report import LoadOptions, Progress, shown
 from data.ingest.load import validate_files
 from data.ingest.schema import data_package
 from data.ingest.standard import standard_markdown
 
 FILES = click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 ONE_FILE = click.argument("file", type=click.Path(path_type=Path))
+ALLOW_PARTIAL = click.option("--allow-partial", is_flag=True,
+                             help="Load even if stored incidents or premises would lose their borough (or street block).")
 
 
 def _date(ctx, param, value):
@@ -40,8 +42,10 @@ def _print(reports) -> None:
         click.echo(r.summary())
     if len(reports) > 1:
         read = sum(r.rows_read for r in reports)
+        replaced = sum(r.replaced for r in reports)
         click.echo(f"total: read {read:,}, loaded {sum(r.rows_loaded for r in reports):,}, quarantined "
-                   f"{sum(r.rows_quarantined for r in reports):,}, duplicates skipped {sum(r.duplicates for r in reports):,}")
+                   f"{sum(r.rows_quarantined for r in reports):,}, duplicates skipped {sum(r.duplicates for r in reports):,}"
+                   + (f", replaced {replaced:,}" if replaced else ""))
 
 
 def register_cli(server: Flask) -> None:
@@ -108,25 +112,37 @@ def register_cli(server: Flask) -> None:
     @click.option("--name-col", help="Column holding the borough name (default: detected).")
     @click.option("--population-col", help="Column holding the population (default: detected, else ONS mid-2021).")
     @click.option("--crs", help="CRS of a file that has none or a wrong one, e.g. EPSG:27700.")
-    def load_boroughs(file, code_col, name_col, population_col, crs):
-        """Borough boundaries (GeoJSON, GeoPackage or Shapefile, any CRS); replaces them all."""
-        run_load("boroughs", [file], code_col=code_col, name_col=name_col, population_col=population_col, crs=crs)
+    @ALLOW_PARTIAL
+    def load_boroughs(file, code_col, name_col, population_col, crs, allow_partial):
+        """Borough boundaries (GeoJSON, GeoPackage or Shapefile, any CRS); replaces them all.
+
+        Refused when stored incidents or premises would lose their borough, or the file lacks a
+        borough stored data uses, unless --allow-partial.
+        """
+        run_load("boroughs", [file], code_col=code_col, name_col=name_col, population_col=population_col, crs=crs,
+                 allow_partial=allow_partial)
 
     @load.command("streets")
     @ONE_FILE
     @click.option("--name-col", help="Column holding the street name (default: detected).")
     @click.option("--crs", help="CRS of a file that has none or a wrong one, e.g. EPSG:27700.")
-    def load_streets(file, name_col, crs):
-        """A street network (OS Open Roads, OpenStreetMap): split into blocks; replaces them all."""
-        run_load("streets", [file], name_col=name_col, crs=crs)
+    @ALLOW_PARTIAL
+    def load_streets(file, name_col, crs, allow_partial):
+        """A street network (OS Open Roads, OpenStreetMap): split into blocks; replaces them all.
+
+        Refused when stored incidents or premises that have a street block would have none, unless --allow-partial.
+        """
+        run_load("streets", [file], name_col=name_col, crs=crs, allow_partial=allow_partial)
 
     @server.cli.group("validate")
     def validate():
         """Run a load's checks on files without writing anything, and print the report."""
 
     def run_validate(kind: str, files, **options) -> None:
+        config = server.extensions[CONFIG_KEY]
         try:
-            reports, sample = validate_files(kind, list(files), LoadOptions(**options), Progress())
+            reports, sample = validate_files(kind, list(files), LoadOptions(max_distance_m=config.block_max_m, **options),
+                                             Progress(), db_path=config.db_path)
         except (IstvError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         _print(reports)
@@ -134,8 +150,11 @@ def register_cli(server: Flask) -> None:
             click.echo(f"first {len(sample)} quarantined row(s):")
             for row in sample.itertuples(index=False):
                 where = f"{Path(row.file).name}, line {row.line}" + (f", {row.column_name}" if row.column_name else "")
-                click.echo(f"  {where}: {row.value!r}: {row.rule}")
+                click.echo(f"  {where}: {shown(row.value)}: {row.rule}")
         click.echo("nothing was written")
+        refused = [r for r in reports if r.refused]
+        if refused:
+            raise click.ClickException("; ".join(f"{r.file}: a load would be refused: {r.refused}" for r in refused))
 
     for kind, helptext in (("istv", "ED assault submissions (CSV or XML)."), ("police", "police.uk street-level CSVs."),
                            ("premises", "A licensed-premises register CSV."), ("landmarks", "A landmarks CSV.")):
@@ -149,6 +168,24 @@ def register_cli(server: Flask) -> None:
         if kind == "premises":
             command = click.option("--licence-type", type=click.Choice([c.code for c in LICENCE_TYPES]))(command)
         validate.command(kind)(command)
+
+    @validate.command("boroughs")
+    @ONE_FILE
+    @click.option("--code-col", help="Column holding the GSS code (default: detected).")
+    @click.option("--name-col", help="Column holding the borough name (default: detected).")
+    @click.option("--population-col", help="Column holding the population (default: detected).")
+    @click.option("--crs", help="CRS of a file that has none or a wrong one, e.g. EPSG:27700.")
+    def validate_boroughs(file, **options):
+        """Borough boundaries: what would load, and whether a load would be refused (against ISTV_DB, read only)."""
+        run_validate("boroughs", [file], **{k: v for k, v in options.items() if v is not None})
+
+    @validate.command("streets")
+    @ONE_FILE
+    @click.option("--name-col", help="Column holding the street name (default: detected).")
+    @click.option("--crs", help="CRS of a file that has none or a wrong one, e.g. EPSG:27700.")
+    def validate_streets(file, **options):
+        """A street network: the blocks it makes, and whether a load would be refused (against ISTV_DB, read only)."""
+        run_validate("streets", [file], **{k: v for k, v in options.items() if v is not None})
 
     @server.cli.command("standard")
     @click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json", show_default=True,

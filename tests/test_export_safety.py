@@ -202,6 +202,7 @@ RECORD_LEVEL = {"admin", "analyst", "police"}
 PREMISES = {"admin", "analyst", "police", "licensing"}
 TASKING = {"admin", "analyst", "police"}
 QUALITY = {"admin", "analyst", "health"}
+LOADERS = {"admin", "analyst"}  # quarantined rows are whole input rows: the roles that load files
 
 
 def _matrix(pid: str) -> dict[str, list[tuple[str, str, set[str]]]]:
@@ -224,6 +225,7 @@ def _matrix(pid: str) -> dict[str, list[tuple[str, str, set[str]]]]:
             ("/download/strategic/quality-league.csv", "quality-league", QUALITY)],
         "/download/strategic/quality-report.html": [
             ("/download/strategic/quality-report.html?site=RJ122&month=2025-11", "quality-report", QUALITY)],
+        "/download/quarantine.csv": [("/download/quarantine.csv", "quarantine", LOADERS)],
         # anything else under /download/ is not found (not the app's HTML page), for every role
         "/download/<path:rest>": [("/download/no/such/file.csv?hours=22-6", None, set())],
     }

@@ -120,3 +120,20 @@ def test_column_given_twice_is_a_file_level_problem(tmp_path):
     path.write_text(HEADER + ",location\n")
     with pytest.raises(InputFileError, match="columns 'assault_location_description' and 'location' both give"):
         load("istv", path, tmp_path / "istv.duckdb")
+
+
+def test_a_file_written_before_geocode_matches_existed_gains_it_on_its_next_load(tmp_path):
+    import duckdb
+    db = tmp_path / "istv.duckdb"
+    load("police", DATA / "police_2025-01.csv", db)
+    con = duckdb.connect(str(db))  # as an earlier release wrote the file
+    con.execute("DROP TABLE geocode_matches")
+    con.execute("ALTER TABLE load_log DROP COLUMN replaced")
+    con.close()
+    [r] = load("istv", ED_CSV, db)
+    assert r.rows_loaded == 4
+    assert rows(db, "SELECT g.incident_id, g.matched FROM geocode_matches g JOIN incidents i USING (incident_id) "
+                    "WHERE i.source_id = 'A3'") == [(rows(db, "SELECT incident_id FROM incidents WHERE source_id = 'A3'")[0][0],
+                                                    "private")]
+    assert count(db, "geocode_matches") == count(db, "incidents", "source = 'ed'") == 4
+    assert rows(db, "SELECT load_id, replaced FROM load_log ORDER BY load_id") == [(1, None), (2, 0)]

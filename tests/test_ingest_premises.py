@@ -31,7 +31,7 @@ def test_quarantine_reasons_of_the_register(tmp_path):
     got = [(line, col, value, rule) for line, col, value, rule in quarantined(db, 1)]
     assert [(g[0], g[1], g[2]) for g in got] == [
         (4, "Closing Time", "24:99"),
-        (5, "Latitude", ""),
+        (5, "Latitude", None),  # no value at all: NULL, shown as (empty)
         (6, "Latitude", "53.8, -1.55"),
         (7, "Licence Number", "P1"),
         (9, "Type", "spoon shop"),

@@ -13,14 +13,18 @@ from tests.test_ingest_fixtures import REAL, count, load, needs_real, quarantine
 
 pytestmark = needs_real
 NO_POINT = "no coordinates (police.uk publishes some crimes without a map point)"
-POLICE = {  # file: (read, loaded, quarantined by reason)
-    "2024-12-city-of-london-street.csv": (766, 677, {NO_POINT: 89}),
-    "2025-01-city-of-london-street.csv": (629, 567, {NO_POINT: 62}),
-    "2025-01-metropolitan-street-subset.csv": (71, 71, {}),
-    "2025-02-city-of-london-street.csv": (701, 639, {NO_POINT: 62}),
-    "2025-03-city-of-london-street.csv": (763, 710, {NO_POINT: 52, bbox_rule(): 1}),
-    "2025-04-city-of-london-street.csv": (738, 692, {NO_POINT: 42, bbox_rule(): 4}),
-    "2025-05-city-of-london-street.csv": (778, 729, {NO_POINT: 42, bbox_rule(): 7}),
+# file: (read, loaded, quarantined by reason, duplicates). The City files repeat some crime IDs
+# (at another point, or with another outcome): each ID is one crime, stored once, so loaded =
+# the distinct crime IDs of located rows + the anti-social behaviour rows (no ID), as
+# test_loaded_is_one_row_per_crime_id_plus_the_anti_social_behaviour_rows counts them with pandas
+POLICE = {
+    "2024-12-city-of-london-street.csv": (766, 664, {NO_POINT: 89}, 13),
+    "2025-01-city-of-london-street.csv": (629, 557, {NO_POINT: 62}, 10),
+    "2025-01-metropolitan-street-subset.csv": (71, 71, {}, 0),
+    "2025-02-city-of-london-street.csv": (701, 634, {NO_POINT: 62}, 5),
+    "2025-03-city-of-london-street.csv": (763, 704, {NO_POINT: 52, bbox_rule(): 1}, 6),
+    "2025-04-city-of-london-street.csv": (738, 681, {NO_POINT: 42, bbox_rule(): 4}, 11),
+    "2025-05-city-of-london-street.csv": (778, 712, {NO_POINT: 42, bbox_rule(): 7}, 17),
 }
 
 
@@ -38,9 +42,22 @@ def london(tmp_path_factory):
 
 def test_every_police_file_is_counted_exactly(london):
     _, reports = london
-    got = {r.file.rsplit("/", 1)[-1]: (r.rows_read, r.rows_loaded, dict(r.quarantined)) for r in reports["police"]}
+    got = {r.file.rsplit("/", 1)[-1]: (r.rows_read, r.rows_loaded, dict(r.quarantined), r.duplicates)
+           for r in reports["police"]}
     assert got == POLICE
     assert all(r.rows_read == r.rows_loaded + r.rows_quarantined + r.duplicates for r in reports["police"])
+
+
+def test_loaded_is_one_row_per_crime_id_plus_the_anti_social_behaviour_rows(london):
+    import pandas as pd
+    db, reports = london
+    for r in reports["police"]:
+        raw = pd.read_csv(r.file, dtype=str, keep_default_na=False)
+        lat, lon = pd.to_numeric(raw["Latitude"], errors="coerce"), pd.to_numeric(raw["Longitude"], errors="coerce")
+        located = raw[lat.between(51.28, 51.70) & lon.between(-0.52, 0.34)]
+        ids = located.loc[located["Crime ID"] != "", "Crime ID"]
+        assert r.rows_loaded == ids.nunique() + int((located["Crime ID"] == "").sum()), r.file
+    assert rows(db, "SELECT count(*) - count(DISTINCT source_id) FROM incidents WHERE source_id IS NOT NULL") == [(0,)]
 
 
 def test_police_rows_outside_london_are_quarantined_with_their_point(london):

@@ -46,7 +46,7 @@ def _fill(con, with_periods: bool):
         con.execute("INSERT INTO load_log (load_id, loaded_at, kind, file) VALUES (?, ?, ?, 'f.csv')", [load_id, at, kind])
     if with_periods:
         for col, kind in (("site_code", "VARCHAR"), ("period_start", "DATE"), ("period_end", "DATE")):
-            con.execute(f"ALTER TABLE load_log ADD COLUMN {col} {kind}")
+            con.execute(f"ALTER TABLE load_log ADD COLUMN IF NOT EXISTS {col} {kind}")
         # a re-submission of B's February that stored nothing new: only load_log knows about it
         con.execute("INSERT INTO load_log (load_id, loaded_at, kind, file, site_code, period_start, period_end) "
                     "VALUES (5, '2025-03-15 12:00', 'istv', 'b.csv', ?, '2025-02-01', '2025-02-28')", [B])

@@ -10,6 +10,7 @@ PAGE_MODULES = (
     "trends",
     "quality",
     "standard",
+    "loads",
     "admin_users",
     "admin_audit",
 )

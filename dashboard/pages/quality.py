@@ -13,6 +13,7 @@ from flask import Response, abort, request
 from dashboard import figures_strategic as fs
 from dashboard import reports_quality as rq
 from dashboard.auth import guard
+from dashboard.components.grid import COUNT, column, data_grid
 from dashboard.components.filters import month_options
 from dashboard.context import current_config, current_scope, current_store
 from dashboard.static_charts import pack_draw
@@ -39,6 +40,7 @@ class Ids(StrEnum):
     REPORT = "quality-report"
     DOWNLOAD_MONTHS = "quality-download-months"
     DOWNLOAD_LEAGUE = "quality-download-league"
+    SUBMISSIONS = "quality-submissions"
 
 
 def default_window(bounds: tuple[date, date] | None) -> tuple[date | None, date | None]:
@@ -95,6 +97,12 @@ def layout(search: str = "") -> html.Div:
                   html.A("Download CSV", id=Ids.DOWNLOAD_LEAGUE, href="#", className="btn btn-sm btn-outline-secondary")],
                  className="d-flex align-items-center mt-3 mb-1"),
         html.Div(id=Ids.LEAGUE, style={"overflowX": "auto"}),
+        html.H3("Files received", className="h6 mt-3 mb-1"),
+        html.P("One row per ED submission loaded (an ED's file for a reporting period): rows read, loaded, "
+               "quarantined for breaking the data standard and replaced by a re-submission, and the share of its "
+               "loaded records with every field complete. Months with no file are gaps, not zeros.",
+               className="small text-muted mb-1"),
+        data_grid(Ids.SUBMISSIONS, SUBMISSION_COLUMNS, rowData=[]),
     ])
 
 
@@ -188,7 +196,46 @@ def update_view(site, start, end):
             report, "/download/strategic/quality-months.csv" + query, "/download/strategic/quality-league.csv" + query, query)
 
 
+SUBMISSION_COLUMNS = [column("site", "ED", min_width=80), column("period", "Reporting period", min_width=170),
+                      column("loaded_at", "Loaded (UTC)", min_width=130), column("file", "File", min_width=180, tooltipField="file"),
+                      column("rows_read", "Rows read", COUNT, min_width=80), column("rows_loaded", "Loaded", COUNT),
+                      column("rows_quarantined", "Quarantined", COUNT, min_width=90),
+                      column("quarantined_pct", "Quarantined %", COUNT, min_width=100),
+                      column("replaced", "Replaced", COUNT), column("complete_pct", "All fields complete", COUNT, min_width=110)]
+
+
+def submission_rows(frame: pd.DataFrame, record_level: bool) -> list[dict]:
+    """Files received as grid rows; counts and shares through the disclosure rule like every number here."""
+    out = []
+    for r in frame.to_dict("records"):
+        read, loaded = int(r["rows_read"] or 0), int(r["records"] or 0)
+        out.append({"site": r["site_code"], "file": str(r["file"]).rsplit("/", 1)[-1],
+                    "period": f"{pd.Timestamp(r['period_start']):%d %b %Y} to {pd.Timestamp(r['period_end']):%d %b %Y}",
+                    "loaded_at": f"{pd.Timestamp(r['loaded_at']):%Y-%m-%d %H:%M}",
+                    "rows_read": disclosure.show(read, record_level), "rows_loaded": disclosure.show(r["rows_loaded"], record_level),
+                    "rows_quarantined": disclosure.show(r["rows_quarantined"], record_level),
+                    "replaced": disclosure.show(r["replaced"], record_level),
+                    "quarantined_pct": rq.pct(100 * r["rows_quarantined"] / read if read else None, read, record_level,
+                                              r["rows_quarantined"]),
+                    "complete_pct": rq.pct(100 * r["all_complete"] / loaded if loaded else None, loaded, record_level,
+                                           r["all_complete"])})
+    return out
+
+
+def files_received(site, start, end):
+    """Callback body: the ED files received for the chosen ED (or every ED one may see) and months."""
+    store = current_store()
+    allowed = set(qs.ed_sites(store)["site_code"])
+    site = site if site in allowed else ""
+    first, last = _window(start, end, queries.date_bounds(store))
+    if first is None:
+        return []
+    return submission_rows(qs.submissions(store, (site,) if site else (), first, last), store.scope.record_level)
+
+
 def register_callbacks(app) -> None:
+    app.callback(Output(Ids.SUBMISSIONS, "rowData"), Input(Ids.SITE, "value"), Input(Ids.FROM, "value"),
+                 Input(Ids.TO, "value"))(guard(PERMISSION)(files_received))
     app.callback(
         Output(Ids.CARDS, "children"), Output(Ids.TREND, "figure"), Output(Ids.MONTHS, "children"),
         Output(Ids.LEAGUE, "children"), Output(Ids.REPORT, "children"),

@@ -17,13 +17,6 @@ from data.geocode.match import Gazetteer, geocode
 from layers.blocks import DEFAULT_MAX_DISTANCE_M, BlockIndex, from_bng
 from data.ingest.schema import POLICE_VIOLENCE
 
-# What the geocoder matched for each ED record ('premises:P000123', 'street:Name|E09000012', ...):
-# the licensing page counts ED records that name a venue from it.
-GEOCODE_MATCHES_DDL = """
-CREATE TABLE IF NOT EXISTS geocode_matches (
-    incident_id BIGINT PRIMARY KEY, matched VARCHAR, method VARCHAR, score DOUBLE)
-"""
-
 DEMO_TRUTH_DDL = """
 CREATE TABLE demo_truth (
     incident_id BIGINT, record_id VARCHAR, truth_lat DOUBLE, truth_lon DOUBLE, truth_block_id INTEGER,
@@ -182,8 +175,7 @@ def build_demo_database(path: Path | str, scale: float, seed: int, *,
     tables = demo_tables(demo, max_distance_m, progress)
 
     def fill(con):
-        con.execute(DEMO_TRUTH_DDL)
-        con.execute(GEOCODE_MATCHES_DDL)
+        con.execute(DEMO_TRUTH_DDL)  # geocode_matches is part of the store's schema (data/store/db.py)
         insert_tables(con, tables)
         con.execute("INSERT INTO meta VALUES ('demo', ?), ('demo_scale', ?), ('demo_seed', ?)", ["1", str(scale), str(seed)])
 

@@ -15,7 +15,7 @@ from data.geocode.files import from_wkb
 from data import reference
 from data.errors import IstvError
 from data.ingest.enrich import borough_of_points, locate
-from data.store.db import Store
+from data.store.db import Store, upgrade_schema
 from layers.blocks import BlockIndex, lines_to_bng
 from data.geocode.match import Gazetteer, geocode
 
@@ -67,7 +67,8 @@ def stored_ed_sites(db_path: Path) -> pd.DataFrame | None:
 def regeocode_store(con, max_distance_m: float, progress: Callable[[str], None] = lambda m: None) -> dict[str, int]:
     """Geocode every stored ED record again with the stored gazetteer and update its point keys.
 
-    con: a writable DuckDB connection (inside store.build(..., from_existing=True)).
+    What the geocoder matched for each record replaces the table geocode_matches (one row per ED
+    record). con: a writable DuckDB connection (inside store.build(..., from_existing=True)).
     """
     t0 = time.perf_counter()
     gaz = Gazetteer.from_store(con)
@@ -91,11 +92,19 @@ def regeocode_store(con, max_distance_m: float, progress: Callable[[str], None] 
     })
     for col in H3_COLS:
         update[col] = keys[col].to_numpy()
+    matches = pd.DataFrame({"incident_id": ed["incident_id"].to_numpy(), "matched": geo["matched"].to_numpy(object),
+                            "method": geo["method"].to_numpy(object), "score": geo["score"].to_numpy(float)})
+    upgrade_schema(con)  # a file written before geocode_matches was part of the store's schema
     con.register("_geocoded", update)
+    con.register("_matches", matches)
     try:
         con.execute(UPDATE_SQL)
+        con.execute("DELETE FROM geocode_matches")
+        con.execute("INSERT INTO geocode_matches (incident_id, matched, method, score) "
+                    "SELECT incident_id, matched, method, score FROM _matches")
     finally:
         con.unregister("_geocoded")
+        con.unregister("_matches")
     counts = geo["confidence"].value_counts().to_dict()
     progress(f"re-geocoded {len(ed):,} records in {time.perf_counter() - t0:.1f}s: "
              + ", ".join(f"{k} {counts.get(k, 0):,}" for k in ("venue", "street", "area", "none")))

@@ -3,6 +3,10 @@
 Both replace their table on load and then re-assign every stored point: new boundaries give
 incidents, premises, blocks, landmarks and ED sites their borough again; a new street
 network gives incidents and premises their street block again.
+
+A file that would take the borough (or street block) away from stored incidents or premises
+that have one, or that lacks a borough stored data uses, is refused unless allow_partial: a
+partial file loaded by mistake would silently empty every page of the boroughs it lacks.
 """
 from __future__ import annotations
 
@@ -16,12 +20,13 @@ import shapely
 from data import reference
 from data.ingest.enrich import borough_of_points
 from data.errors import InputFileError
-from data.ingest.points import reassign, store_geography
+from data.ingest.points import Geography, apply_keys, codes_in_use, planned_keys, would_lose
+from data.ingest.read import gunzipped
 from data.ingest.report import FileReport, LoadContext
 from data.ingest.schema import (BOROUGH_CODE_COLUMNS, BOROUGH_CODE_PATTERN, BOROUGH_NAME_COLUMNS, BOROUGH_POPULATION_COLUMNS,
                          LONDON_BBOX, STREET_NAME_COLUMNS, header_key)
 from data.store.db import insert_frame, scalar
-from layers.blocks import from_bng, list_text, street_blocks
+from layers.blocks import BlockIndex, from_bng, list_text, street_blocks
 
 STREET_REF_COLUMNS = ("ref", "roadnumber", "road_number", "road_classification_number")
 LINES, POLYGONS = ("LineString", "MultiLineString"), ("Polygon", "MultiPolygon")
@@ -33,9 +38,16 @@ def quarantine_features(ctx: LoadContext, path: Path, positions, column: str | N
     if not len(positions):
         return
     frame = pd.DataFrame({"load_id": ctx.load_id, "file": str(path), "line": np.asarray(positions, np.int64) + 1,
-                          "column_name": column, "value": pd.Series([str(v) for v in values], dtype=object), "rule": rule})
+                          "column_name": column, "value": pd.Series([_text(v) for v in values], dtype=object), "rule": rule})
     insert_frame(ctx.con, "quarantine", frame)
     report.quarantined.update({rule: len(frame)})
+
+
+def _text(value) -> str | None:
+    """A feature's value as stored text; None for a missing or blank one (not 'None' or 'nan')."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value).strip() or None
 
 
 def read_geo(ctx: LoadContext, path: Path, want: tuple[str, ...], what: str, report: FileReport):
@@ -47,10 +59,11 @@ def read_geo(ctx: LoadContext, path: Path, want: tuple[str, ...], what: str, rep
     path = Path(path)
     if not path.exists():
         raise InputFileError(path, "no such file")
+    readable = gunzipped(path, ctx.workdir)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gdf = gpd.read_file(path)
+            gdf = gpd.read_file(readable)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError) as exc:
         raise InputFileError(path, f"cannot be read as GeoJSON, GeoPackage or Shapefile "
                                    f"({str(exc).splitlines()[0][:160]})") from None
@@ -112,6 +125,22 @@ def _wgs84(geoms) -> np.ndarray:
     return shapely.transform(np.asarray(geoms, dtype=object), flip)
 
 
+def _partial_allowed(ctx: LoadContext, path: Path, report: FileReport, problem: str) -> bool:
+    """Whether a load that would leave stored data without a borough or block goes on.
+
+    Without allow_partial a load raises InputFileError (nothing is written) and validation
+    records the refusal in the report; with it, the load goes on and the report says what it did.
+    """
+    if ctx.options.allow_partial:
+        report.warnings.append(f"{problem} (--allow-partial given: loaded anyway)")
+        return True
+    reason = f"{problem}; pass --allow-partial to load it anyway"
+    if ctx.write:
+        raise InputFileError(path, f"refused: {reason}")
+    report.refused = reason
+    return False
+
+
 def load_boroughs_file(ctx: LoadContext, path: Path) -> FileReport:
     """Replace the borough boundaries, then give every stored point its borough again."""
     con, o = ctx.con, ctx.options
@@ -152,12 +181,27 @@ def load_boroughs_file(ctx: LoadContext, path: Path) -> FileReport:
     report.rows_loaded = int(merged["n"].sum())
     if len(table) != 33:
         report.notes.append(f"{len(table)} boroughs loaded; Greater London has 33")
+    geo = Geography(list(table["code"]), list(shapely.from_wkb(table["geom_wkb"].to_numpy())), None, o.max_distance_m)
+    planned = planned_keys(con, geo, boroughs=True, blocks=False)
+    lost = would_lose(con, planned, "borough_code")
+    dropped = {c: n for c, n in codes_in_use(con).items() if c not in set(geo.codes)}
+    strip = f"would strip the borough from {lost['incidents']:,} incidents and {lost['premises']:,} premises"
+    problem = None
+    if dropped:
+        names = reference.BOROUGH_NAMES
+        listed = ", ".join(f"{c} ({names.get(c, 'unknown')})" for c in list(dropped)[:5]) + (" ..." if len(dropped) > 5 else "")
+        lacks = f"it lacks {listed}, which stored data uses"
+        problem = (f"{lacks}, and {strip}" if any(lost.values()) else
+                   f"{lacks} (its {sum(dropped.values()):,} stored rows would fall in other boroughs)")
+    elif any(lost.values()):
+        problem = f"it {strip} (their points lie outside every borough of the file)"
+    if problem and not _partial_allowed(ctx, path, report, problem):
+        return report
     if not ctx.write:
         return report
     con.execute("DELETE FROM boroughs")
     insert_frame(con, "boroughs", table)
-    geo = store_geography(con, o.max_distance_m)
-    moved = reassign(con, geo, boroughs=True, blocks=False)
+    moved = apply_keys(con, geo, planned)
     report.notes.append(f"boroughs re-assigned for {moved['incidents']:,} incidents and {moved['premises']:,} premises")
     ctx.progress.step(str(path), "stored", 1, 1, report.rows_read)
     return report
@@ -180,13 +224,22 @@ def load_streets_file(ctx: LoadContext, path: Path) -> FileReport:
     report.rows_loaded = len(gdf)
     report.notes.append(f"{len(gdf):,} line features made {len(blocks):,} street blocks "
                         f"({len(blocks) - int(blocks['street'].isna().sum()):,} named)")
+    ids = np.arange(1, len(blocks) + 1, dtype=np.int32)
+    geo = ctx.geo
+    new = Geography(geo.codes, geo.polygons, BlockIndex(blocks["geometry"].to_numpy(), ids.astype(np.int64)), o.max_distance_m)
+    planned = planned_keys(con, new, boroughs=False, blocks=True)
+    lost = would_lose(con, planned, "block_id")
+    if any(lost.values()):
+        problem = (f"it would take the street block from {lost['incidents']:,} incidents and {lost['premises']:,} premises "
+                   f"that have one now (no street of the file within {o.max_distance_m:g} m of them)")
+        if not _partial_allowed(ctx, path, report, problem):
+            return report
     if not ctx.write:
         return report
     mid = shapely.line_interpolate_point(blocks["geometry"].to_numpy(), 0.5, normalized=True)
     mlat, mlon = from_bng(shapely.get_x(mid), shapely.get_y(mid))
-    geo = ctx.geo
     table = pd.DataFrame({
-        "block_id": np.arange(1, len(blocks) + 1, dtype=np.int32), "street": blocks["street"],
+        "block_id": ids, "street": blocks["street"],
         "borough_code": pd.Series(borough_of_points(mlat, mlon, geo.codes, geo.polygons), dtype=object),
         "node_u": blocks["node_u"], "node_v": blocks["node_v"], "length_m": blocks["length_m"],
         "lat": mlat, "lon": mlon, "geom_wkb": shapely.to_wkb(_wgs84(blocks["geometry"].to_numpy())),
@@ -195,7 +248,7 @@ def load_streets_file(ctx: LoadContext, path: Path) -> FileReport:
     con.execute("DELETE FROM blocks")
     insert_frame(con, "blocks", table)
     ctx.progress.step(str(path), "re-assigning points to blocks", 2, 3)
-    moved = reassign(con, store_geography(con, o.max_distance_m), boroughs=False, blocks=True)
+    moved = apply_keys(con, new, planned)
     report.notes.append(f"replaced {before:,} blocks; street blocks re-assigned for {moved['incidents']:,} "
                         f"incidents and {moved['premises']:,} premises")
     ctx.progress.step(str(path), "stored", 3, 3, report.rows_read)

@@ -73,33 +73,38 @@ class _Handler(xml.sax.ContentHandler):
         self._text = []
 
 
-def parse(path: Path) -> _Handler:
-    """Parse safely, turning every parser complaint into a one-line InputFileError."""
+def parse(path: Path, name: Path | None = None) -> _Handler:
+    """Parse safely, turning every parser complaint into a one-line InputFileError (naming `name`, else path)."""
     import defusedxml.sax
     from defusedxml import DefusedXmlException
 
+    shown = name if name is not None else path
     handler = _Handler()
     try:
         defusedxml.sax.parse(str(path), handler, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise InputFileError(path, "declares a DTD or entities, which are refused for safety: "
-                                   "remove the <!DOCTYPE ...> part") from None
+        raise InputFileError(shown, "declares a DTD or entities, which are refused for safety: "
+                                    "remove the <!DOCTYPE ...> part") from None
     except xml.sax.SAXParseException as exc:
-        raise InputFileError(path, f"is not well-formed XML: {exc.getMessage()}", row=exc.getLineNumber()) from None
+        raise InputFileError(shown, f"is not well-formed XML: {exc.getMessage()}", row=exc.getLineNumber()) from None
     except OSError as exc:
-        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+        raise InputFileError(shown, f"cannot be read ({exc.strerror or exc})") from None
     return handler
 
 
 def read_istv_xml(con, path: Path, fmt: TableFormat, supplied: set[str] = frozenset(),
-                  defaults: dict[str, str] | None = None) -> tuple[Columns, RawTable]:
-    """Create _scan and _raw like a CSV read would, one row per Assault element (_line: its line)."""
-    h = parse(path)
+                  defaults: dict[str, str] | None = None, name: Path | None = None) -> tuple[Columns, RawTable]:
+    """Create _scan and _raw like a CSV read would, one row per Assault element (_line: its line).
+
+    name: the file as the user gave it, for messages, when path is a decompressed copy of it.
+    """
+    shown = name if name is not None else path
+    h = parse(path, shown)
     if not h.records:
-        raise InputFileError(path, "is XML but holds no Assault elements: expected an ISTV submission "
-                                   "(SubmissionHeader, then one Assault per attendance)")
+        raise InputFileError(shown, "is XML but holds no Assault elements: expected an ISTV submission "
+                                    "(SubmissionHeader, then one Assault per attendance)")
     names = list(h.names)
-    cols = map_columns(path, fmt, names, supplied)
+    cols = map_columns(shown, fmt, names, supplied)
     frame = pd.DataFrame({str(i): pd.Series([r.get(n, h.header.get(n)) for r in h.records], dtype=object)
                           for i, n in enumerate(names)})
     lines = [r["_line"] for r in h.records]

@@ -29,7 +29,11 @@ from data.ingest.police import load_police_files
 
 KINDS = ("police", "istv", "premises", "landmarks", "boroughs", "streets")
 TABULAR = ("police", "istv", "premises", "landmarks")
+GEOGRAPHIC = ("boroughs", "streets")
 ONE_FILE = ("premises", "landmarks", "boroughs", "streets")
+# what validating a boundary or street file reads of the served database (to say what a load would strip)
+SERVED_TABLES = ("boroughs", "blocks", "landmarks", "ed_sites", "premises", "incidents")
+HEADER_ONLY = "the file has a header but no rows: nothing to load"
 
 
 def _loader(kind: str) -> Callable[[LoadContext, Path], FileReport]:
@@ -66,9 +70,30 @@ def _check_target(db_path: Path) -> None:
                          "Set ISTV_DB to a new file (the first load creates it) and load there")
 
 
+# quarantined rows of a load that an earlier load of the same file (by name) quarantined already
+_AGAIN = """FROM quarantine q WHERE q.load_id = ? AND EXISTS (
+               SELECT 1 FROM quarantine o WHERE o.load_id < q.load_id AND o.line = q.line AND o.rule = q.rule
+                  AND regexp_replace(o.file, '^.*/', '') = regexp_replace(q.file, '^.*/', '')
+                  AND o.column_name IS NOT DISTINCT FROM q.column_name
+                  AND o.value IS NOT DISTINCT FROM q.value AND o.record IS NOT DISTINCT FROM q.record)"""
+
+
+def _finish(con, kind: str, report: FileReport, load_id: int) -> None:
+    """What every file's load ends with: a warning for a file without rows, quarantine kept once."""
+    if kind in TABULAR and report.rows_read == 0:
+        report.warnings.append(HEADER_ONLY)
+    # a file loaded again breaks its rules again: its rows stay in the quarantine once
+    again = store.scalar(con, f"SELECT count(*) {_AGAIN}", [load_id])
+    if again:
+        con.execute(f"DELETE {_AGAIN}", [load_id])
+        report.notes.append(f"{again:,} of the quarantined rows were quarantined by an earlier load of this file: "
+                            "the quarantine keeps them once (under the earlier load)")
+
+
 def run_files(con, kind: str, paths: Sequence[Path | str], options: LoadOptions, progress: Progress,
               now: datetime, workdir: Path) -> list[FileReport]:
     """Load (or only validate) files of one kind into an open database; log each in load_log."""
+    store.upgrade_schema(con)
     geo = store_geography(con, options.max_distance_m)
     first = next_load_id(con)
     if kind == "police":  # many large files: read and stored together
@@ -76,6 +101,7 @@ def run_files(con, kind: str, paths: Sequence[Path | str], options: LoadOptions,
         load_ids = list(range(first, first + len(paths)))
         reports = load_police_files(ctx, [Path(p) for p in paths], load_ids)
         for report, load_id in zip(reports, load_ids):
+            _finish(con, kind, report, load_id)
             write_log(con, report, load_id, now)
         progress.done()
         return reports
@@ -85,9 +111,10 @@ def run_files(con, kind: str, paths: Sequence[Path | str], options: LoadOptions,
         load_id = next_load_id(con)
         ctx = LoadContext(con, geo, load_id, workdir, progress, options, now)
         report = loader(ctx, Path(path))
+        _finish(con, kind, report, load_id)
         write_log(con, report, load_id, now)
         reports.append(report)
-        if kind in ("boroughs", "streets"):
+        if kind in GEOGRAPHIC:
             geo = store_geography(con, options.max_distance_m)
     progress.done()
     return reports
@@ -113,14 +140,23 @@ def load_files(kind: str, paths: Sequence[Path | str], db_path: Path | str, opti
 
 def validate_files(kind: str, paths: Sequence[Path | str], options: LoadOptions | None = None,
                    progress: Progress | None = None, now: datetime | None = None,
-                   examples: int = 20) -> tuple[list[FileReport], pd.DataFrame]:
-    """The load's checks without writing anything: reports and the first quarantined rows."""
-    if kind not in TABULAR:
-        raise ValueError(f"validate takes {', '.join(TABULAR)} files, not {kind!r}")
+                   examples: int = 20, db_path: Path | str | None = None) -> tuple[list[FileReport], pd.DataFrame]:
+    """The load's checks without writing anything: reports and the first quarantined rows.
+
+    Boundary and street files are checked against the database at db_path (read only), since
+    what a load of them would refuse depends on the points stored there.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"validate takes {', '.join(KINDS)} files, not {kind!r}")
+    if kind in ONE_FILE and len(paths) != 1:
+        raise ValueError(f"validate {kind} takes one file, got {len(paths)}")
     options = LoadOptions(**{**options.__dict__, "write": False}) if options else LoadOptions(write=False)
     con = duckdb.connect(":memory:")
     try:
         store.create_schema(con)
+        if kind in GEOGRAPHIC and db_path is not None and Path(db_path).exists():
+            _check_target(Path(db_path))
+            _served_views(con, Path(db_path))
         with workdir_for(None) as workdir:
             reports = run_files(con, kind, paths, options, progress or Silent(), now or datetime.now(), Path(workdir))
         sample = con.execute("SELECT file, line, column_name, value, rule FROM quarantine ORDER BY load_id, line LIMIT ?",
@@ -128,3 +164,15 @@ def validate_files(kind: str, paths: Sequence[Path | str], options: LoadOptions 
     finally:
         con.close()
     return reports, sample
+
+
+def _served_views(con, db_path: Path) -> None:
+    """Make the point and place tables of `con` read-only views of the served database."""
+    quoted = "'" + str(db_path).replace("'", "''") + "'"  # ATTACH takes no bound parameters; our own config's path
+    try:
+        con.execute(f"ATTACH {quoted} AS served (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise StoreError(f"{db_path}: not a readable ISTV database ({exc.__class__.__name__})") from None
+    for table in SERVED_TABLES:
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM served.{table}")

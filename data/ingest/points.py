@@ -102,15 +102,53 @@ def _distinct_points(con, table: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(pts["lat"], float), np.asarray(pts["lon"], float)
 
 
-def reassign(con, geo: Geography, *, boroughs: bool, blocks: bool) -> dict[str, int]:
-    """Recompute borough and/or block of every stored point after new boroughs or streets."""
-    changed = {}
-    for table in ("incidents", "premises"):
+POINT_TABLES = ("incidents", "premises")
+
+
+def planned_keys(con, geo: Geography, *, boroughs: bool, blocks: bool) -> dict[str, pd.DataFrame]:
+    """Per point table: lat, lon and the borough_code and/or block_id its distinct stored points get from geo."""
+    planned = {}
+    for table in POINT_TABLES:
         lat, lon = _distinct_points(con, table)
-        keys = geo.keys(lat, lon)
-        register_keys(con, "_keys", keys)
-        sets = (["borough_code = k.borough_code"] if boroughs else []) + (["block_id = k.block_id"] if blocks else [])
-        con.execute(f"UPDATE {table} SET {', '.join(sets)} FROM _keys k WHERE {table}.lat = k.lat AND {table}.lon = k.lon")
+        frame = pd.DataFrame({"lat": lat, "lon": lon})
+        if boroughs:
+            frame["borough_code"] = pd.Series(borough_of_points(lat, lon, geo.codes, geo.polygons), dtype=object)
+        if blocks:
+            ids = geo.blocks.assign(lat, lon, geo.max_distance_m)[0] if geo.blocks is not None else np.full(len(lat), -1)
+            frame["block_id"] = pd.array(np.where(ids < 0, 0, ids), dtype="Int32")
+            frame.loc[ids < 0, "block_id"] = pd.NA
+        planned[table] = frame
+    return planned
+
+
+def would_lose(con, planned: dict[str, pd.DataFrame], column: str) -> dict[str, int]:
+    """Per point table: rows that have `column` (borough_code or block_id) now and would have none as planned."""
+    lost = {}
+    for table, keys in planned.items():
+        con.register("_planned", keys[["lat", "lon", column]])
+        lost[table] = scalar(con, f"""SELECT count(*) FROM {table} t JOIN _planned k ON t.lat = k.lat AND t.lon = k.lon
+                                      WHERE t.{column} IS NOT NULL AND k.{column} IS NULL""")
+        con.unregister("_planned")
+    return lost
+
+
+def codes_in_use(con) -> dict[str, int]:
+    """Borough codes the stored incidents and premises use, with their rows."""
+    return dict(con.execute("""SELECT borough_code, count(*) FROM (SELECT borough_code FROM incidents UNION ALL
+                                                                 SELECT borough_code FROM premises)
+                               WHERE borough_code IS NOT NULL GROUP BY ALL ORDER BY 1""").fetchall())
+
+
+def apply_keys(con, geo: Geography, planned: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Write planned keys to their tables (and, with boroughs, to blocks, landmarks, ED sites); located rows per table."""
+    changed = {}
+    boroughs = False
+    for table, keys in planned.items():
+        cols = [c for c in ("borough_code", "block_id") if c in keys.columns]
+        boroughs = boroughs or "borough_code" in cols
+        con.register("_keys", keys)
+        con.execute(f"UPDATE {table} SET {', '.join(f'{c} = k.{c}' for c in cols)} FROM _keys k "
+                    f"WHERE {table}.lat = k.lat AND {table}.lon = k.lon")
         con.unregister("_keys")
         changed[table] = scalar(con, f"SELECT count(*) FROM {table} WHERE lat IS NOT NULL")
     if boroughs:

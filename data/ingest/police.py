@@ -32,10 +32,15 @@ MISSING = {"lat": "no coordinates (police.uk publishes some crimes without a map
 IDENTITY = ["r_crime_id", "month", "r_reported_by", "r_falls_within", "round(lat * 1e6)::BIGINT",
             "round(lon * 1e6)::BIGINT", "r_location", "r_lsoa_code", "crime_type"]
 # A crime ID is police.uk's persistent 64-hex-digit identifier: its first 16 digits already are
-# a hash, so it needs no hashing, and a re-published crime stays one crime. The ID itself is not
-# stored (a quarter of a row's bytes): record_hash = ('0x' || left(crime_id, 16))::UBIGINT finds it.
-ID_HASH = "CASE WHEN length(r_crime_id) = 64 THEN TRY_CAST('0x' || left(r_crime_id, 16) AS UBIGINT) END"
-KEEP = ["month", "lat", "lon", "crime_type", "r_location", "r_lsoa_code"]
+# a hash, so it needs no hashing, and a re-published crime stays one crime. Another non-empty ID
+# is hashed on its own (not with the row's content), so it too names one crime. Rows repeating a
+# crime ID in one file (police.uk files hold a few, at another point or with another outcome) are
+# that one crime: the first is kept. The ID is stored as the incident's source_id.
+ID_HASH = ("CASE WHEN r_crime_id IS NOT NULL THEN coalesce("
+           "CASE WHEN length(r_crime_id) = 64 THEN TRY_CAST('0x' || left(r_crime_id, 16) AS UBIGINT) END, "
+           "('0x' || left(md5('crime_id:' || r_crime_id), 16))::UBIGINT) END")
+HAS_ID = "r_crime_id IS NOT NULL"
+KEEP = ["month", "lat", "lon", "crime_type", "r_location", "r_lsoa_code", "r_crime_id"]
 
 
 def open_police_file(ctx: LoadContext, path: Path) -> tuple[TextFile, Columns]:
@@ -112,14 +117,23 @@ def _load_group(ctx: LoadContext, items: list[Item], reports: list[FileReport]) 
                           "file": [str(item.text.path) for item in items]})
     by_file = quarantine(con, checks, items[0].cols, files, rejects, inline=True)
     good = dict(con.execute("SELECT _file, count(*) FROM _judged WHERE _fail IS NULL GROUP BY _file").fetchall())
+    repeats = dict(con.execute(f"""SELECT _file, count(*) - count(DISTINCT _h) FROM _judged
+                                   WHERE _fail IS NULL AND {HAS_ID} GROUP BY _file""").fetchall())
     for item in items:
         r = reports[item.index]
         r.rows_read = counts.get(item.index, 0) + len(rejects[item.index])
         r.quarantined = by_file[item.index]
         r.rows_loaded = good.get(item.index, 0)
         r.notes += item.cols.notes
+        if repeats.get(item.index):
+            r.notes.append(f"{repeats[item.index]:,} row(s) repeat the Crime ID of an earlier row of the file: "
+                           "one crime each, stored once (the first row) and counted as duplicates")
     read = sum(reports[item.index].rows_read for item in items)
     if not ctx.write:
+        for item in items:  # what a load would skip within each file
+            r = reports[item.index]
+            r.duplicates = repeats.get(item.index, 0)
+            r.rows_loaded -= r.duplicates
         progress.step(label, "checked", 4, 4, read)
         return
     progress.step(label, f"locating the points of {read:,} rows", 2, 4, read)
@@ -136,9 +150,9 @@ def _load_group(ctx: LoadContext, items: list[Item], reports: list[FileReport]) 
                'month' AS time_precision, NULL::TIMESTAMP AS arrived_at, g.month, k.borough_code, g.lat, g.lon,
                k.h3_r7, k.h3_r8, k.h3_r9, k.h3_r10, k.block_id, g.crime_type AS category,
                NULL AS location_type, g.r_location AS location_text, NULL AS ed_site,
-               'street' AS geocode_confidence, g.record_hash, NULL AS source_id,
+               'street' AS geocode_confidence, g.record_hash, g.r_crime_id AS source_id,
                g.r_lsoa_code AS lsoa_code, o.load_id
-        FROM ({good_rows_sql(None, KEEP)}) g
+        FROM ({good_rows_sql(None, KEEP, unique=HAS_ID)}) g
         JOIN _pointkeys k ON g.lat = k.lat AND g.lon = k.lon JOIN _offsets o USING (_file)""")
     con.unregister("_offsets")
     for item in items:

@@ -28,10 +28,32 @@ COORDS = ("lat", "lon", "easting", "northing")
 def _read(ctx: LoadContext, path: Path, fmt: TableFormat, defaults: dict[str, str], report: FileReport):
     text = open_csv(path, ctx.workdir)
     cols = map_columns(path, fmt, text.header, supplied=set(defaults))
-    report.notes += cols.notes
+    if fmt is PREMISES:
+        _missing_columns(ctx, cols, report)
+    else:
+        report.notes += cols.notes
     raw = read_csv_table(ctx.con, text, fmt, cols, defaults)
     report.rows_read = raw.rows + len(raw.rejects)
     return cols, raw
+
+
+HOURS = {"opens": "opening time", "closes": "closing time"}
+
+
+def _missing_columns(ctx: LoadContext, cols, report: FileReport) -> None:
+    """Warn about a register without licence type or hours columns: pages filter and rank premises by them."""
+    report.notes += [n for n in cols.notes if "'licence_type'" not in n]
+    hours = [f for f in HOURS if f not in cols.sources]
+    if hours:
+        names = " and ".join(f"'{f}'" for f in hours)
+        report.warnings.append(f"no {names} column{'s' if len(hours) > 1 else ''} (expected "
+                               f"{' and '.join(HOURS[f] for f in hours)}, e.g. 23:00): premises are stored without them")
+    if "licence_type" not in cols.sources:
+        if ctx.options.licence_type:
+            report.warnings.append(f"no 'licence_type' column: every premises takes --licence-type {ctx.options.licence_type}")
+        else:
+            report.warnings.append("no 'licence_type' column: premises are stored without a licence type "
+                                   "(pass --licence-type to give them one)")
 
 
 def _point_columns(con) -> None:
@@ -57,7 +79,7 @@ def point_checks() -> list[Check]:
     b = LONDON_BBOX
     return [
         Check("no coordinates (neither latitude/longitude nor easting/northing)", "lat", "_plat IS NULL OR isnan(_plat)",
-              "concat_ws(', ', r_lat, r_lon, r_easting, r_northing)"),
+              "nullif(concat_ws(', ', r_lat, r_lon, r_easting, r_northing), '')"),
         Check(bbox_rule(), "lat",
               f"NOT (_plat BETWEEN {b['lat_min']} AND {b['lat_max']} AND _plon BETWEEN {b['lon_min']} AND {b['lon_max']})",
               "CASE WHEN _from_bng THEN 'easting/northing ' || r_easting || ', ' || r_northing "

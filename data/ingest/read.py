@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
+import zlib
 import os
 import shutil
 import tempfile
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from data.errors import InputFileError
+from data.ingest.report import shown
 from data.ingest.schema import MANDATORY, MISSING_VALUES, REQUIRED, TableFormat, header_key
 from data.store.db import process_alive, scalar
 
@@ -97,7 +100,7 @@ def map_columns(path, fmt: TableFormat, header: list[str], supplied: set[str] = 
     missing = [f for f in fmt.fields if f.level == MANDATORY and f.name not in sources and f.name not in supplied]
     if missing:
         expected = ", ".join(f"{f.title!r} ({f.name})" for f in missing)
-        found = ", ".join(repr(h) for h in header[:15]) + (" ..." if len(header) > 15 else "")
+        found = ", ".join(shown(h) for h in header[:15]) + (" ..." if len(header) > 15 else "")
         raise InputFileError(path, f"missing mandatory column(s) {expected} for a {fmt.title} file; "
                                    f"the header has {found}", row=1)
     if fmt.coordinates and not any(a in sources and b in sources for a, b, _ in fmt.coordinates):
@@ -111,6 +114,38 @@ def map_columns(path, fmt: TableFormat, header: list[str], supplied: set[str] = 
 
 
 # --- text files ---------------------------------------------------------------------------
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == GZIP_MAGIC
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def gunzipped(path: Path, workdir: Path) -> Path:
+    """The file itself, or for a gzip-compressed file a decompressed copy in workdir (same name without .gz)."""
+    path = Path(path)
+    if not path.is_file() or not is_gzip(path):
+        return path
+    name = path.name[:-3] if path.name.lower().endswith(".gz") and len(path.name) > 3 else path.name + ".unzipped"
+    out = Path(workdir) / name
+    n = 0
+    while out.exists():  # two files of one load with the same name
+        n += 1
+        out = Path(workdir) / f"{n}-{name}"
+    try:
+        with gzip.open(path, "rb") as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+    except (OSError, EOFError, zlib.error) as exc:
+        out.unlink(missing_ok=True)
+        raise InputFileError(path, f"is gzip-compressed but cannot be decompressed ({exc}): decompress it first "
+                                   "(gunzip) and load the result") from None
+    return out
+
 
 def detect_encoding(path: Path) -> str:
     """'utf-8', 'utf-8-sig', 'utf-16' or 'cp1252'; InputFileError for binary files."""
@@ -176,29 +211,40 @@ def sniff_delimiter(line: str) -> str:
 @dataclass
 class TextFile:
     path: Path            # as given, for messages
-    readable: Path        # UTF-8 file DuckDB reads (a transcoded copy for other encodings)
+    readable: Path        # UTF-8 file DuckDB reads (a decompressed or transcoded copy where needed)
     encoding: str
     delimiter: str
     header: list[str]
 
 
-def open_csv(path: Path, workdir: Path) -> TextFile:
-    """Check a CSV file at file level and return how to read it."""
+def open_csv(path: Path, workdir: Path, name: Path | None = None) -> TextFile:
+    """Check a CSV file at file level and return how to read it.
+
+    A gzip-compressed file is read through a decompressed copy in workdir. name: the file as the
+    user gave it, for messages, when path is already a copy of it.
+    """
     path = Path(path)
+    shown = Path(name) if name is not None else path
     if not path.is_file():
-        raise InputFileError(path, "no such file" if not path.exists() else "is not a file")
+        raise InputFileError(shown, "no such file" if not path.exists() else "is not a file")
     if path.stat().st_size == 0:
-        raise InputFileError(path, "is empty: expected a CSV file with a header row")
-    encoding = detect_encoding(path)
-    readable = path if encoding in ("utf-8", "utf-8-sig") else transcode(path, encoding, workdir)
+        raise InputFileError(shown, "is empty: expected a CSV file with a header row")
+    source = gunzipped(path, workdir)
+    if source != path and source.stat().st_size == 0:
+        raise InputFileError(shown, "is empty once decompressed: expected a CSV file with a header row")
+    try:
+        encoding = detect_encoding(source)
+        readable = source if encoding in ("utf-8", "utf-8-sig") else transcode(source, encoding, workdir)
+    except InputFileError as exc:  # name the file the user gave, not a decompressed copy
+        raise InputFileError(shown, exc.problem) from None
     line = first_line(readable, "utf-8-sig")
     if not line.strip():
-        raise InputFileError(path, "has no header row: the first line is blank", row=1)
+        raise InputFileError(shown, "has no header row: the first line is blank", row=1)
     if line.lstrip().startswith("<"):
-        raise InputFileError(path, "looks like XML or HTML, not CSV")
+        raise InputFileError(shown, "looks like XML or HTML, not CSV")
     delimiter = sniff_delimiter(line)
     header = [h.strip() for h in next(csv.reader(io.StringIO(line), delimiter=delimiter))]
-    return TextFile(path, readable, encoding, delimiter, header)
+    return TextFile(shown, readable, encoding, delimiter, header)
 
 
 _MISSING_SQL = "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in MISSING_VALUES) + "]"

@@ -10,44 +10,76 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, TextIO
 
+import pandas as pd
+
 from data.store.db import scalar
 from layers.blocks import DEFAULT_MAX_DISTANCE_M
 
 
+EMPTY = "(empty)"
+
+
+def shown(value) -> str:
+    """A value as messages show it: repr of the text, or (empty) for a missing or blank one (never None or nan)."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT:
+        return EMPTY
+    text = str(value)
+    return EMPTY if not text.strip() else repr(text)
+
+
 @dataclass
 class FileReport:
-    """read = loaded + quarantined + duplicates, for every file."""
+    """read = loaded + quarantined + duplicates, for every file.
+
+    replaced: loaded records that took the place of a stored one (an ED re-submission of the same
+    site and record_id); they count as loaded. refused: why a load of the file would be refused
+    (set when only validating; a load raises instead).
+    """
     kind: str
     file: str
     rows_read: int = 0
     rows_loaded: int = 0
     duplicates: int = 0
+    replaced: int = 0
     quarantined: Counter = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    refused: str | None = None
     seconds: float = 0.0
+    site_code: str | None = None       # ED submissions: the site and reporting period the file covers
+    period_start: date | None = None
+    period_end: date | None = None
 
     @property
     def rows_quarantined(self) -> int:
         return sum(self.quarantined.values())
 
     def summary(self) -> str:
-        """One paragraph: counts, then quarantine reasons, then notes."""
+        """One paragraph: counts, then quarantine reasons, warnings, notes and a refusal."""
         name = Path(self.file).name
         lines = [f"{self.kind} {name}: read {self.rows_read:,}, loaded {self.rows_loaded:,}, "
-                 f"quarantined {self.rows_quarantined:,}, duplicates skipped {self.duplicates:,}"]
+                 f"quarantined {self.rows_quarantined:,}, duplicates skipped {self.duplicates:,}"
+                 + (f", replaced {self.replaced:,}" if self.replaced else "")]
         for rule, n in sorted(self.quarantined.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  quarantined {n:,}: {rule}")
+        lines += [f"  warning: {w}" for w in self.warnings]
         lines += [f"  note: {n}" for n in self.notes]
+        if self.refused:
+            lines.append(f"  refused: {self.refused}")
         return "\n".join(lines)
 
     def log_row(self, load_id: int, loaded_at: datetime) -> list:
+        message = "; ".join([f"warning: {w}" for w in self.warnings] + self.notes) or None
         return [load_id, loaded_at, self.kind, self.file, self.rows_read, self.rows_loaded, self.rows_quarantined,
-                self.duplicates, "; ".join(self.notes) or None, json.dumps(dict(sorted(self.quarantined.items())))]
+                self.duplicates, self.replaced, message, json.dumps(dict(sorted(self.quarantined.items()))),
+                self.site_code, self.period_start, self.period_end]
 
 
 def write_log(con, report: FileReport, load_id: int, loaded_at: datetime) -> None:
     con.execute("""INSERT INTO load_log (load_id, loaded_at, kind, file, rows_read, rows_loaded, rows_quarantined,
-                   duplicates, message, reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", report.log_row(load_id, loaded_at))
+                   duplicates, replaced, message, reasons, site_code, period_start, period_end)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                report.log_row(load_id, loaded_at))
 
 
 def next_load_id(con) -> int:
@@ -119,6 +151,7 @@ class LoadOptions:
     name_col: str | None = None             # boroughs, streets
     population_col: str | None = None       # boroughs
     crs: str | None = None                  # geographic files without (or with a wrong) CRS
+    allow_partial: bool = False             # boroughs, streets: load even if stored points lose their borough/block
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M
     write: bool = True                      # False: validate only
 

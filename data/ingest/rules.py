@@ -242,7 +242,8 @@ def content_hash_sql(parts: list[str]) -> str:
     return "('0x' || left(md5(concat_ws(chr(31), " + ", ".join(f"coalesce(({p})::VARCHAR, '')" for p in parts) + ")), 16))::UBIGINT"
 
 
-def good_rows_sql(identity: list[str] | None, columns: list[str], source: str = "_judged", given: str | None = None) -> str:
+def good_rows_sql(identity: list[str] | None, columns: list[str], source: str = "_judged", given: str | None = None,
+                  unique: str | None = None) -> str:
     """SELECT of the good rows of `source` (one or more files) with record_hash.
 
     Two identical rows in a file are two events (e.g. two anti-social behaviour reports at one
@@ -251,16 +252,20 @@ def good_rows_sql(identity: list[str] | None, columns: list[str], source: str = 
     is kept from the first. Only repeated rows pay for the numbering.
     given: SQL for a row's own 64-bit identity where it has one (NULL: hash the content).
     identity None: `source` already has the hash as _h (see identity_sql).
+    unique: SQL, true for rows that carry their own identifier (a police.uk Crime ID, an ED
+    record_id): a repeat of such a row in a file is the same record, kept once (the first).
     """
     keep = ", ".join(dict.fromkeys(["_file", "_line", *columns]))
     h = "_h" if identity is None else identity_sql(identity, given)
-    return f"""WITH h AS (SELECT {keep}, {h} AS _h FROM {source} WHERE _fail IS NULL),
+    u = f", ({unique}) AS _u" if unique else ""
+    once = "WHERE _occ = 0 OR NOT coalesce(_u, false)" if unique else ""
+    return f"""WITH h AS (SELECT {keep}, {h} AS _h{u} FROM {source} WHERE _fail IS NULL),
                     d AS (SELECT _file, _h FROM h GROUP BY _file, _h HAVING count(*) > 1),
                     n AS (SELECT {keep}, _h AS record_hash FROM h ANTI JOIN d USING (_file, _h)
                           UNION ALL
                           SELECT {keep}, CASE WHEN _occ = 0 THEN _h
                                  ELSE ('0x' || left(md5(_h::VARCHAR || ':' || _occ::VARCHAR), 16))::UBIGINT END
                           FROM (SELECT *, row_number() OVER (PARTITION BY _file, _h ORDER BY _line) - 1 AS _occ
-                                FROM h SEMI JOIN d USING (_file, _h))),
+                                FROM h SEMI JOIN d USING (_file, _h)) {once}),
                     x AS (SELECT record_hash, min(_file) AS _first FROM n GROUP BY record_hash HAVING count(*) > 1)
                SELECT n.* FROM n LEFT JOIN x USING (record_hash) WHERE x._first IS NULL OR n._file = x._first"""

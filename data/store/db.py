@@ -50,19 +50,42 @@ CREATE TABLE incidents (
     source_id VARCHAR, lsoa_code VARCHAR, load_id INTEGER);
 CREATE TABLE load_log (
     load_id INTEGER, loaded_at TIMESTAMP, kind VARCHAR, file VARCHAR, rows_read BIGINT,
-    rows_loaded BIGINT, rows_quarantined BIGINT, duplicates BIGINT, message VARCHAR, reasons VARCHAR);
+    rows_loaded BIGINT, rows_quarantined BIGINT, duplicates BIGINT, message VARCHAR, reasons VARCHAR,
+    replaced BIGINT);
 CREATE TABLE quarantine (
     load_id INTEGER, file VARCHAR, line BIGINT, column_name VARCHAR, value VARCHAR, rule VARCHAR,
     record VARCHAR);
 """
 
-TABLES = ("meta", "boroughs", "blocks", "landmarks", "ed_sites", "premises", "incidents", "load_log", "quarantine")
+# Tables and columns added after schema version 2 files were first written: IF NOT EXISTS, so a
+# file written before gains them on its next load (`upgrade_schema`) and a new file has them too.
+# load_log.site_code/period_start/period_end: the ED site and reporting period an ED submission
+# covers (the data-quality page lists received files by them); empty for other loads.
+# geocode_matches: what the geocoder matched for each ED record ('premises:P000123',
+# 'street:Name|E09000012', 'private', ...); the premises page counts ED records naming a venue.
+UPGRADE_DDL = """
+CREATE TABLE IF NOT EXISTS geocode_matches (
+    incident_id BIGINT PRIMARY KEY, matched VARCHAR, method VARCHAR, score DOUBLE);
+ALTER TABLE load_log ADD COLUMN IF NOT EXISTS replaced BIGINT;
+ALTER TABLE load_log ADD COLUMN IF NOT EXISTS site_code VARCHAR;
+ALTER TABLE load_log ADD COLUMN IF NOT EXISTS period_start DATE;
+ALTER TABLE load_log ADD COLUMN IF NOT EXISTS period_end DATE;
+"""
+
+TABLES = ("meta", "boroughs", "blocks", "landmarks", "ed_sites", "premises", "incidents", "load_log", "quarantine",
+          "geocode_matches")
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table of an empty ISTV database."""
     con.execute(DDL)
+    con.execute(UPGRADE_DDL)
     con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+
+def upgrade_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Add what a file written by an earlier release lacks (a no-op on a current file)."""
+    con.execute(UPGRADE_DDL)
 
 
 def _fsync(path: Path) -> None:

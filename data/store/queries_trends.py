@@ -225,6 +225,25 @@ def _columns(store, table: str) -> set[str]:
                         "AND table_catalog = current_database()", [table])["column_name"])
 
 
+def submissions(store, sites: tuple[str, ...], first: date, last: date) -> pd.DataFrame:
+    """One row per ED file received (site x reporting period) overlapping the months: when it was loaded,
+    rows read, loaded, quarantined and replaced, and how many of its loaded records have every field."""
+    if not {"site_code", "period_start", "period_end", "replaced"} <= _columns(store, "load_log"):
+        return pd.DataFrame(columns=["load_id", "loaded_at", "file", "site_code", "period_start", "period_end",
+                                     "rows_read", "rows_loaded", "rows_quarantined", "replaced", "records", "all_complete"])
+    s, sp = site_condition(store, sites, column="l.site_code")
+    every = " AND ".join(f"({cond})" for *_, cond in FIELDS)
+    return store.df(
+        f"""SELECT l.load_id, l.loaded_at, l.file, l.site_code, l.period_start, l.period_end, l.rows_read,
+                   l.rows_loaded, l.rows_quarantined, coalesce(l.replaced, 0) AS replaced,
+                   count(i.incident_id) AS records, count(i.incident_id) FILTER (WHERE {every}) AS all_complete
+            FROM load_log l LEFT JOIN incidents i
+                 ON i.load_id = l.load_id AND i.source = 'ed' AND i.ed_site = l.site_code
+            WHERE l.kind = 'istv' AND {s} AND l.period_start <= ? AND l.period_end >= ?
+            GROUP BY ALL ORDER BY l.period_start DESC, l.site_code, l.load_id DESC""",
+        sp + [month_end(last), month_start(first)])
+
+
 def has_submissions(store) -> bool:
     """True when load_log holds any ED (ISTV) load."""
     return bool(store.df("SELECT count(*) AS n FROM load_log WHERE kind = 'istv'")["n"].iat[0])

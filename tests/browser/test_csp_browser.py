@@ -20,6 +20,7 @@ READY = {
     "/trends": "#trends-ranking .js-plotly-plot",
     "/quality": "#quality-trend .js-plotly-plot",
     "/standard": "#standard-page",
+    "/loads": "#loads-log .ag-row",
     "/admin/users": "#users-list .ag-row",
     "/admin/audit": "#audit-list .ag-row",
 }
