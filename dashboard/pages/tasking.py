@@ -18,7 +18,9 @@ from dashboard.reports_ops import gather_tasking, tasking_frame, tasking_window
 from dashboard.reports_ops_html import tasking_pack_html
 from dashboard.static_charts import pack_draw
 from dashboard.url_state import from_query, parse_day, to_query
+from dashboard.coverage import coverage_notes
 from data.store import queries
+from data.store.queries_coverage import coverage
 from data.access.disclosure import show
 from data.store.filters import Filters
 from data.access.disclosure import suppress_parts
@@ -179,8 +181,17 @@ def update_view(boroughs, start, end, mode, top):
         f"{f.start:%d %b %Y} to {f.end:%d %b %Y} against {cmp.start:%d %b} to {cmp.end:%d %b %Y}: ",
         html.B(_fmt(show(t.totals["ed"], rl)), id="tasking-ed"), " ED assaults and ",
         html.B(_fmt(show(t.totals["police"], rl)), id="tasking-police"), " police violence on the area's blocks (before: ",
-        html.B(_fmt(show(t.previous_totals["ed"] + t.previous_totals["police"], rl)), id="tasking-before"), ")"])
+        html.B(_fmt(show(t.previous_totals["ed"] + t.previous_totals["police"], rl)), id="tasking-before"), ")",
+        *[html.Div(n, className="small text-info-emphasis") for n in _coverage(store, f)]], id="tasking-summary-text")
     return summary, rows, fig_map, hours, "/download/tasking/pack.html" + query, "/download/tasking/pack.csv" + query, query
+
+
+def _coverage(store, f: Filters) -> list[str]:
+    """What the loaded files do not cover for this window and these boroughs (gaps, not zeros)."""
+    boroughs = queries.boroughs(store)
+    in_view = list(f.boroughs) or list(boroughs["code"])
+    return coverage_notes(coverage(store), f.start, f.end, ("ed", "police"), in_view,
+                          dict(zip(boroughs["code"], boroughs["name"])), unit="block")
 
 
 def _fmt(v) -> str:
