@@ -15,7 +15,7 @@ from flask import Flask
 from config import CONFIG_KEY
 from data import reference
 from data.access.roles import ROLES
-from data.access.users import UserError, resolve_scope
+from data.access.scopes import UserError, resolve_scope
 from data.errors import IstvError
 from data.store.db import Store
 

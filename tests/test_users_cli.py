@@ -7,7 +7,8 @@ from flask import Flask
 
 from cli.users import register_cli
 from config import CONFIG_KEY
-from data.access.users import UserError, UserStore, resolve_scope
+from data.access.scopes import resolve_scope
+from data.access.users import UserError, UserStore
 from data.reference import BOROUGH_NAMES
 from tests.fixtures import config_for
 from tests.test_ingest_fixtures import DATA, load

@@ -5,30 +5,24 @@ several app servers share users. Passwords are stored only as scrypt hashes; ses
 the SHA-256 of their token (the browser's cookie holds the token), so a copy of this store
 signs nobody in.
 
-Passwords (NIST SP 800-63B style): at least 10 characters (12 for admins), not one of 19,646
-common passwords (the list Django ships, BSD licence: common-passwords.txt.gz beside this
-module), and not containing the username.
+The password rule is in passwords.py; how typed boroughs and ED sites become codes, in scopes.py.
 """
 from __future__ import annotations
 
-import difflib
-import gzip
 import hashlib
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
-from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from flask_login import UserMixin
 from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, func, select, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from data.errors import IstvError
+from data.access.passwords import password_problem
+from data.access.scopes import UserError
 from data.access.roles import ROLES, Scope
 
 MAX_FAILURES = 5                        # an account's failures in a row before it locks
@@ -37,92 +31,13 @@ LOCKOUT = timedelta(minutes=15)         # ... up to this
 ADDRESS_FREE = 20                       # failures from one address in ADDRESS_WINDOW before it is slowed
 ADDRESS_WINDOW = timedelta(minutes=15)
 ADDRESS_MAX_WAIT = timedelta(seconds=60)
-MIN_PASSWORD = 10
-MIN_ADMIN_PASSWORD = 12
 TOUCH_EVERY = timedelta(seconds=30)     # a session's last_seen is written at most this often
 # compared against when the username is unknown, so that path costs what a wrong password costs
 _DUMMY_HASH = generate_password_hash("not a password of anyone's")
 
 
-@lru_cache(maxsize=1)
-def common_passwords() -> frozenset[str]:
-    with gzip.open(Path(__file__).with_name("common-passwords.txt.gz"), "rt", encoding="utf-8") as f:
-        return frozenset(line.strip().lower() for line in f if line.strip())
-
-
-def password_problem(password: str, username: str = "", role: str = "") -> str | None:
-    """Why a password may not be used (None when it may)."""
-    least = MIN_ADMIN_PASSWORD if role == "admin" else MIN_PASSWORD
-    if len(password) < least:
-        return f"passwords need at least {least} characters{' for an admin' if role == 'admin' else ''}"
-    lowered = password.lower()
-    if lowered in common_passwords() or len(set(password)) < 4:
-        return "that password is one of the most common ones: choose another"
-    if username and len(username) >= 3 and username.lower() in lowered:
-        return "the password must not contain the username"
-    return None
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class UserError(IstvError, ValueError):
-    """A user-management request that cannot be done as asked."""
-
-
-def _scope_key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(text).lower().replace("&", "and"))
-
-
-def resolve_scope(given: Iterable[str], known: dict[str, str], *, option: str, what: str,
-                  elsewhere: dict[str, str] | None = None) -> tuple[str, ...]:
-    """The codes of scope values given as a code or a name, in any case, spacing or punctuation.
-
-    known: {code: name} a value may name (the loaded boroughs or ED sites, else the reference
-    lists); what: how messages call one of them ("a loaded borough"); elsewhere: {code: name}
-    valid in general but not in known (a borough whose boundary is not loaded), named precisely
-    when given. Raises UserError: one line naming the value and its close matches.
-    """
-    by_key = {}
-    for code, name in known.items():
-        by_key.setdefault(_scope_key(code), code)
-        by_key.setdefault(_scope_key(name), code)
-    out: list[str] = []
-    for value in given:
-        key = _scope_key(value)
-        code = by_key.get(key)
-        if code is None:
-            raise UserError(_unknown_scope(value, key, known, option, what, elsewhere or {}))
-        if code not in out:
-            out.append(code)
-    return tuple(out)
-
-
-def _unknown_scope(value: str, key: str, known: dict[str, str], option: str, what: str,
-                   elsewhere: dict[str, str]) -> str:
-    label = {code: f"{code} ({name})" for code, name in known.items()}
-    if not key:
-        return f"{option} {value!r} is empty: expected a code or a name of {what}"
-    other = next((c for c, n in elsewhere.items() if key in (_scope_key(c), _scope_key(n)) and c not in known), None)
-    if other is not None:
-        return f"{option} {value!r} is {other} ({elsewhere[other]}), which is not {what}"
-    keys = {}
-    for code, name in known.items():
-        keys.setdefault(_scope_key(code), code)
-        keys.setdefault(_scope_key(name), code)
-    # a value inside a name or code ("kingston", "RJ12") says more than a similar spelling
-    close = [k for k in keys if len(key) >= 4 and (key in k or k in key)] or \
-        difflib.get_close_matches(key, list(keys), n=5, cutoff=0.6)
-    matches = list(dict.fromkeys(keys[k] for k in close))[:3]
-    if matches:
-        hint = "close matches: " + ", ".join(label[c] for c in matches)
-    elif len(known) <= 6:
-        hint = "expected one of " + (", ".join(label[c] for c in sorted(known)) or "none (nothing loaded yet)")
-    else:
-        first, last = min(known), max(known)
-        hint = f"no close match among the {len(known)} (codes {label[first]} to {label[last]})"
-    return f"{option} {value!r} is not {what}; {hint}"
 
 
 def utcnow() -> datetime:
