@@ -14,24 +14,22 @@ Each point also keeps its sorted distances to the known ED sites, so a catchment
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Callable
 
 import duckdb
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.ndimage import gaussian_filter
 from scipy.spatial import cKDTree
 
+# coordinates and the density prior live in their own modules; imported from here as before
+from data.geocode.coords import clean as _clean, from_xy, to_xy  # noqa: F401
+from data.geocode.density import density_prior, located_points, rate_field, street_counts  # noqa: F401
 from data.geocode.files import from_wkb
-from data.geocode.text import CHAIN_ALIASES, Speller, area_keys, content, name_key, station_keys, tokens, venue_keys
+from data.geocode.text import (CHAIN_ALIASES, Speller, area_keys, content, literal_name, name_key, name_keys,
+                               station_keys, station_stems, tokens, venue_keys)
 from data.ingest.schema import POLICE_VIOLENCE
 
-LAT0, LON0 = 51.5, -0.12
-M_PER_DEG_LAT = 110_574.0
-M_PER_DEG_LON = 111_320.0 * np.cos(np.radians(LAT0))
 SAMPLE_M = 100.0               # spacing of street points along a line
 NTE_RADIUS_M = 300.0           # "near" for the night-time-economy weight
 NTE_WEIGHT = 0.25              # extra prior per licensed premises within NTE_RADIUS_M
@@ -39,24 +37,6 @@ VENUE_STREET_M = 40.0          # a venue is "on" the streets within this distanc
 # relative assault risk by licence type (violence concentrates in late on-trade venues)
 LICENCE_WEIGHT = {"pub": 3.0, "bar": 3.0, "nightclub": 6.0, "restaurant": 0.5,
                   "late_night_refreshment": 1.0, "off_licence": 0.5}
-# the density prior: where located violence (police.uk points) concentrates says where along a
-# street, and at which of several same-named places, an assault most likely happened
-DENSITY_CELL_M = 50.0          # grid of the neighbourhood rate
-DENSITY_BANDWIDTH_M = 300.0    # neighbourhood of the rate (Gaussian sigma): a town centre's scale
-DENSITY_PRIOR_CRIMES = 2.0     # the London-wide rate counts as this many crimes in every neighbourhood
-DENSITY_SIGMA_M = 75.0         # a located crime stands for its stretch of street, about a block ...
-DENSITY_REACH_M = 200.0        # ... and counts for the street points of its street this near
-DENSITY_K = 24                 # street points looked at per located crime
-
-def to_xy(lat, lon) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 → local metres (equirectangular around central London; < 1 % error in London)."""
-    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
-    return (lon - LON0) * M_PER_DEG_LON, (lat - LAT0) * M_PER_DEG_LAT
-
-
-def from_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
-    """Local metres → WGS84 (lat, lon)."""
-    return np.asarray(y, float) / M_PER_DEG_LAT + LAT0, np.asarray(x, float) / M_PER_DEG_LON + LON0
 
 
 @dataclass
@@ -92,14 +72,6 @@ def _ed_distances(x, y, ed_xy) -> np.ndarray:
         return np.zeros((len(x), 0), np.float32)
     d = np.hypot(x[:, None] - ed_xy[None, :, 0], y[:, None] - ed_xy[None, :, 1])
     return np.sort(d, axis=1).astype(np.float32)
-
-
-def _clean(df: pd.DataFrame | None, cols: list[str]) -> pd.DataFrame:
-    if df is None:
-        return pd.DataFrame(columns=cols)
-    df = df.reset_index(drop=True)
-    ok = pd.to_numeric(df["lat"], errors="coerce").notna() & pd.to_numeric(df["lon"], errors="coerce").notna()
-    return df[ok].reset_index(drop=True)
 
 
 def _street_samples(street_points: pd.DataFrame, lines) -> list[tuple]:
@@ -154,6 +126,16 @@ class Gazetteer:
     speller: Speller
     postcodes: dict[str, tuple[float, float]] = field(default_factory=dict)
     venue_kind: np.ndarray = field(default_factory=lambda: np.array([], object))  # licence type per venue (None: not premises)
+    # per venue: 'premises', 'ed_site' or the landmark's kind ('station', 'park', ...); its name as typed
+    # in full (`text.literal_name`), for names made only of generic words; its borough code (or None)
+    venue_class: np.ndarray = field(default_factory=lambda: np.array([], object))
+    venue_literal: np.ndarray = field(default_factory=lambda: np.array([], object))
+    venue_borough: np.ndarray = field(default_factory=lambda: np.array([], object))
+    area_borough: np.ndarray = field(default_factory=lambda: np.array([], object))  # GSS code of a borough area, else None
+    # 'area' (a neighbourhood: landmarks of kind area), 'town_centre' (also areas of unknown kind),
+    # 'borough' (areas with a gss_code) or 'station' (a station's neighbourhood)
+    area_class: np.ndarray = field(default_factory=lambda: np.array([], object))
+    street_alias: dict[str, str] = field(default_factory=dict)  # another key of a street ("street james street") → its key
 
     @classmethod
     def build(cls, premises: pd.DataFrame, street_points: pd.DataFrame,
@@ -166,7 +148,9 @@ class Gazetteer:
         street_points: street, lat, lon (optional borough_code, length_m, geom_wkb = WGS84 WKB
         lines), one row per street, per borough or per block; street_lines: WGS84 shapely lines
         aligned with street_points (instead of geom_wkb); landmarks: name, lat, lon (optional
-        kind); areas: name, lat, lon; ed_sites: site_code, lat, lon (optional name);
+        kind: 'station' makes it a station); areas: name, lat, lon (optional gss_code: the area is that
+        borough; optional kind: 'area' for a neighbourhood, else a town centre); ed_sites: site_code,
+        lat, lon (optional name);
         postcodes: postcode, lat, lon; located: located violence (lat, lon, optional street),
         e.g. police.uk violent crimes, for the density prior (see `density_prior`).
         """
@@ -175,6 +159,11 @@ class Gazetteer:
             pd.DataFrame(columns=["street", "lat", "lon"])
         landmarks = _clean(landmarks, ["name", "lat", "lon"])
         areas = _clean(areas, ["name", "lat", "lon"])
+        if "kind" in landmarks:  # landmarks of kind area or town_centre are areas (as `from_store` reads them)
+            is_area = landmarks["kind"].isin(["area", "town_centre"]).to_numpy()
+            if is_area.any():
+                areas = pd.concat([areas, landmarks[is_area][["name", "kind", "lat", "lon"]]], ignore_index=True)
+                landmarks = landmarks[~is_area].reset_index(drop=True)
         ed_sites = _clean(ed_sites, ["site_code", "lat", "lon"])
         ed_xy = np.column_stack(to_xy(ed_sites["lat"], ed_sites["lon"])) if len(ed_sites) else np.zeros((0, 2))
 
@@ -195,21 +184,30 @@ class Gazetteer:
                 for part in shapely.get_parts(s[5]):
                     lines.setdefault(s[0], []).append(part)
         street_lines_by_key = {k: np.array(v, dtype=object) for k, v in lines.items()}
+        street_alias = _street_aliases(street_points, streets, street_lines_by_key)
 
         venue_rows, venue_streets = _premises_rows(premises, px, py, streets, samples, intensity_at)
-        for name, lat, lon in _rows(landmarks, ["name", "lat", "lon"]):
+        landmarks = landmarks.assign(name=[_station_name(n, k) for n, k in zip(landmarks["name"], _column(landmarks, "kind"))])
+        classes = ["premises"] * len(premises)
+        for name, kind, lat, lon in zip(landmarks["name"], _column(landmarks, "kind"), landmarks["lat"], landmarks["lon"]):
             keys, _ = station_keys(name)
             x, y = to_xy(lat, lon)
             venue_rows.append((keys + venue_keys(name), f"landmark:{name}", float(x), float(y), 1.0))
             venue_streets.append(frozenset())
+            classes.append("station" if station_stems(name) else kind if isinstance(kind, str) and kind else "other")
+        names = list(premises["name"]) + list(landmarks["name"])
         if len(ed_sites):
-            names = ed_sites["name"] if "name" in ed_sites else ed_sites["site_code"]
-            for code, name, (x, y) in zip(ed_sites["site_code"], names, ed_xy):
+            site_names = ed_sites["name"] if "name" in ed_sites else ed_sites["site_code"]
+            for code, name, (x, y) in zip(ed_sites["site_code"], site_names, ed_xy):
                 venue_rows.append((venue_keys(name), f"ed_site:{code}", x, y, 1.0))
                 venue_streets.append(frozenset())
+                classes.append("ed_site")
+                names.append(name)
         venues = Places.make(venue_rows, ed_xy)
         kinds = premises["licence_type"].to_numpy(object) if "licence_type" in premises else np.full(len(premises), None, object)
         venue_kind = np.concatenate([kinds, np.full(len(venues) - len(premises), None, object)])
+        venue_borough = np.concatenate([_column(premises, "borough_code"), _column(landmarks, "borough_code"),
+                                        np.full(len(ed_sites), None, object)])
         for alias, target in CHAIN_ALIASES.items():
             if target in venues.keys and alias not in venues.keys:
                 venues.keys[alias] = venues.keys[target]
@@ -218,11 +216,16 @@ class Gazetteer:
         for name, lat, lon in _rows(areas, ["name", "lat", "lon"]):
             x, y = to_xy(lat, lon)
             area_rows.append((area_keys(name), f"area:{name}", float(x), float(y), 1.0))
+        area_borough = list(_column(areas, "gss_code"))
+        area_class = ["borough" if isinstance(b, str) and b else "area" if k == "area" else "town_centre"
+                      for b, k in zip(area_borough, _column(areas, "kind"))]
         for name, lat, lon in _rows(landmarks, ["name", "lat", "lon"]):
-            _, stem = station_keys(name)
-            if stem:  # "brixton" alone names the neighbourhood around the station
+            stems = station_stems(name)
+            if stems:  # "brixton" alone names the neighbourhood around the station
                 x, y = to_xy(lat, lon)
-                area_rows.append(([stem], f"area:{name}", float(x), float(y), 1.0))
+                area_rows.append((stems, f"area:{name}", float(x), float(y), 1.0))
+                area_borough.append(None)
+                area_class.append("station")
         area_places = Places.make(area_rows, ed_xy)
 
         vocab = {w for index in (venues.keys, streets.keys, area_places.keys) for k in index for w in k.split()}
@@ -232,7 +235,9 @@ class Gazetteer:
                 pcs[_postcode_key(pc)] = (float(lat), float(lon))
         codes = ed_sites["site_code"].to_numpy(object) if len(ed_sites) else np.array([], object)
         return cls(venues, streets, area_places, venue_streets, street_lines_by_key, ed_xy, codes, Speller(vocab),
-                   pcs, venue_kind)
+                   pcs, venue_kind, np.array(classes, dtype=object), np.array([literal_name(n) for n in names], dtype=object),
+                   venue_borough, np.array([b if isinstance(b, str) and b else None for b in area_borough], dtype=object),
+                   np.array(area_class, dtype=object), street_alias)
 
     @classmethod
     def from_store(cls, source) -> "Gazetteer":
@@ -246,14 +251,41 @@ class Gazetteer:
                 if isinstance(source, duckdb.DuckDBPyConnection) else source.df)
         premises = read("SELECT premises_id, name, address, street, licence_type, borough_code, lat, lon FROM premises")
         blocks = read("SELECT street, borough_code, lat, lon, length_m, geom_wkb FROM blocks WHERE street IS NOT NULL")
-        landmarks = read("SELECT name, kind, lat, lon FROM landmarks")
+        landmarks = read("SELECT name, kind, borough_code, lat, lon FROM landmarks")
         ed_sites = read("SELECT site_code, name, lat, lon FROM ed_sites")
-        boroughs = read("SELECT name, lat, lon FROM boroughs")
+        boroughs = read("SELECT name, code AS gss_code, lat, lon FROM boroughs")
         is_area = landmarks["kind"].isin(["town_centre", "area"]).to_numpy()
-        areas = pd.concat([landmarks[is_area][["name", "lat", "lon"]], boroughs], ignore_index=True)
+        areas = pd.concat([landmarks[is_area][["name", "kind", "lat", "lon"]], boroughs], ignore_index=True)
         located = read("SELECT lat, lon, location_text AS street FROM incidents WHERE source = 'police' "
                        "AND category = ? AND lat IS NOT NULL AND lon IS NOT NULL", [POLICE_VIOLENCE])
         return cls.build(premises, blocks, landmarks[~is_area], areas, ed_sites=ed_sites, located=located)
+
+
+def _column(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A column as objects, or Nones where the table has no such column."""
+    return df[col].to_numpy(object) if col in df else np.full(len(df), None, object)
+
+
+def _station_name(name, kind) -> str:
+    """A landmark of kind station is also known with 'station' ("Oxford Circus" → "Oxford Circus station")."""
+    if kind == "station" and isinstance(name, str) and not station_stems(name):
+        return f"{name} station"
+    return name
+
+
+def _street_aliases(street_points: pd.DataFrame, streets: Places, lines: dict) -> dict[str, str]:
+    """Index each street also by its name without the possessive s ("St James's Street" as
+    "street james street"); returns alias key → the street's own key."""
+    alias = {}
+    for name in dict.fromkeys(street_points["street"].dropna()) if "street" in street_points else ():
+        keys = name_keys(name)
+        for other in keys[1:]:
+            if other not in streets.keys and keys[0] in streets.keys:
+                streets.keys[other] = streets.keys[keys[0]]
+                if keys[0] in lines:
+                    lines[other] = lines[keys[0]]
+                alias[other] = keys[0]
+    return alias
 
 
 def _rows(df: pd.DataFrame, cols: list[str]):
@@ -303,101 +335,3 @@ def _premises_rows(premises: pd.DataFrame, px, py, streets: Places, samples, int
 
 def _postcode_key(pc: str) -> str:
     return "".join(str(pc).upper().split())
-
-
-def located_points(located: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """x, y (local metres) and street key of located crimes; None when there are none.
-
-    located: lat, lon and optionally `street` (a name, or police.uk's "On or near <street>").
-    """
-    if located is None or len(located) == 0:
-        return None
-    located = _clean(located, ["lat", "lon"])
-    if len(located) == 0:
-        return None
-    x, y = to_xy(pd.to_numeric(located["lat"]), pd.to_numeric(located["lon"]))
-    names = located["street"].to_numpy(object) if "street" in located else np.full(len(x), None, object)
-    known = {n: name_key(_ON_OR_NEAR.sub("", n)) for n in set(names) if isinstance(n, str)}  # few distinct names
-    return x, y, np.array([known.get(n, "") if isinstance(n, str) else "" for n in names], dtype=object)
-
-
-_ON_OR_NEAR = re.compile(r"^\s*on or near\s+", re.IGNORECASE)
-
-
-def street_counts(sx, sy, skeys, lx, ly, lkeys) -> np.ndarray:
-    """Located crimes per street point: each crime spread (Gaussian, DENSITY_SIGMA_M) over the
-    points of its own street within DENSITY_REACH_M, or of any street there when its own is not
-    in reach; a crime with no street point in reach counts nowhere."""
-    out = np.zeros(len(sx))
-    if len(sx) == 0 or len(lx) == 0:
-        return out
-    k, tree = min(DENSITY_K, len(sx)), cKDTree(np.column_stack([sx, sy]))
-    codes = {key: i for i, key in enumerate(dict.fromkeys(skeys))}
-    scode = np.append(np.array([codes[key] for key in skeys]), -2)  # -2: the "nothing in reach" slot
-    lcode = np.array([codes.get(key, -1) for key in lkeys])
-    for start in range(0, len(lx), 100_000):  # a year of London's violence in bounded memory
-        part = slice(start, start + 100_000)
-        dist, idx = tree.query(np.column_stack([lx[part], ly[part]]), k=k, distance_upper_bound=DENSITY_REACH_M)
-        dist, idx = dist.reshape(-1, k), idx.reshape(-1, k)
-        found = idx < len(sx)
-        same = found & (scode[idx] == lcode[part, None])
-        use = np.where(same.any(axis=1)[:, None], same, found)
-        w = np.where(use, np.exp(-0.5 * (np.where(found, dist, 0.0) / DENSITY_SIGMA_M) ** 2), 0.0)
-        total = w.sum(axis=1, keepdims=True)
-        w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
-        np.add.at(out, idx[use], w[use])
-    return out
-
-
-def rate_field(sx, sy, slen, lx, ly) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """rate_at(x, y): located crimes per metre of street around a point.
-
-    Crimes and street length are binned on a DENSITY_CELL_M grid over the streets, both smoothed
-    with a Gaussian of DENSITY_BANDWIDTH_M and divided; DENSITY_PRIOR_CRIMES at the overall rate
-    are added everywhere, so a neighbourhood with little street or few crimes keeps about the
-    overall rate instead of an extreme one.
-    """
-    pad = 4 * DENSITY_BANDWIDTH_M
-    x0, y0 = float(np.min(sx)) - pad, float(np.min(sy)) - pad
-    shape = (int((np.max(sx) + pad - x0) // DENSITY_CELL_M) + 1, int((np.max(sy) + pad - y0) // DENSITY_CELL_M) + 1)
-
-    def cell(x, y):
-        i = np.clip((np.asarray(x, float) - x0) // DENSITY_CELL_M, 0, shape[0] - 1).astype(int)
-        return i, np.clip((np.asarray(y, float) - y0) // DENSITY_CELL_M, 0, shape[1] - 1).astype(int)
-
-    inside = (lx >= x0) & (lx < x0 + shape[0] * DENSITY_CELL_M) & (ly >= y0) & (ly < y0 + shape[1] * DENSITY_CELL_M)
-    crimes, street = np.zeros(shape), np.zeros(shape)
-    np.add.at(crimes, cell(lx[inside], ly[inside]), 1.0)
-    np.add.at(street, cell(sx, sy), slen)
-    sigma = DENSITY_BANDWIDTH_M / DENSITY_CELL_M
-    crimes, street = gaussian_filter(crimes, sigma, mode="constant"), gaussian_filter(street, sigma, mode="constant")
-    overall = max(int(inside.sum()), 1) / max(float(np.sum(slen)), 1.0)
-    prior = DENSITY_PRIOR_CRIMES / (2 * np.pi * sigma ** 2)  # per cell: the kernel spreads a count over 2 pi sigma^2 cells
-    rate = (crimes + prior) / (street + prior / overall)
-    return lambda x, y: rate[cell(x, y)]
-
-
-def density_prior(sx, sy, slen, skeys, crimes) -> tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
-    """The weight of each street point, and intensity_at(x, y) for venues, from located crimes.
-
-    A point's expected crimes are its length times its neighbourhood's rate (`rate_field`); the
-    crimes counted on that very stretch (`street_counts`) then move it up or down as much as
-    stretches vary beyond chance around their neighbourhood (a Gamma-Poisson empirical Bayes
-    estimate: with many crimes per stretch the count decides, with few the neighbourhood does).
-    A venue's intensity is the rate where it stands times that adjustment of its nearest stretches.
-    """
-    lx, ly, lkeys = crimes
-    rate_at = rate_field(sx, sy, slen, lx, ly)
-    expected = slen * rate_at(sx, sy)
-    counts = street_counts(sx, sy, skeys, lx, ly, lkeys)
-    expected *= counts.sum() / max(expected.sum(), 1e-9)   # crimes out of every street's reach count nowhere
-    extra = float(np.sum((counts - expected) ** 2 - counts) / max(np.sum(expected ** 2), 1e-9))
-    theta = (counts + 1 / extra) / (expected + 1 / extra) if extra > 0 else np.ones(len(sx))
-    tree, k = cKDTree(np.column_stack([sx, sy])), min(3, len(sx))
-
-    def intensity_at(x, y):
-        d, i = tree.query(np.column_stack([x, y]), k=k)
-        d, i = d.reshape(len(d), k), i.reshape(len(i), k)
-        w = np.exp(-0.5 * (d / DENSITY_SIGMA_M) ** 2) + 1e-12
-        return rate_at(x, y) * (theta[i] * w).sum(axis=1) / w.sum(axis=1)
-    return expected * theta, intensity_at

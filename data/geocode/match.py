@@ -7,7 +7,10 @@ each candidate is weighed by its prior (venue type, and where located violence c
 see `density_prior` in data/geocode/gazetteer.py), by the attending ED's catchment (was that ED
 the nearest or second nearest to the place?), by the record's coded location type (a "shop or
 takeaway" is not a pub) and, for venues, by whether the description also names the venue's
-street or area. The answer is the point holding the most weight within a radius; the shares of
+street, area or a landmark near it. Which spans name a venue at all (a name made only of generic
+words such as "The Court" must be typed in full; "stn" names only stations) and which places an
+area word leaves (only the venues in it, else none) are the rules of data/geocode/qualify.py,
+learnt on real registers (bench/geocode_real.py). The answer is the point holding the most weight within a radius; the shares of
 all the weight near it decide the confidence: a venue must be more likely right than not, a
 street point must be within 500 m of the truth four times in five (a venue branch is placed at
 street confidence when it is more likely the one than 500 m off: `VENUE_ODDS`). A wrong point is worse than
@@ -22,9 +25,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from data.geocode import qualify
 from data.geocode.gazetteer import Gazetteer, Places, from_xy, to_xy
-from data.geocode.text import (PRIVATE_WORDS, TRANSIT_WORDS, UNKNOWN_WORDS, VENUE_TYPES, content, name_spans, spell,
-                                tokens)
+from data.geocode.qualify import Ask
+from data.geocode.text import PRIVATE_WORDS, TRANSIT_WORDS, UNKNOWN_WORDS, VENUE_TYPES, content, spell, tokens
 
 __all__ = ["Gazetteer", "geocode", "geocode_one", "COLUMNS"]
 
@@ -46,9 +50,6 @@ MIN_SURE = {"venue": 0.0, "street": 0.8, "area": 0.6}
 JUNCTION_M = 20.0          # line ends this close meet at a junction
 JUNCTION_PULL_M = 250.0    # how far along a street that ends at the corner to place the point
 JUNCTION_LONG_M = 1000.0
-AREA_OF_VENUE = 10.0       # weight factor when the description names the area a venue is in
-AREA_NEAR_M = 2000.0
-AREA_SLACK_M = 300.0       # a venue is "in" a named area when no other area is nearer by more than this
 # "fairfax bar": weight factor of a Fairfax Bar over a plain Fairfax. Large: the typed word is
 # usually right, and a plain Fairfax wins only where no Fairfax Bar is in the ED's catchment
 TYPE_WORD_MATCH = 30.0
@@ -62,6 +63,7 @@ FUZZY_PENALTY = 0.9         # score factor per corrected word
 # (late-night refreshment) or an off-licence; 01 "licensed premises" fits every licence type, and
 # LICENCE_WEIGHT already prefers the on-trade. A miscoded record keeps a little weight on the others.
 TYPE_FIT = {"05": {"late_night_refreshment": 1.0, "off_licence": 1.0}}
+CODES_USED = frozenset(TYPE_FIT) | qualify.LICENSED_CODES  # location types that can change an answer
 TYPE_MISFIT = 0.1
 AREA_WORDS = frozenset({"area", "vicinity", "somewhere", "centre", "center"})
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b")
@@ -123,54 +125,55 @@ def _venue_weight(g: Gazetteer, cand: np.ndarray, near, location_type) -> np.nda
     return w * np.array([1.0 if k is None else fit.get(k, TYPE_MISFIT) for k in kinds])
 
 
-def _venue_candidates(g: Gazetteer, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Venues a key may name, and a weight factor for each.
+def _venue_candidates(g: Gazetteer, key: str, ask: Ask) -> tuple[np.ndarray, np.ndarray]:
+    """Venues a key may name under the rules of data/geocode/qualify.py, and a weight factor for each.
 
     A key ending in a venue-type word ("fairfax bar") also names the venues known without it
     (The Fairfax, a pub): people add the wrong type. Those that carry the typed word weigh
     TYPE_WORD_MATCH times more.
     """
-    cand = g.venues.keys[key]
+    cand = qualify.candidates(g, key, ask)
     words = key.split()
     if len(words) > 1 and words[-1] in VENUE_TYPES:
         bare = " ".join(words[:-1])
-        if bare in g.venues.keys and len(g.venues.keys[bare]) > len(cand):
-            wider = g.venues.keys[bare]
-            return wider, np.where(np.isin(wider, cand), TYPE_WORD_MATCH, 1.0)
+        if bare in g.venues.keys:
+            wider = qualify.candidates(g, bare, ask)
+            if len(wider) > len(cand):
+                return wider, np.where(np.isin(wider, cand), TYPE_WORD_MATCH, 1.0)
     return cand, np.ones(len(cand))
 
 
-def _area_factor(g: Gazetteer, cand: np.ndarray, area_keys: list[str]) -> np.ndarray | None:
-    """"red lion brixton": weight factor of each venue for a named area: AREA_OF_VENUE for the red
-    lions for which brixton is the nearest named area (within AREA_SLACK_M) and within AREA_NEAR_M,
-    1 for the others; None when no venue is in the area."""
-    named = np.zeros(len(g.areas), bool)
-    named[np.concatenate([g.areas.keys[k] for k in area_keys])] = True
-    d = np.hypot(g.venues.x[cand][:, None] - g.areas.x[None, :], g.venues.y[cand][:, None] - g.areas.y[None, :])
-    d_named = np.where(named[None, :], d, np.inf).min(axis=1)
-    inside = (d_named <= AREA_NEAR_M) & (d_named <= d.min(axis=1) + AREA_SLACK_M)
-    if not inside.any():
+def _venue(g: Gazetteer, key: str, street_keys: set[str], ask: Ask, near, fuzz, location_type=None):
+    cand, typed = _venue_candidates(g, key, ask)
+    if len(cand) == 0:
         return None
-    return np.where(inside, AREA_OF_VENUE, 1.0)
-
-
-def _venue(g: Gazetteer, key: str, street_keys: set[str], area_keys: list[str], near, fuzz, location_type=None):
-    cand, typed = _venue_candidates(g, key)
     w = _venue_weight(g, cand, near, location_type) * typed
     method = "venue"
-    if area_keys:
-        factor = _area_factor(g, cand, area_keys)
-        if factor is not None:
-            method = "venue+area"
-            w = w * factor
+    qualified = qualify.inside(g, key, cand, ask)
+    if qualified is not None:
+        ins, binding = qualified
+        if not ins.any():  # "red lion soho" and no Red Lion in Soho: not a Red Lion elsewhere
+            ask.failed.add(key)
+            return None
+        w = w * ins
+        method = "venue+area" if binding or ins.max() > qualify.OUTSIDE_WEIGHT else method
     if street_keys:
+        street_keys = {g.street_alias.get(k, k) for k in street_keys}
         on = np.array([bool(g.venue_streets[i] & street_keys) for i in cand])
         if on.any():
             method = "venue+street"
-        elif any(k not in g.areas.keys and k != key for k in street_keys):
-            return None  # "red lion, mill lane" and no Red Lion on Mill Lane: not that venue; the street will do
+        elif any(k not in g.areas.keys and k != key and k not in ask.landmarks for k in street_keys):
+            # "red lion, mill lane" and no Red Lion on Mill Lane: not that venue; the street will do,
+            # unless every Red Lion is far from every Mill Lane: then they name different places.
+            # A street that is also an area or a landmark ("trafalgar sq") only says where, as above
+            named = [k for k in street_keys if k not in g.areas.keys and k != key and k not in ask.landmarks]
+            ask.conflict = ask.conflict or qualify.street_conflict(
+                g, cand, named, lambda places, idx: _likelihood(g, places, idx, near))
+            return None
         w = w * np.where(on, STREET_OF_VENUE, OTHER_STREET)
     best = _resolve(g, g.venues, cand, w, "venue")
+    if best is not None and fuzz < 1 and _likelihood(g, g.venues, np.array([best[0]]), near)[0] < ED_RANK_WEIGHT[1]:
+        return None  # a corrected spelling that lands beyond the ED's catchment ("mcdonalds" → McDonaghs Bar, NW9)
     if _sure(best, "venue"):
         return _answer(g.venues, best[0], best[1], "venue", method, fuzz)
     # several of that name, but (nearly) all within a street's reach, or the likeliest more likely right than far off
@@ -186,10 +189,15 @@ def _likely(best) -> bool:
     return best is not None and best[1] > VENUE_ODDS * (1.0 - best[2])
 
 
-def _venue_area(g: Gazetteer, key: str, near, fuzz, location_type=None):
+def _venue_area(g: Gazetteer, key: str, ask: Ask, near, fuzz, location_type=None):
     """A venue name that fits several places: their area, when most of the weight lies in one."""
-    cand, typed = _venue_candidates(g, key)
+    cand, typed = _venue_candidates(g, key, ask)
+    if key in ask.failed or len(cand) == 0:
+        return None
     w = _venue_weight(g, cand, near, location_type) * typed
+    qualified = qualify.inside(g, key, cand, ask)
+    if qualified is not None:
+        w = w * qualified[0]
     best = _resolve(g, g.venues, cand, w, "area")
     if _sure(best, "area"):
         return _answer(g.venues, best[0], best[2], "area", "venue-area", fuzz)
@@ -318,7 +326,7 @@ def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None, loc
             return lat, lon, "street", f"postcode:{m.group(1)} {m.group(2)}", 1.0, "postcode"
     words, fixed = spell(g, content(words))
     fuzz = FUZZY_PENALTY ** fixed
-    spans = name_spans(g, words)
+    spans, ask = qualify.read(g, raw, words, location_type)
     covered = {t for i, j, _, _ in spans for t in range(i, j)}
     if any(w in PRIVATE_WORDS for t, w in enumerate(words) if t not in covered):
         return _none("private", "absent")
@@ -329,31 +337,35 @@ def geocode_one(g: Gazetteer, text, near: tuple[float, float] | None = None, loc
     street_keys = [k for _, _, kind, k in spans if kind == "street"]
     area_keys = [k for _, _, kind, k in spans if kind == "area"]
     if any(k not in area_keys for k in venue_keys):
-        # "rosa's thai, leicester square": a place that is also an area only says where the venue is
-        venue_keys = [k for k in venue_keys if k not in area_keys]
+        # "rosa's thai, leicester square": a place that is also an area only says where the venue is,
+        # unless a venue-type word follows it ("the victoria pub, nr victoria stn")
+        typed = {k for _, j, kind, k in spans if kind == "venue" and j < len(words) and words[j] in VENUE_TYPES}
+        venue_keys = [k for k in venue_keys if k not in area_keys or k in typed]
     method_fuzz = " fuzzy" if fixed else ""
     if any(w in AREA_WORDS for t, w in enumerate(words) if t not in covered):  # "brick lane area": the writer says it is not the exact spot
         for key in area_keys + street_keys + venue_keys:
             places = g.areas if key in area_keys else g.streets if key in street_keys else g.venues
-            cand = places.keys[key]
+            cand = places.keys[key] if places is not g.venues else qualify.candidates(g, key, ask)
+            if len(cand) == 0:
+                continue
             hit = _resolve(g, places, cand, places.prior[cand] * _likelihood(g, places, cand, near), "area")
             if _sure(hit, "area"):
                 return _answer(places, hit[0], hit[2], "area", "area" + method_fuzz, fuzz)
         return _none("ambiguous:" + (area_keys + street_keys + venue_keys)[0], "ambiguous")
     for key in venue_keys:
-        hit = _venue(g, key, set(street_keys), area_keys, near, fuzz, location_type)
+        hit = _venue(g, key, set(street_keys), ask, near, fuzz, location_type)
         if hit:
             return hit[:5] + (hit[5] + method_fuzz,)
-    if len(street_keys) >= 2:
+    if len(street_keys) >= 2 and not ask.conflict:
         hit = _junction(g, street_keys[0], street_keys[1], near, fuzz)
         if hit:
             return hit[:5] + (hit[5] + method_fuzz,)
-    if street_keys:
+    if street_keys and not ask.conflict:  # a venue named far from every such street: neither is sure
         hit = _street(g, street_keys, near, fuzz)
         if hit and (hit[2] == "street" or not venue_keys):
             return hit[:5] + (hit[5] + method_fuzz,)
     for key in venue_keys:
-        hit = _venue_area(g, key, near, fuzz, location_type)
+        hit = _venue_area(g, key, ask, near, fuzz, location_type)
         if hit:
             return hit[:5] + (hit[5] + method_fuzz,)
     for key in area_keys:
@@ -384,7 +396,7 @@ def geocode(g: Gazetteer, texts, near_lat=None, near_lon=None, location_types=No
         near = None
         if nx is not None and np.isfinite(nx[i]) and np.isfinite(ny[i]):
             near = (round(float(nx[i]), 1), round(float(ny[i]), 1))
-        code = codes[i] if codes[i] in TYPE_FIT else None  # other codes do not change the answer: share the cache
+        code = codes[i] if codes[i] in CODES_USED else None  # other codes do not change the answer: share the cache
         key = (text if isinstance(text, str) else "", near, code)
         hit = cache.get(key)
         if hit is None:

@@ -14,17 +14,18 @@ from rapidfuzz.distance import OSA
 
 ABBREVIATIONS = {
     "st": "street", "str": "street", "rd": "road", "ave": "avenue", "av": "avenue", "ln": "lane",
-    "pl": "place", "sq": "square", "gdns": "gardens", "gdn": "gardens", "terr": "terrace", "tce": "terrace",
+    "pl": "place", "sq": "square", "gdns": "gardens", "gdn": "garden", "terr": "terrace", "tce": "terrace",
     "cres": "crescent", "cresc": "crescent", "gr": "grove", "gro": "grove", "dr": "drive", "ct": "court",
     "pde": "parade", "rw": "row", "wy": "way", "hl": "hill", "mws": "mews", "grn": "green",
     "stn": "station", "sta": "station", "saint": "street",  # "St John's Road" and "Saint John's Road" alike
+    "pk": "park", "mkt": "market",  # "hyde pk", "berwick st mkt"
     "os": "outside", "o/s": "outside", "outsde": "outside", "nr": "near", "opp": "opposite",
     "opposite": "opposite", "jct": "junction", "jnct": "junction", "cnr": "corner", "&": "and", "+": "and",
 }
 # where relative to a place, not part of its name; dropped from names and descriptions alike
 STOPWORDS = frozenset({
     "the", "of", "and", "a", "an", "in", "on", "at", "by", "to", "off", "from", "outside", "near",
-    "opposite", "inside", "corner", "junction", "front", "behind", "next", "nearby", "just", "side",
+    "opposite", "inside", "junction", "front", "behind", "next", "nearby", "just", "side",
     "round", "around", "between", "towards", "along", "up", "down", "road's",
 })
 # what kind of venue: a name is also known without them ("Sky Bar" as "sky"), and a
@@ -71,7 +72,28 @@ COMMON_WORDS = frozenset({
     "home", "house", "party", "work", "taxi", "rank", "bus", "stop", "train", "tube", "overground",
 })
 
+# words that say what kind of place, not which: a venue is only named by other words ("red lion",
+# "oxford"); a name made of these alone ("The Court", "The Saint", "The Station") must be typed in
+# full (see `literal`), so that "tottenham ct rd" or "in the street" never names a pub
+GENERIC_WORDS = frozenset({
+    "street", "road", "avenue", "lane", "place", "square", "gardens", "garden", "terrace", "crescent", "grove",
+    "drive", "court", "parade", "row", "way", "hill", "mews", "green", "circus", "walk", "close", "yard",
+    "gate", "gates", "bridge", "embankment", "passage", "alley", "market", "park", "station", "cross",
+    "public", "house", "free", "ph", "arms", "inn", "tavern", "hotel", "bar", "bars", "pub", "pubs", "club",
+    "clubs", "nightclub", "lounge", "wine", "restaurant", "takeaway", "cafe", "shop",
+    "new", "old", "olde", "ye", "great", "little", "upper", "lower", "north", "south", "east", "west",
+    "royal", "london", "hall", "corner", "end", "stop", "bus", "one",
+}) | STOPWORDS | PRIVATE_WORDS | COMMON_WORDS | TRANSIT_WORDS
+# trailing words of a register's venue name that are not what people call it
+_BARE_VENUE = frozenset({"pub", "pubs", "bar", "bars", "club", "clubs", "nightclub", "tavern", "inn", "ph", "and", "wine"})
+_VENUE_SUFFIXES = (("public", "house"), ("free", "house"), ("ph",), ("p", "h"), ("public",))
+# written the same way in a description and a name for `literal`: station words
+_LITERAL = {"stn": "station", "sta": "station", "tube": "station", "underground": "station",
+            "overground": "station", "rail": "station", "&": "and", "+": "and", "o/s": "outside"}
+_POSSESSIVE = re.compile(r"(?<=[a-z])['’`]s\b|(?<=s)['’`](?=\s|$)", re.IGNORECASE)
+
 MAX_NGRAM = 6  # words in the longest name looked up
+_CROSSES = frozenset({"charing", "kings", "new", "waltham"})  # "charing x", "kings x": x is cross only here
 
 _TOKEN = re.compile(r"o/s|n/k|n/a|[a-z0-9]+|&|\+|\?")
 _APOSTROPHES = re.compile(r"['’`]")
@@ -85,6 +107,8 @@ def tokens(text) -> list[str]:
     out = []
     for t in _TOKEN.findall(low):
         t = ABBREVIATIONS.get(t, t)
+        if t == "x" and out and out[-1] in _CROSSES:
+            t = "cross"
         if not t.isdigit():
             out.append(t)
     return out
@@ -100,19 +124,78 @@ def name_key(name) -> str:
     return " ".join(content(tokens(name)))
 
 
+def without_possessive(name) -> str:
+    """The name without its possessive s ("St James's Park" → "St James Park"): people type either."""
+    return _POSSESSIVE.sub("", name) if isinstance(name, str) else name
+
+
+def name_keys(name) -> list[str]:
+    """A name's key, and its key without the possessive s when that differs ('street jamess park',
+    'street james park'); 'rosas' as typed still meets "Rosa's"."""
+    return list(dict.fromkeys(k for k in (name_key(name), name_key(without_possessive(name))) if k))
+
+
+def _strip_suffix(words: list[str]) -> list[str]:
+    """A register's name without 'Public House', 'PH', 'Free House' at its end."""
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _VENUE_SUFFIXES:
+            n = len(suffix)
+            if len(words) > n and tuple(words[-n:]) == suffix:
+                words, changed = words[:-n], True
+    return words
+
+
 def venue_keys(name) -> list[str]:
-    """Keys a venue is known by: its full key, and without trailing venue-type words."""
-    key = name_key(name)
-    if not key:
-        return []
-    keys = [key]
-    words = key.split()
-    while len(words) > 1 and words[-1] in VENUE_TYPES:
-        words = words[:-1]
-        keys.append(" ".join(words))
-    if len(words) > 1 and words[0] in ("club", "bar", "cafe"):  # "Club Aquarium" is "aquarium"
-        keys.append(" ".join(words[1:]))
-    return keys
+    """Keys a venue is known by: its full key, and without trailing venue-type words or 'Public House'
+    ("Red Lion Public House" is "red lion"); each also without the possessive s; a name in parts
+    ("Black Lion Public House / Winkles Bar", "Graphic Bar (ex Midas Touch)") also by each part."""
+    keys: list[str] = []
+    parts = [p for p in re.split(r"[/()]", name) if p.strip()] if isinstance(name, str) else []
+    if len(parts) > 1:
+        keys = venue_keys(parts[0].strip())
+        for part in parts[1:]:
+            keys += [k for k in venue_keys(part.strip()) if not is_generic(k)]
+        return list(dict.fromkeys([name_key(name)] + keys))
+    for key in name_keys(name):
+        keys.append(key)
+        words = _strip_suffix(key.split())
+        if len(words) < len(key.split()):
+            keys.append(" ".join(words))
+        while len(words) > 1 and words[-1] in VENUE_TYPES:
+            words = words[:-1]
+            keys.append(" ".join(words))
+        if len(words) > 1 and words[0] in ("club", "bar", "cafe"):  # "Club Aquarium" is "aquarium"
+            keys.append(" ".join(words[1:]))
+    return list(dict.fromkeys(keys))
+
+
+def is_generic(key: str) -> bool:
+    """Is a key made only of words that say what kind of place, not which ("court", "street station")?"""
+    return all(w in GENERIC_WORDS for w in key.split())
+
+
+def literal(text) -> str:
+    """Words as typed, for names that must be typed in full: lower case, apostrophes and punctuation
+    dropped, '&' as 'and', station words as 'station', nothing else expanded ('st' stays 'st'),
+    padded with spaces so that ' the saint ' is found as whole words."""
+    if not isinstance(text, str):
+        return " "
+    low = _APOSTROPHES.sub("", text.lower())
+    return " " + " ".join(_LITERAL.get(t, t) for t in _TOKEN.findall(low)) + " "
+
+
+def literal_name(name) -> str:
+    """A venue name in the `literal` form, without 'The' before it and 'Public House' or 'PH' after it
+    ('court'); empty for a name made only of venue-type words ("The Pub", "Wine Bar"): "outside the
+    pub" names no venue."""
+    words = _strip_suffix(literal(name).split())
+    while words and words[0] in ("the", "ye"):
+        words = words[1:]
+    if all(w in _BARE_VENUE for w in words):
+        return ""
+    return " ".join(words)
 
 
 def area_keys(name) -> list[str]:
@@ -121,17 +204,31 @@ def area_keys(name) -> list[str]:
     for part in re.split(r"[/()]", str(name)):
         if name_key(part):
             keys.append(name_key(part))
+    keys += [k for k in name_keys(name)[1:] if k not in keys]
     return keys
 
 
 def station_keys(name) -> tuple[list[str], str | None]:
-    """Keys of a station landmark ('X station', 'X tube', ...) and its area key ('x')."""
-    key = name_key(name)
-    words = key.split()
-    if len(words) < 2 or words[-1] != "station":
-        return [key] if key else [], None
-    stem = " ".join(words[:-1])
-    return [f"{stem} {w}" for w in STATION_WORDS], stem
+    """Keys of a station landmark ('X station', 'X tube', ...) and its area key ('x'); a possessive
+    s is optional ("st jamess park station", "st james park tube")."""
+    keys, stem = [], None
+    for key in name_keys(name):
+        words = key.split()
+        if len(words) < 2 or words[-1] != "station":
+            return ([key] if key else []), None
+        stem = stem or " ".join(words[:-1])
+        keys += [f"{' '.join(words[:-1])} {w}" for w in STATION_WORDS]
+    return keys, stem
+
+
+def station_stems(name) -> list[str]:
+    """Every area key of a station landmark ('st jamess park', 'st james park'); empty for other places."""
+    stems = []
+    for key in name_keys(name):
+        words = key.split()
+        if len(words) >= 2 and words[-1] == "station":
+            stems.append(" ".join(words[:-1]))
+    return stems
 
 
 def absent_kind(words: list[str]) -> str | None:
@@ -153,7 +250,9 @@ class Speller:
     """
 
     def __init__(self, vocabulary):
-        self.known = frozenset(vocabulary) | COMMON_WORDS | STOPWORDS | UNKNOWN_WORDS | PRIVATE_WORDS
+        # brand words people type ("mcdonalds", "tesco") are words, not slips for a premises name
+        brands = {w for k in list(CHAIN_ALIASES) + list(CHAIN_ALIASES.values()) for w in k.split()}
+        self.known = frozenset(vocabulary) | COMMON_WORDS | STOPWORDS | UNKNOWN_WORDS | PRIVATE_WORDS | brands
         self.targets = sorted(w for w in vocabulary if len(w) >= 5 and w.isalpha())
         self.short_targets = sorted(w for w in vocabulary if len(w) == 4 and w.isalpha())
         self._cache: dict[str, str | None] = {}
@@ -188,16 +287,17 @@ class Speller:
         return self._short_cache[word]
 
 
-def name_spans(g, words: list[str]) -> list[tuple[int, int, str, str]]:
+def name_spans(g, words: list[str], skip=frozenset()) -> list[tuple[int, int, str, str]]:
     """Non-overlapping (start, end, kind, key) name matches of a gazetteer `g`: longest first, then
-    venue > street > area; a span naming two kinds of place ("trafalgar square") is kept for both."""
+    venue > street > area; a span naming two kinds of place ("trafalgar square") is kept for both.
+    skip: (kind, key) pairs not to match (generic names not typed in full)."""
     found = []
     indexes = (("venue", g.venues.keys), ("street", g.streets.keys), ("area", g.areas.keys))
     for i in range(len(words)):
         for j in range(min(len(words), i + MAX_NGRAM), i, -1):
             key = " ".join(words[i:j])
             for rank, (kind, index) in enumerate(indexes):
-                if key in index:
+                if key in index and (kind, key) not in skip:
                     found.append((-(j - i), rank, i, j, kind, key))
     found.sort()
     taken = [False] * len(words)
