@@ -1,7 +1,7 @@
 """Tiny hand-made geography for geocoder tests: points in metres around a local origin."""
 import shapely
 
-from data.geocode.gazetteer import from_xy
+from data.geocode.coords import from_xy
 
 WEST_ED, EAST_ED = (-5000.0, 0.0), (5000.0, 0.0)
 

@@ -13,7 +13,7 @@ import shapely
 
 from bench.geocode import distance_m
 from data.geocode.match import Gazetteer, geocode
-from data.geocode.gazetteer import density_prior, located_points, rate_field, street_counts
+from data.geocode.density import density_prior, located_points, rate_field, street_counts
 
 from tests.geocode_helpers import EAST_ED, WEST_ED, _line, _ll
 

@@ -22,9 +22,8 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-# coordinates and the density prior live in their own modules; imported from here as before
-from data.geocode.coords import clean as _clean, from_xy, to_xy  # noqa: F401
-from data.geocode.density import density_prior, located_points, rate_field, street_counts  # noqa: F401
+from data.geocode.coords import clean as _clean, to_xy
+from data.geocode.density import density_prior, located_points
 from data.geocode.files import from_wkb
 from data.geocode.text import (CHAIN_ALIASES, Speller, area_keys, content, literal_name, name_key, name_keys,
                                station_keys, station_stems, tokens, venue_keys)

@@ -26,7 +26,8 @@ import pandas as pd
 import shapely
 
 from data.geocode import qualify
-from data.geocode.gazetteer import Gazetteer, Places, from_xy, to_xy
+from data.geocode.coords import from_xy, to_xy
+from data.geocode.gazetteer import Gazetteer, Places
 from data.geocode.qualify import Ask
 from data.geocode.text import PRIVATE_WORDS, TRANSIT_WORDS, UNKNOWN_WORDS, VENUE_TYPES, content, spell, tokens
 
