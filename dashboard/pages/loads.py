@@ -80,6 +80,8 @@ def layout(search: str = "") -> html.Div:
                "skipped as duplicates and replaced by a re-submission. Read = loaded + quarantined + duplicates. "
                "Below, the quarantined rows themselves, by file and rule, to fix at source and load again.",
                className="text-muted"),
+        html.P("No file has been loaded into this database (a demo database is built, not loaded): "
+               "see docs/data-loading.md.", className="alert alert-info py-1", id="loads-empty") if log.empty else None,
         data_grid(Ids.LOG, LOG_COLUMNS, height="40vh", rowData=log_rows(log)),
         html.H3("Quarantined rows", className="h5 mt-4"),
         dbc.Row([
