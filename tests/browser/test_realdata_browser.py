@@ -3,13 +3,11 @@ page it may open and takes every export its pages offer. No server error, no pag
 to another host, and no page empty where the data holds something for it."""
 from __future__ import annotations
 
-import re
-import threading
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.browser.conftest import serving
 from tests.browser.test_csp_browser import READY, SETTLED, Watch, _pages_for
 from tests.conftest import REAL_PASSWORD, REAL_USERS
 
@@ -25,16 +23,10 @@ HAS_DATA = {
     "/admin/users": ("#users-list .ag-row", r"r-"),
     "/admin/audit": ("#audit-list .ag-row", r"\w"),
 }
-DOWNLOAD = re.compile(r"^/download/")
-
-
 @pytest.fixture(scope="module")
 def real_server(real_app):
-    server = make_server("127.0.0.1", 0, real_app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(real_app) as base:
+        yield base
 
 
 def _sign_in(page, base: str, username: str) -> None:
