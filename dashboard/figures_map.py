@@ -34,7 +34,8 @@ COUNT_CLASSES = Classes("Incidents", ("1–4", "5–9", "10–24", "25–49", "5
                         ("#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"))
 COUNT_EDGES = (1, 5, 10, 25, 50, 100)
 FEWER_THAN_5 = "fewer than 5"
-GI_CLASSES = Classes("Gi* hot spots (5 % FDR)", ("cold, 99 %", "cold, 95 %", "not significant", "hot, 95 %", "hot, 99 %"),
+GI_CLASSES = Classes("Hot spots (Gi*, exact test, 5 % FDR)",
+                     ("cold, FDR < 1 %", "cold, FDR < 5 %", "neither", "hot, FDR < 5 %", "hot, FDR < 1 %"),
                      ("#2166ac", "#92c5de", "#e0e0e0", "#f4a582", "#b2182b"))
 CHANGE_CLASSES = Classes("Change vs previous period", ("gone", "falling", "steady", "rising", "new"),
                          ("#4393c3", "#92c5de", "#e0e0e0", "#f4a582", "#b2182b"))
@@ -48,10 +49,12 @@ def count_class(total: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.array(COUNT_EDGES), np.asarray(total), side="right") - 1
 
 
-def gi_class(z: np.ndarray, p_fdr: np.ndarray) -> np.ndarray:
-    z, q = np.asarray(z, float), np.asarray(p_fdr, float)
-    return np.select([(z < 0) & (q < 0.01), (z < 0) & (q < 0.05), (z > 0) & (q < 0.01), (z > 0) & (q < 0.05)],
-                     [0, 1, 4, 3], default=2)
+def gi_class(hot, cold, q) -> np.ndarray:
+    """Index into GI_CLASSES from the local test's flags (`local_hotspots`: hot and cold at 5 % FDR) and q."""
+    hot = np.asarray(pd.Series(hot).fillna(False), bool)
+    cold = np.asarray(pd.Series(cold).fillna(False), bool)
+    q = np.asarray(pd.Series(q).fillna(1.0), float)
+    return np.select([cold & (q < 0.01), cold, hot & (q < 0.01), hot], [0, 1, 4, 3], default=2)
 
 
 def change_class(cls: pd.Series) -> np.ndarray:
@@ -84,7 +87,7 @@ def hover_template(kind: str) -> str:
 def classes_for(units: pd.DataFrame, mode: str, record_level: bool) -> tuple[np.ndarray, Classes]:
     """Class index per unit for a colour mode; counts 1-4 are one class ('fewer than 5' without record-level access)."""
     if mode == "gi":
-        return gi_class(units["gi_z"], units["p_fdr"]), GI_CLASSES
+        return gi_class(units["hot"], units["cold"], units["q"]), GI_CLASSES
     if mode == "change":
         return change_class(units["change"]), CHANGE_CLASSES
     cls = COUNT_CLASSES

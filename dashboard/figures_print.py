@@ -43,15 +43,16 @@ def premises_print_map(prem: dict, block: pd.DataFrame, radius_m: float, title: 
     return {"data": data, "layout": _layout(ring_lat + block_lat, title)}
 
 
-def tasking_print_map(table: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, title: str = "") -> dict:
-    """Borough outlines, the hot blocks in red, each labelled with its rank in the table."""
+def tasking_print_map(table: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, title: str = "",
+                      listed: str = "Hot block") -> dict:
+    """Borough outlines, the listed blocks in red (`listed` names them), each labelled with its rank in the table."""
     out_lat, out_lon = outline_lines(outlines)
     hot_lat, hot_lon = line_coords(lines["geom_wkb"]) if len(lines) else ([], [])
     at = lines.set_index("block_id")
     ranked = [(float(at.at[b, "lon"]), float(at.at[b, "lat"]), str(r))
               for r, b in zip(table["rank"], table["block_id"]) if b in at.index]
     data = [_lines(out_lat, out_lon, "Borough boundary", OUTLINE_COLOUR, 1),
-            _lines(hot_lat, hot_lon, "Hot block", HOT_COLOUR, 4),
+            _lines(hot_lat, hot_lon, listed, HOT_COLOUR, 4),
             {"type": "scatter", "x": [p[0] for p in ranked], "y": [p[1] for p in ranked], "mode": "text",
              "text": [p[2] for p in ranked], "textposition": "top right", "name": "Rank in the table",
              "textfont": {"size": 11, "color": POINT_COLOUR}}]

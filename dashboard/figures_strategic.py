@@ -2,6 +2,8 @@
 
 Without record-level access, every value computed from a count of 1-4 (the count itself, a
 rolling sum, a rate or a ratio built from it) is left out of the line and marked "<5".
+Concentration shares follow `shown_cumulative`: a share is left out when it would let a count of
+1-4 be worked out (from the total, the rest or the share next to it).
 """
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.figures import ED_COLOUR, POLICE_COLOUR, empty_figure
-from data.access.disclosure import SMALL, is_small
+from data.access.disclosure import SECONDARY, SMALL, is_small
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HIGHLIGHT, OTHER = "#d7301f", "#c9c9c9"
+RANDOM_COLOUR = "#737373"
 FIELD_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")
 
 
@@ -73,8 +76,9 @@ def ratio_chart(trend: pd.DataFrame, record_level: bool = True) -> go.Figure:
                                  text=["*" if (not record_level and c == 1) else ("–" if np.isnan(v) else f"{v:.2f}")
                                        for v, c in zip(y, counts)],
                                  line={"color": ED_COLOUR, "width": 3}, marker={"color": "#999", "size": 6},
-                                 hovertemplate="%{x|%b %Y}: %{text} ED assaults per police record<extra>" + name + "</extra>"))
-    fig.update_layout(yaxis={"title": {"text": "ED assaults per police record"}, "rangemode": "tozero"},
+                                 hovertemplate="%{x|%b %Y}: %{text} ED assaults per police-recorded violent crime<extra>"
+                                               + name + "</extra>"))
+    fig.update_layout(yaxis={"title": {"text": "ED assaults per police-recorded violent crime"}, "rangemode": "tozero"},
                       legend={"orientation": "h", "y": 1.14, "x": 0}, margin={"l": 60, "r": 20, "t": 30, "b": 40})
     return fig
 
@@ -137,5 +141,81 @@ def quality_trend_chart(monthly: pd.DataFrame, fields: tuple, record_level: bool
                                  hovertemplate="%{x|%b %Y}: %{text} %<extra>" + label + "</extra>"))
     fig.update_layout(yaxis={"title": {"text": "% of records"}, "range": [0, 102]},
                       legend={"orientation": "h", "y": -0.18, "x": 0}, margin={"l": 60, "r": 20, "t": 20, "b": 40},
+                      hovermode="x unified")
+    return fig
+
+
+# ---- concentration on street blocks -------------------------------------------------------------
+
+def shown_cumulative(held, total: int, record_level: bool) -> np.ndarray:
+    """Which cumulative counts of `total` (busiest blocks first, ascending) a viewer may see as shares.
+
+    With the total known, a share is its count. Without record-level access a point is kept only
+    when its count, the rest (total - count) and the step from the previous kept point are each 0
+    or at least 5: every difference between kept points is then 0 or 5+, so no count of 1-4 can
+    be worked out from the shares together. A small total hides every point.
+    """
+    held = np.asarray(held, dtype=float)
+    if record_level:
+        return np.ones(len(held), bool)
+    if is_small(total):
+        return np.zeros(len(held), bool)
+    keep, last = np.zeros(len(held), bool), 0.0
+    for i, c in enumerate(held):
+        if not (is_small(c) or is_small(total - c) or is_small(c - last)):
+            keep[i], last = True, c
+    return keep
+
+
+def concentration_shown(table: pd.DataFrame, curve: pd.DataFrame, total: int,
+                        record_level: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(table rows shown, curve points shown): one pass of `shown_cumulative` over the blocks of both,
+    so a table share and a curve share never differ by a hidden count."""
+    held = pd.concat([curve.set_index("blocks")["incidents"], table.set_index("blocks")["incidents"]])
+    held = held[~held.index.duplicated()].sort_index()
+    keep = pd.Series(shown_cumulative(held.to_numpy(), total, record_level), index=held.index)
+    return (keep.reindex(table["blocks"], fill_value=False).to_numpy(bool),
+            keep.reindex(curve["blocks"], fill_value=False).to_numpy(bool))
+
+
+def share_text(value: float) -> str:
+    """A share 0..1 as a percentage: one decimal below 10 %, whole numbers above."""
+    return "–" if value is None or np.isnan(value) else (f"{value * 100:.1f} %" if value < 0.1 else f"{value * 100:.0f} %")
+
+
+def concentration_rows(table: pd.DataFrame, curve: pd.DataFrame, total: int, record_level: bool) -> pd.DataFrame:
+    """The concentration table as shown: busiest, blocks, observed, random, ratio as text ('*' where hidden)."""
+    rows, _ = concentration_shown(table, curve, total, record_level)
+    hide_random = not record_level and is_small(total)
+    return pd.DataFrame({
+        "busiest": [f"{s * 100:g} %" for s in table.index],
+        "blocks": [f"{b:,}" for b in table["blocks"]],
+        "observed": [share_text(v) if ok else SECONDARY for v, ok in zip(table["observed"], rows)],
+        "random": [SECONDARY if hide_random else share_text(v) for v in table["random"]],
+        "ratio": [f"{v:.1f}" if ok else SECONDARY for v, ok in zip(table["ratio"], rows)],
+    })
+
+
+def concentration_chart(table: pd.DataFrame, curve: pd.DataFrame, total: int, record_level: bool = True) -> go.Figure:
+    """Share of incidents held by the busiest blocks (x: % of street blocks, busiest first), observed
+    and at random by street length; without record-level access, points that would reveal a count
+    of 1-4 are left out (the line joins the points either side)."""
+    if curve.empty or not total:
+        return empty_figure("No incidents on street blocks in this view")
+    if not record_level and is_small(total):
+        return empty_figure("Fewer than 5 incidents on street blocks: shares hidden")
+    _, points = concentration_shown(table, curve, total, record_level)
+    x = curve["share_blocks"].to_numpy(float) * 100
+    observed = np.where(points, curve["observed"].to_numpy(float) * 100, np.nan)
+    fig = go.Figure()
+    for y, name, colour, dash in ((observed, "Observed", ED_COLOUR, None),
+                                  (curve["random"].to_numpy(float) * 100, "At random (by street length)", RANDOM_COLOUR, "dash")):
+        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines", connectgaps=True, customdata=curve["blocks"],
+                                 line={"color": colour, "width": 3, "dash": dash},
+                                 hovertemplate="Busiest %{x:.1f} % of blocks (%{customdata:,}): %{y:.1f} % of incidents"
+                                               "<extra>" + name + "</extra>"))
+    fig.update_layout(xaxis={"title": {"text": "% of street blocks, busiest first"}, "range": [0, 100]},
+                      yaxis={"title": {"text": "% of incidents on street blocks"}, "range": [0, 101]},
+                      legend={"orientation": "h", "y": 1.14, "x": 0}, margin={"l": 60, "r": 20, "t": 30, "b": 40},
                       hovermode="x unified")
     return fig

@@ -6,6 +6,7 @@ the map's own view state (colour mode, premises overlay, brushed period, map pos
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -20,7 +21,8 @@ from data.store.queries_coverage import coverage
 from data.access.disclosure import ratio, show
 from data.store.filters import Filters
 from layers.hexes import resolution_for_zoom
-from layers.hotspots import gi_star, period_change
+from layers.hotspots import hot_of, local_hotspots, period_change
+from layers.hotspots_local import TEST_NAME
 
 MAX_BLOCKS = 3000         # street-block polygons sent at most; beyond, the busiest are shown
 MAX_CELLS = 12000         # hexagons sent at most (the all-London r9 grid is ~17,000)
@@ -109,6 +111,7 @@ class MapData:
     shapes: pd.DataFrame | None  # blocks: block_id, geom_wkb
     note: str = ""
     res: int | None = None
+    method: str = ""             # what the colours mean and how they were tested (shown under the cards)
 
 
 def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
@@ -116,18 +119,21 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
     center, zoom = (st.center, st.zoom) if st.center else figures.fit_view(outlines)
     if f.unit == "hex":
         res = resolution_for_zoom(zoom)
-        bbox = viewport(center, zoom) if res >= 9 else None
+        # statistics never depend on the viewport: hot spots and changes are tested over the whole study
+        # area (the selected boroughs); only counts-only views are clipped to what the screen can show
+        bbox = viewport(center, zoom) if res >= 9 and st.color == "count" else None
         col = f"h3_r{res}"
         cur = queries.unit_counts(store, f, col, bbox=bbox).set_index("unit")
-        note = ""
-        if st.color in ("gi", "change") or len(cur) > MAX_CELLS:
-            cells, nb = queries.hex_study_area(store, f, min(res, 9))
-            if res == 10 and st.color == "gi":
-                note = "Gi* is computed on hexagons up to resolution 9: switch to street blocks for finer hot spots"
-            if st.color == "gi" and res <= 9:
+        note, fitted = "", {}
+        if st.color == "gi":
+            if res == 10:
+                note = "Hot spots are tested on hexagons up to resolution 9: switch to street blocks for finer hot spots"
+            else:
+                cells, nb = queries.hex_study_area(store, f, res)
                 totals = cur["total"].reindex(pd.Index(cells, dtype="uint64"), fill_value=0)
-                gi = gi_star(totals, nb, p_method="exact")
-                cur = cur.join(gi[["gi_z", "p_fdr"]], how="outer")
+                tested = local_hotspots(totals, nb)
+                fitted = dict(tested.attrs)
+                cur = cur.join(tested[["gi_z", "q", "hot", "cold"]], how="outer")
         units = _with_change(store, st, cur, col, bbox) if st.color == "change" else cur
         units = _whole(units)
         units = units[(units["total"] > 0) | _significant(units)]
@@ -136,18 +142,18 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
             note = f"Showing the {MAX_CELLS:,} busiest hexagons: zoom in for the rest"
         units = units.reset_index().rename(columns={"index": "unit"}).sort_values("unit")
         units["unit"] = units["unit"].astype("uint64")
-        key = f"hex|{res}|{','.join(f.boroughs)}|{bbox and tuple(round(float(v), 2) for v in bbox)}"
-        return MapData("hex", units, key, None, note, res)
+        key = f"hex|{res}|{_cells_key(units['unit'])}"  # the set of cells: a values-only update needs the same shapes
+        return MapData("hex", units, key, None, note, res, _method(st, fitted, f"H3 hexagons (resolution {res})"))
     blocks, nb = queries.block_study_area(store, f)
     cur = queries.unit_counts(store, f, "block_id").set_index("unit")
+    stats = queries.block_stats(store, f).set_index("block_id")  # the one hot-block definition of every page
     if st.color == "gi":
-        totals = cur["total"].reindex(pd.Index(blocks["block_id"].to_numpy()), fill_value=0)
-        cur = cur.join(gi_star(totals, nb, p_method="exact")[["gi_z", "p_fdr"]], how="outer")
+        cur = cur.join(stats[["gi_z", "q", "hot", "cold"]], how="outer")
     units = _with_change(store, st, cur, "block_id", None) if st.color == "change" else cur
     units = _whole(units)
-    # the hot blocks of this view (the one definition every page uses) are always drawn and say so
-    hot = queries.hot_blocks(store, f).set_index("block_id")
-    units = units.join(hot[["rank", "reason"]].rename(columns={"rank": "hot_rank", "reason": "hot_reason"}), how="left")
+    # the hot blocks of this view are always drawn and say so
+    hot = hot_of(stats.reset_index()).set_index("block_id")
+    units = units.join(hot[["rank"]].rename(columns={"rank": "hot_rank"}), how="left")
     units = units[(units["total"] > 0) | _significant(units)]
     note = ""
     if len(units) > MAX_BLOCKS:  # hot blocks first, then by total (a stable sort: ties keep their order)
@@ -157,11 +163,29 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
     units = units.reset_index().rename(columns={"index": "unit"}).sort_values("unit")
     shapes = queries.block_shapes(store, units["unit"])
     units = units.merge(shapes[["block_id", "street"]], left_on="unit", right_on="block_id").drop(columns="block_id")
-    key = "block|" + str(hash(tuple(units["unit"].tolist())))
-    return MapData("block", units, key, shapes, note)
+    key = f"block|{_cells_key(units['unit'])}"
+    return MapData("block", units, key, shapes, note, None, _method(st, dict(stats.attrs), "street blocks"))
 
 
 COUNT_COLUMNS = ("ed", "police", "total", "ed_venue", "ed_street", "ed_area")
+
+
+def _method(st: State, fitted: dict, units: str) -> str:
+    """The method line of a colour mode: units, study area, test, FDR level and the fitted null."""
+    area = "the selected boroughs" if st.map_filters.boroughs else "every borough you may see"
+    if st.color == "gi" and "mu" in fitted:
+        return (f"Hot spots: {TEST_NAME} on {units}, 5 % false discovery rate over {area} (fitted mean "
+                f"{fitted['mu']:.2f} per unit, dispersion size {fitted['size']:.3g}); a unit is hot only "
+                "if its own count is unusual too.")
+    if st.color == "change":
+        return (f"Change: the period against the equal period before it, per day, exact binomial test on {units} "
+                f"with a 5 % false discovery rate over {area}; only significant changes are coloured.")
+    return ""
+
+
+def _cells_key(units: pd.Series) -> str:
+    """A digest of the set (in order) of the units drawn: same digest, same shapes in the same order."""
+    return hashlib.blake2b(np.ascontiguousarray(units.to_numpy(dtype=np.uint64)).tobytes(), digest_size=12).hexdigest()
 
 
 def _whole(units: pd.DataFrame) -> pd.DataFrame:
@@ -170,8 +194,8 @@ def _whole(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def _significant(units: pd.DataFrame) -> pd.Series:
-    if "p_fdr" in units:
-        return units["p_fdr"].fillna(1) < 0.05
+    if "hot" in units:
+        return units["hot"].fillna(False).astype(bool) | units["cold"].fillna(False).astype(bool)
     if "change" in units:
         return units["change"].isin(["gone", "falling"])
     return pd.Series(False, index=units.index)
@@ -180,7 +204,8 @@ def _significant(units: pd.DataFrame) -> pd.Series:
 def _with_change(store, st: State, cur: pd.DataFrame, col: str, bbox) -> pd.DataFrame:
     f = st.map_filters
     prev = queries.unit_counts(store, f.previous(), col, bbox=bbox).set_index("unit")
-    ch = period_change(cur["total"], prev["total"])
+    # per day of exposure: a 31-day month against a 30-day one is not a rise of 1/30
+    ch = period_change(cur["total"], prev["total"], ratio=f.days() / f.previous().days())
     out = cur.join(ch[["previous", "class"]].rename(columns={"class": "change"}), how="outer")
     return out
 
@@ -191,11 +216,10 @@ def map_values(md: MapData, color: str, record_level: bool) -> tuple[np.ndarray,
     extra = [""] * len(units)
     if md.kind == "block":
         ranks = units["hot_rank"].to_numpy(float)
-        extra = [f"{street}" + (f"<br>Hot block #{int(r)} ({why.replace('gi*', 'Gi*').replace('top-n', 'top of its borough')})"
-                                if r == r else "")  # r != r: NaN, not a hot block
-                 for street, r, why in zip(units["street"].tolist(), ranks.tolist(), units["hot_reason"].tolist())]
+        extra = [f"{street}" + (f"<br>Hot block #{int(r)} (significant hot spot)" if r == r else "")  # NaN: not hot
+                 for street, r in zip(units["street"].tolist(), ranks.tolist())]
     if "gi_z" in units:
-        gi = [f"Gi* z = {z:.1f}, FDR p = {q:.2g}" if pd.notna(z) else "" for z, q in zip(units["gi_z"], units["p_fdr"])]
+        gi = [f"Gi* z = {z:.1f}, q = {q:.2g}" if pd.notna(z) else "" for z, q in zip(units["gi_z"], units["q"])]
         extra = [f"{a}<br>{b}" if a and b else a or b for a, b in zip(extra, gi)]
     if "change" in units:
         prev = [show(p, record_level) for p in units["previous"].fillna(0)]

@@ -18,11 +18,9 @@ from data.store.filters import Filters
 from data.ingest.schema import LICENCE_TYPES, labels
 from dashboard.figures_ops import WEEKDAYS, day_hour_grid
 from data.store.cache import per_version
-from layers.hotspots import period_change
+from layers.hotspots import busiest_of, ed_excess, hot_of, period_change
 
 LICENCE_LABELS = labels(LICENCE_TYPES)
-TASKING_DAYS = 28
-UNDERSTATED_FACTOR = 2.0   # a block's ED-per-police ratio at least this multiple of the area's
 
 
 def share(part, whole, record_level: bool) -> str:
@@ -197,20 +195,29 @@ def evidence_frame(p: Profile) -> pd.DataFrame:
 
 # ---- tasking ---------------------------------------------------------------------------------
 
-def tasking_window(end: date, days: int = TASKING_DAYS) -> tuple[date, date]:
-    """The last `days` days of data, ending on `end`."""
-    return end - timedelta(days=days - 1), end
+BASELINE_WINDOWS = 12
+TASKING_MODES = {"baseline": f"Average of the {BASELINE_WINDOWS} windows before",
+                 "year": "Same months a year earlier"}
+LISTS = {"hot": "Hot blocks (significant)", "busiest": "Busiest blocks (by count)"}
+
+
+def tasking_window(end: date) -> tuple[date, date]:
+    """The default tasking window: the calendar month holding `end` (the last month with data)."""
+    return end.replace(day=1), end
 
 
 def comparison(f: Filters, mode: str) -> Filters:
-    """The window a tasking view is compared with: 'previous' equal window or the same dates a 'year' earlier."""
-    if mode == "previous":
-        return f.previous()
+    """What a tasking window is compared with (over the counted period, whole months with police data):
+    'baseline' the BASELINE_WINDOWS equal windows before it (an average that choosing blocks for a
+    high count now cannot bias), or the same dates a 'year' earlier."""
+    f = f.counted()
+    if mode == "baseline":
+        return f.previous(BASELINE_WINDOWS)
     if mode == "year":
         def back(d: date) -> date:
             return d.replace(year=d.year - 1) if not (d.month == 2 and d.day == 29) else date(d.year - 1, 2, 28)
-        return f.with_(start=back(f.start), end=back(f.end))
-    raise ValueError(f"comparison {mode!r}: expected 'previous' or 'year'")
+        return f.with_(start=back(f.start), end=back(f.end)).counted()
+    raise ValueError(f"comparison {mode!r}: expected one of {list(TASKING_MODES)}")
 
 
 def peaks(counts: dict, names=None, most: int = 3) -> str:
@@ -233,82 +240,101 @@ def block_peaks(day_hour: pd.DataFrame, block_id: int) -> tuple[str, str]:
             peaks(hours, lambda k: f"{int(k):02d}:00-{(int(k) + 1) % 24:02d}:00"))
 
 
-def understated(ed: int, police: int, area_ed: int, area_police: int) -> bool:
-    """True when police data under-states a block: ED records without police ones, or an ED-per-police
-    ratio at least UNDERSTATED_FACTOR times the area's."""
-    if ed <= 0:
-        return False
-    if police == 0:
-        return True
-    if area_police == 0 or area_ed == 0:
-        return False
-    return ed / police >= UNDERSTATED_FACTOR * area_ed / area_police
-
-
 @dataclass(frozen=True)
 class Tasking:
-    filters: Filters
+    filters: Filters           # the window as counted (whole months while police data is in it)
     compare: Filters
     mode: str
-    table: pd.DataFrame        # one row per hot block (see tasking_table)
+    listing: str               # 'hot' or 'busiest'
+    table: pd.DataFrame        # one row per listed block (see tasking_table)
     totals: dict               # ed, police of the window on the view's blocks
-    previous_totals: dict
-    day_hour: pd.DataFrame     # block_id, weekday, hour, n (ED on the hot blocks)
-    lines: pd.DataFrame        # hot blocks' lines
+    previous_totals: dict      # the same over the comparison period
+    ratio: float               # days of the window / days of the comparison
+    hot_count: int             # blocks the test flags hot in the window
+    stats_blocks: int          # blocks of the study area (the family the tests run over)
+    null: dict                 # the local test's fitted null (mu, size) and name
+    day_hour: pd.DataFrame     # block_id, weekday, hour, n (ED on the listed blocks)
+    lines: pd.DataFrame        # listed blocks' lines
+    pattern: dict              # emerging hot spots: slices, trend_possible
 
 
-def tasking_table(hot: pd.DataFrame, previous: pd.DataFrame, day_hour: pd.DataFrame, totals: dict,
-                  ratio: float = 1.0) -> pd.DataFrame:
-    """Hot blocks with the comparison window's counts, change class (`period_change` over the hot
-    blocks' totals), peak days and hours, and the ED-to-police ratio with the under-stated flag."""
-    out = hot[["rank", "block_id", "street", "borough_code", "ed", "police", "total", "reason"]].copy()
-    prev = previous.set_index("block_id").reindex(out["block_id"], fill_value=0)
-    out["previous_total"] = (prev["ed"] + prev["police"]).to_numpy()
-    if len(out):
-        pc = period_change(out.set_index("block_id")["total"], out.set_index("block_id")["previous_total"], ratio=ratio)
-        out["change_class"] = pc.loc[out["block_id"], "class"].to_numpy()
-        out["p_change"] = pc.loc[out["block_id"], "p_fdr"].to_numpy()
-    else:
-        out["change_class"], out["p_change"] = pd.Series(dtype=object), pd.Series(dtype=float)
-    pk = [block_peaks(day_hour, int(b)) for b in out["block_id"]]
+def tasking_table(stats: pd.DataFrame, listed: pd.DataFrame, compare: pd.DataFrame, day_hour: pd.DataFrame,
+                  ratio: float) -> pd.DataFrame:
+    """The listed blocks with everything the tasking page says about them.
+
+    stats: `block_statistics` of the window (every block of the study area); listed: the rows of
+    `hot_of` or `busiest_of` to show; compare: block_id, ed, police over the comparison period.
+    The change test (`period_change`, expected = ratio x comparison count) and the ED-excess
+    test (`ed_excess`) run over every block of the study area, then the listed ones are picked.
+    """
+    every = stats.set_index("block_id")
+    before = compare.set_index("block_id")[["ed", "police"]].reindex(every.index, fill_value=0)
+    pc = period_change(every["total"], (before["ed"] + before["police"]), ratio=ratio)
+    ex = ed_excess(every["ed"], every["police"])
+    ids = listed["block_id"].to_numpy()
+    out = listed[["rank", "block_id", "street", "borough_code", "ed", "police", "total", "rate_per_100m", "hot", "q"]].copy()
+    out["previous_total"] = pc.loc[ids, "previous"].to_numpy()
+    out["expected"] = pc.loc[ids, "expected"].to_numpy()
+    out["change_class"] = pc.loc[ids, "class"].to_numpy()
+    out["p_change"] = pc.loc[ids, "p_fdr"].to_numpy()
+    pk = [block_peaks(day_hour, int(b)) for b in ids]
     out["peak_days"] = [p[0] for p in pk]
     out["peak_hours"] = [p[1] for p in pk]
-    out["ed_per_police"] = [e / p if p else np.nan for e, p in zip(out["ed"], out["police"])]
-    out["understated"] = [understated(e, p, totals["ed"], totals["police"]) for e, p in zip(out["ed"], out["police"])]
+    out["ed_per_police"] = ex.loc[ids, "ed_per_police"].to_numpy()
+    out["ed_excess"] = ex.loc[ids, "excess"].to_numpy()
     return out.reset_index(drop=True)
 
 
-def gather_tasking(store, f: Filters, mode: str = "previous", show_n: int = 20) -> Tasking:
-    """The first show_n hot blocks of the window by rank (the one hot-block definition: Gi* hot
-    spots plus the top 20 of each borough) and everything the page shows about them."""
+def gather_tasking(store, f: Filters, mode: str = "baseline", show_n: int = 20, listing: str = "hot") -> Tasking:
+    """The window's hot blocks (the local test's, nothing else) or its busiest blocks, first show_n,
+    and everything the page shows about them."""
+    if listing not in LISTS:
+        raise ValueError(f"list {listing!r}: expected one of {list(LISTS)}")
+    f = f.counted()
     cmp = comparison(f, mode)
-    hot = queries_ops.tasking_hot_blocks(store, f).head(int(show_n))
+    stats = queries_ops.tasking_blocks(store, f)
+    listed = (hot_of(stats) if listing == "hot" else busiest_of(stats, int(show_n))).head(int(show_n))
     previous = queries_ops.tasking_block_counts(store, cmp)
-    ids = [int(b) for b in hot["block_id"]]
+    ids = [int(b) for b in listed["block_id"]]
     day_hour = queries_ops.block_day_hour(store, f, ids)
-    totals = queries_ops.tasking_totals(store, f)
-    days = ((f.end - f.start).days + 1) / ((cmp.end - cmp.start).days + 1)
-    table = tasking_table(hot, previous, day_hour, totals, ratio=days)
-    return Tasking(f, cmp, mode, table, totals,
-                   {"ed": int(previous["ed"].sum()), "police": int(previous["police"].sum())},
-                   day_hour, queries_ops.block_lines(store, ids))
+    ratio = f.days() / cmp.days()
+    table = tasking_table(stats, listed, previous, day_hour, ratio)
+    bounds = queries.date_bounds(store)
+    em = queries_ops.tasking_emerging(store, f, first_day=bounds[0] if bounds else None)
+    table["pattern"] = em["category"].reindex(table["block_id"]).fillna("no pattern").to_numpy()
+    in_area = previous["block_id"].isin(stats["block_id"])
+    return Tasking(f, cmp, mode, listing, table,
+                   {"ed": int(stats["ed"].sum()), "police": int(stats["police"].sum())},
+                   {"ed": int(previous.loc[in_area, "ed"].sum()), "police": int(previous.loc[in_area, "police"].sum())},
+                   ratio, int(stats["hot"].sum()), len(stats), dict(stats.attrs), day_hour,
+                   queries_ops.block_lines(store, ids),
+                   {"slices": em.attrs.get("slices", 0), "trend_possible": em.attrs.get("trend_possible", False)})
 
 
-TASKING_EXPORT_COLUMNS = ["rank", "block_id", "street", "borough", "borough_code", "ed", "police", "total", "previous_total",
-                          "change", "change_class", "peak_days", "peak_hours", "ed_per_police", "understated", "reason"]
+TASKING_EXPORT_COLUMNS = ["rank", "block_id", "street", "borough", "borough_code", "ed", "police", "total", "per_100m",
+                          "hot", "pattern", "expected", "change", "change_class", "peak_days", "peak_hours",
+                          "ed_per_police", "ed_excess"]
 
 
 def tasking_frame(t: Tasking, record_level: bool, borough_names: dict | None = None) -> pd.DataFrame:
-    """The tasking table as exported; ed/police/total stay counts for `audited_export` to suppress."""
+    """The tasking table as exported; ed/police/total stay counts for `audited_export` to suppress.
+
+    Derived numbers (rate, expected count, change, ED per police) show '*' for aggregate roles where
+    a count they come from is 1-4, so they never reveal a protected count."""
     tab = t.table
     out = tab[["rank", "block_id", "street", "borough_code", "ed", "police", "total"]].copy()
     out["borough"] = [(borough_names or {}).get(c, c) for c in tab["borough_code"]]
-    out["previous_total"] = [show(v, record_level) for v in tab["previous_total"]]
-    out["change"] = [change(c, p, record_level) for c, p in zip(tab["total"], tab["previous_total"])]
+    hidden = (lambda *vs: not record_level and any(is_small(v) for v in vs))
+    out["per_100m"] = [SECONDARY if hidden(n) else ("–" if r != r else f"{r:.1f}")
+                       for n, r in zip(tab["total"], tab["rate_per_100m"])]
+    out["hot"] = np.where(tab["hot"].astype(bool), "yes", "")
+    out["pattern"] = tab["pattern"].replace("no pattern", "")
+    out["expected"] = [SECONDARY if hidden(p) else f"{e:.1f}" for p, e in zip(tab["previous_total"], tab["expected"])]
+    out["change"] = [SECONDARY if hidden(c, p) else f"{c - e:+.1f}"
+                     for c, p, e in zip(tab["total"], tab["previous_total"], tab["expected"])]
     out["change_class"] = tab["change_class"]
     out["peak_days"], out["peak_hours"] = tab["peak_days"], tab["peak_hours"]
-    out["ed_per_police"] = [("–" if not p else SECONDARY if not record_level and (is_small(e) or is_small(p))
-                             else f"{e / p:.2f}") for e, p in zip(tab["ed"], tab["police"])]
-    out["understated"] = np.where(tab["understated"], "yes", "")
-    out["reason"] = tab["reason"]
+    out["ed_per_police"] = [("–" if not p else SECONDARY if hidden(e, p) else f"{e / p:.2f}")
+                            for e, p in zip(tab["ed"], tab["police"])]
+    out["ed_excess"] = np.where(tab["ed_excess"], "yes", "")
     return out[TASKING_EXPORT_COLUMNS]

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from dashboard import figures, figures_ops, figures_print
-from dashboard.reports_ops import LICENCE_LABELS, Profile, Tasking, hot_flag
+from dashboard.reports_ops import LICENCE_LABELS, LISTS, TASKING_MODES, Profile, Tasking, hot_flag
 from data.access.disclosure import SMALL, THRESHOLD
+from data.store.filters import LOCATED_RULE, PERIOD_RULE
 from data.store.queries_ops import previous_window
 from data.ingest.schema import POLICE_VIOLENCE
 
@@ -117,11 +118,12 @@ minimum data set), and police-recorded crime of the category '{escape(POLICE_VIO
 'ED records naming the venue' counts the ED records whose free-text location the geocoder matched to this
 premises, at any confidence, wherever they were placed.</li>
 <li><b>Times:</b> ED records carry the date and time of the assault (the 22:00-06:00 share and the weekday-hour
-chart use it). police.uk records carry only the month and a location anonymised to a nearby map point: they
-count in the months of the period and have no time of day.</li>
-<li><b>Hot blocks:</b> a street block is hot when its Getis-Ord Gi* (exact Poisson p-values, 5 % false
-discovery rate) marks it, or it is among the 20 blocks with most incidents in its borough, in this period;
-'next to' means the premises' block shares a junction with a hot block.</li>
+chart use it). police.uk records carry only the month and a location anonymised to a nearby map point, and
+have no time of day.</li>
+<li><b>Hot blocks:</b> a street block is hot when the local test marks it (Getis-Ord Gi* with an exact
+negative-binomial test, 5 % false discovery rate over the blocks of the premises' borough) in this period; nothing
+else is called hot. 'Next to' means the premises' block shares a junction with a hot block.</li>
+<li><b>Period:</b> {escape(PERIOD_RULE)}</li>
 <li><b>Disclosure:</b> {escape(_disclosure_text(record_level))}</li>
 </ul>
 <h2>Incidents per month</h2>{line}
@@ -137,40 +139,50 @@ information-sharing agreement; this export was recorded in the audit log.</p>"""
 
 
 def tasking_pack_html(t: Tasking, shown: pd.DataFrame, outlines: pd.DataFrame, record_level: bool,
-                      generated: date, boroughs: str, totals_shown: dict, draw: Draw) -> str:
-    """The tasking pack: hot blocks of the window on a static map and in a table, dated and labelled,
-    and the tasking page's weekday-by-hour chart."""
+                      generated: date, boroughs: str, totals_shown: dict, draw: Draw, method: str = "") -> str:
+    """The tasking pack: the listed blocks of the window on a static map and in a table, dated and
+    labelled, the tasking page's weekday-by-hour chart and the method statement."""
     f, cmp = t.filters, t.compare
-    mini = draw(figures_print.tasking_print_map(t.table, t.lines, outlines, "Hot blocks of the window, by rank"), WIDE, 560)
+    what = LISTS[t.listing]
+    mini = draw(figures_print.tasking_print_map(t.table, t.lines, outlines, f"{what} of the window, by rank",
+                                                "Hot block" if t.listing == "hot" else "Busiest block"), WIDE, 560)
     hours = draw(figures_ops.hour_of_week(t.day_hour, record_level, "ED assaults on these blocks by weekday and hour")
                  .to_dict(), WIDE, 320)
-    cmp_label = "the previous 28 days" if t.mode == "previous" else "the same dates a year earlier"
+    cmp_label = TASKING_MODES[t.mode].lower()
     headers = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "total": "Total",
-               "previous_total": "Before", "change": "Change", "change_class": "Class", "peak_days": "Peak days",
-               "peak_hours": "Peak hours", "ed_per_police": "ED per police", "understated": "Police under-states"}
+               "per_100m": "Per 100 m", "hot": "Hot spot", "pattern": "Pattern", "expected": "Expected", "change": "Change",
+               "change_class": "Class", "peak_days": "Peak days", "peak_hours": "Peak hours",
+               "ed_per_police": "ED per police", "ed_excess": "More ED than police"}
+    none = ("<p><b>No block is a significant hot spot in this window.</b> Too few incidents, or none clustered beyond "
+            "chance; the busiest blocks are a ranking by count, not a finding.</p>"
+            if t.listing == "hot" and t.hot_count == 0 else "")
     body = f"""
 <h1>Tasking pack</h1>
-<p class="lead mb-1">{escape(boroughs)} · window {_period(f)} against {cmp_label} ({_period(cmp)})</p>
+<p class="lead mb-1">{escape(boroughs)} · window {_period(f)} against {escape(cmp_label)} ({_period(cmp)})</p>
 <p class="text-muted">ISTV London · produced {generated:%d %B %Y} · filters: boroughs {escape(boroughs)};
 sources ED and police ('{escape(POLICE_VIOLENCE)}'); ED records placed on a street or better</p>
 <p>ED assaults on the area's blocks in the window: <b id="pack-ed">{escape(str(totals_shown['ed']))}</b> ·
-police violence: <b id="pack-police">{escape(str(totals_shown['police']))}</b> · hot blocks: <b>{len(shown)}</b></p>
+police violence: <b id="pack-police">{escape(str(totals_shown['police']))}</b> · significant hot blocks:
+<b id="pack-hot">{t.hot_count}</b></p>{none}
 <div class="keep">{mini}</div>
-<h2>Hot blocks</h2>{_table(shown, headers, 'hot-blocks')}
+<h2>{escape(what)}</h2>{_table(shown, headers, 'hot-blocks')}
 <h2>When: weekday and hour (ED assaults on these blocks)</h2>{hours}
 <h2>Method statement</h2>
 <ul class="method">
-<li><b>Hot blocks:</b> street blocks (a street between two junctions) whose Getis-Ord Gi* on ED + police counts
-is significant (exact Poisson p-values, 5 % false discovery rate), or that are among the top blocks by count of
-their borough in the window.</li>
-<li><b>Change class:</b> an exact test of the block's two counts (window against comparison) with a 5 % false
-discovery rate over the listed blocks: rising or falling when significant, new or gone when one count is zero,
-steady otherwise.</li>
-<li><b>police.uk months:</b> police records carry only the month; a month counts in the window that holds its
-16th day, so consecutive windows never count a month twice. Police records have no time: peak days and hours
-come from ED records.</li>
-<li><b>ED per police:</b> flagged when the block has ED assaults without police records, or an ED-per-police
-ratio at least twice the area's: police data alone under-states violence there.</li>
+<li><b>Units and study area:</b> street blocks (a street between two junctions) of the selected boroughs (all the
+viewer may see when none are); neighbours are blocks sharing a junction.</li>
+<li><b>Hot blocks:</b> Getis-Ord Gi* on ED + police counts with an exact negative-binomial test of each block's
+neighbourhood count, the model fitted to the area's ordinary blocks (robust to the hot spots themselves), 5 % false
+discovery rate over every block of the area; the block's own count must be unusual too. Nothing else is called hot.
+'Busiest blocks' is a ranking by count, not a test.</li>
+<li><b>Change:</b> '{escape(cmp_label)}' gives each block's expected count per window (scaled by days); an exact test of
+the two counts over every block of the area (5 % FDR) names a change rising, falling, new or gone only when significant.</li>
+<li><b>Period:</b> {escape(PERIOD_RULE)}</li>
+<li><b>Located:</b> {escape(LOCATED_RULE)}</li>
+<li><b>More ED than police:</b> ED assaults outnumber police-recorded violence at the block significantly more than in
+the area (exact binomial test, 5 % FDR). Police data alone under-represents violence there; it does not show the
+assaults went unreported, and ED + police is not a count of distinct assaults (the records cannot be matched).</li>
+<li><b>This view:</b> {escape(method)}</li>
 <li><b>Disclosure:</b> {escape(_disclosure_text(record_level))}</li>
 </ul>
 <p class="small text-muted mt-4">Synthetic data in demo mode. This export was recorded in the audit log.</p>"""

@@ -30,9 +30,10 @@ METHOD = (
     "street or venue: only those records count on street blocks. Delay is the median minutes from the assault to "
     "arrival, over records with both times and arrival not before the assault. Timeliness is the days from the end "
     "of the month to the first load of the site's records for that month. Hot blocks are the street blocks found hot "
-    "for the month (ED records placed on a street or venue plus police-recorded violence; Getis-Ord Gi* with exact "
-    "Poisson p-values at a 5 % false discovery rate, or among the top blocks of their borough); 'only ED data "
-    "revealed' lists blocks hot on ED records alone and not hot on police records alone. Roles without "
+    "over the 12 months to the report's month (ED records placed on a street or venue plus police-recorded violence; "
+    "Getis-Ord Gi* with an exact negative-binomial test at a 5 % false discovery rate over London's blocks; a month "
+    "alone holds too few assaults per block for the test to find much); 'only ED data revealed' lists blocks hot on "
+    "ED records alone and not hot on police records alone. Roles without "
     "record-level access see counts from 1 to 4 as '<5', and percentages, medians and days built from fewer "
     "than 5 records, or from which a count of 1 to 4 could be worked out, as '*'.")
 
@@ -223,12 +224,12 @@ def report_html(site: pd.Series, month: date, view: QualityView, trend: QualityV
     parts.append(f'<section><h2>The last 12 months</h2>{chart}{table_html(months_table[list(REPORT_MONTH_COLUMNS)], "report-months")}</section>')
     located, in_hot = contribution["located"], contribution["in_hot"]
     parts.append(
-        '<section><h2>What your data made possible this month</h2>'
+        '<section><h2>What your data made possible over the last 12 months</h2>'
         f'<p id="report-hot">{escape(_n(in_hot, record_level))} of your {escape(_n(located, record_level))} records placed on a street '
-        f'block fell in one of London\'s {contribution["hot_blocks"]:,} hot blocks of {month:%B %Y} '
-        f'(ED and police records together). On ED records alone, {contribution["ed_only_blocks"]:,} hot blocks '
+        f'block in the 12 months to {month:%B %Y} fell in one of London\'s {contribution["hot_blocks"]:,} hot blocks of those '
+        f'months (ED and police records together). On ED records alone, {contribution["ed_only_blocks"]:,} hot blocks '
         f'were found that police records alone did not show; your records were in {len(blocks_table):,} of them:</p>'
-        + (table_html(blocks_table, "report-ed-only") if len(blocks_table) else "<p>None this month.</p>") + "</section>")
+        + (table_html(blocks_table, "report-ed-only") if len(blocks_table) else "<p>None in these 12 months.</p>") + "</section>")
     parts.append(f'<section><h2>Method</h2><p class="method" id="report-method">{escape(METHOD)}</p></section>')
     return _PAGE.format(title=escape(title), back=escape(back), body="\n".join(parts))
 

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.stats import binomtest
 
 from layers.hotspots_emerging import EMERGING_CATEGORIES, emerging, mann_kendall
 from layers.hotspots_gi import as_values, bh_fdr, check_alpha, check_counts, gi_star, weights_matrix
+from layers.hotspots_local import fit_null, local_hotspots
 from layers.hotspots_units import neighbours_block, neighbours_hex, study_area_hexes
 
 __all__ = [
-    "DEFAULT_HARM_WEIGHTS", "EMERGING_CATEGORIES", "bh_fdr", "concentration", "emerging",
-    "gi_star", "harm_weights", "mann_kendall", "neighbours_block", "neighbours_hex",
-    "period_change", "rank_hot_blocks", "study_area_hexes", "weights_matrix",
+    "DEFAULT_HARM_WEIGHTS", "EMERGING_CATEGORIES", "bh_fdr", "block_statistics", "busiest_of",
+    "concentration", "emerging", "fit_null", "gi_star", "harm_weights", "hot_of", "local_hotspots",
+    "mann_kendall", "neighbours_block", "neighbours_hex", "period_change", "rank_hot_blocks",
+    "study_area_hexes", "weights_matrix", "ed_excess",
 ]
 
 # Illustrative relative harm of one incident, in the spirit of the Cambridge Crime Harm
@@ -116,13 +119,16 @@ def period_change(current: pd.Series, previous: pd.Series, alpha: float = 0.05,
     adjustment over the units with n > 0 (units with no incident in either window cannot
     show a change: p = p_fdr = 1 and they do not dilute the others).
 
-    class, first rule that holds:
-      new      previous == 0 and current > 0 (whatever its significance: read p_fdr)
-      gone     current == 0 and previous > 0 (likewise)
-      rising   p_fdr < alpha and current > ratio * previous
-      falling  p_fdr < alpha and current < ratio * previous
-      steady   otherwise
-    difference = current - previous, in raw counts (not adjusted by ratio).
+    class (a change is named only when it is significant, p_fdr < alpha):
+      new      significant rise from previous == 0
+      rising   significant rise (current > ratio * previous)
+      gone     significant fall to current == 0
+      falling  significant fall (current < ratio * previous)
+      steady   otherwise, whatever the raw difference
+    Test every unit of the study area, then pick the ones to show: units chosen for a high
+    current count and then tested among themselves would read chance highs as "rising".
+    With a baseline of k earlier windows (ratio = 1 / k) the expected count is ratio * previous.
+    expected = ratio * previous; difference = current - previous, in raw counts (not adjusted by ratio).
     """
     check_alpha(alpha)
     if not (np.isfinite(ratio) and ratio > 0):
@@ -137,71 +143,108 @@ def period_change(current: pd.Series, previous: pd.Series, alpha: float = 0.05,
     q[n > 0] = bh_fdr(p[n > 0])
     significant = q < alpha
     expected = ratio * prev
-    cls = np.select(
-        [(prev == 0) & (cur > 0), (cur == 0) & (prev > 0),
-         significant & (cur > expected), significant & (cur < expected)],
-        ["new", "gone", "rising", "falling"], default="steady")
-    return pd.DataFrame({"current": cur, "previous": prev, "difference": cur - prev,
+    up, down = significant & (cur > expected), significant & (cur < expected)
+    cls = np.select([up & (prev == 0), up, down & (cur == 0), down],
+                    ["new", "rising", "gone", "falling"], default="steady")
+    return pd.DataFrame({"current": cur, "previous": prev, "expected": expected, "difference": cur - prev,
                          "p": p, "p_fdr": q, "class": cls}, index=units)
 
 
-def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours,
-                    top_n: int = 20, alpha: float = 0.05, p_method: str = "normal") -> pd.DataFrame:
-    """The hot blocks of a filtered view: the one definition every page uses.
+BLOCK_COLUMNS = ["block_id", "street", "borough_code", "length_m", "ed", "police", "total", "rate_per_100m",
+                 "gi_z", "p", "q", "hot", "cold"]
+RANKED_COLUMNS = ["block_id", "street", "borough_code", "ed", "police", "total", "rate_per_100m",
+                  "gi_z", "q", "hot", "rank"]
 
-    block_counts: index block_id, columns ed and police (counts in the filtered window;
-    absent blocks count 0, blocks outside `blocks` are ignored). blocks: block_id,
-    street, borough_code, length_m of the whole study area (every block of the filtered
-    boroughs). neighbours: block id -> adjacent block ids (`neighbours_block`), or
-    weights_matrix(blocks["block_id"], that dict) to reuse one matrix across calls.
 
-    A block is hot when its Gi* on ed + police is a hot spot at FDR level alpha
-    (`gi_star` with p_method: z > 0 and p_fdr < alpha; a cold spot is not hot) or it
-    is among the top_n blocks by total within its borough (ties to the lower block_id;
-    a block with no incident is never top-n). One row per hot block: block_id, street, borough_code,
-    ed, police, total, rate_per_100m (total per 100 m of street; NaN without a length),
-    gi_z, p_fdr, reason ('gi*', 'top-n' or 'gi*+top-n') and rank (1 = highest total
-    London-wide, ties to the lower block_id), sorted by rank.
+def block_statistics(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours, alpha: float = 0.05) -> pd.DataFrame:
+    """Every block of a study area with its counts, rate per 100 m and the local test on ed + police.
+
+    block_counts: index block_id, columns ed and police (counts in the window; absent blocks
+    count 0, blocks outside `blocks` are ignored). blocks: block_id, street, borough_code,
+    length_m of the whole study area (every block of the filtered boroughs). neighbours: block
+    id -> adjacent block ids (`neighbours_block`), or weights_matrix(blocks["block_id"], that
+    dict) to reuse one matrix across calls. The test is `local_hotspots` (Gi* with an exact
+    negative-binomial test) at FDR level alpha. rate_per_100m = total per 100 m of street
+    (block length as exposure; NaN without a length). One row per block, by block_id:
+    BLOCK_COLUMNS.
     """
     for name, frame, cols in (("block_counts", block_counts, ("ed", "police")),
                               ("blocks", blocks, ("block_id", "street", "borough_code", "length_m"))):
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise ValueError(f"{name} needs columns {', '.join(cols)}; missing {missing}")
-    if int(top_n) != top_n or top_n < 0:
-        raise ValueError(f"top_n was {top_n!r} but must be a whole number, 0 or more")
     if blocks["block_id"].duplicated().any():
         dup = blocks.loc[blocks["block_id"].duplicated(), "block_id"].head(5).tolist()
         raise ValueError(f"blocks lists block_id {dup} more than once; each block must appear once")
     if not block_counts.index.is_unique:
         raise ValueError("block_counts has a block_id more than once; sum the counts per block first")
-    area = blocks[["block_id", "street", "borough_code", "length_m"]].set_index("block_id")
+    area = blocks[["block_id", "street", "borough_code", "length_m"]].set_index("block_id").sort_index()
     counts = block_counts[["ed", "police"]].reindex(area.index, fill_value=0)
     check_counts(as_values(counts), counts.index, "block_counts")
     area = area.assign(ed=counts["ed"].astype(np.int64), police=counts["police"].astype(np.int64))
     area["total"] = area["ed"] + area["police"]
-    gi = gi_star(area["total"], neighbours, alpha, p_method)
+    length = area["length_m"].astype(float)
+    area["rate_per_100m"] = (area["total"] / length.where(length > 0) * 100).astype(float)
+    if sp.issparse(neighbours) and not blocks["block_id"].is_monotonic_increasing:
+        raise ValueError("a prebuilt weights matrix needs blocks sorted by block_id")
+    test = local_hotspots(area["total"], neighbours, alpha)
+    out = area.join(test[["gi_z", "p", "q", "hot", "cold"]]).reset_index()
+    out.attrs.update(test.attrs)
+    return out[BLOCK_COLUMNS]
 
-    # top_n per borough by total (ties to the lower block_id), in numpy: pandas sorts and groupbys
-    # over 175,000 blocks cost ~50 ms a call at London scale
-    ids, total = area.index.to_numpy(), area["total"].to_numpy()
-    borough, _ = pd.factorize(area["borough_code"], use_na_sentinel=True)  # a missing borough is its own group (-1)
-    busy = np.flatnonzero(total > 0)
-    order = busy[np.lexsort((ids[busy], -total[busy], borough[busy]))]
-    first = np.r_[True, borough[order][1:] != borough[order][:-1]]
-    within = np.arange(len(order)) - np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
-    is_top = np.zeros(len(ids), bool)
-    is_top[order[within < top_n]] = True
-    is_gi = gi["hot"].to_numpy()
-    keep = is_top | is_gi
-    out = area.loc[keep].copy()
-    out["reason"] = np.select([is_gi & is_top, is_gi], ["gi*+top-n", "gi*"], default="top-n")[keep]
-    length = out["length_m"].astype(float)
-    out["rate_per_100m"] = (out["total"] / length.where(length > 0) * 100).astype(float)
-    out["gi_z"] = gi["gi_z"].to_numpy()[keep]
-    out["p_fdr"] = gi["p_fdr"].to_numpy()[keep]
-    out = out.reset_index()
-    out = out.iloc[np.lexsort((out["block_id"].to_numpy(), -out["total"].to_numpy()))]
+
+def _ranked(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows by total (highest first, ties to the lower block_id) with rank 1..n."""
+    out = rows.iloc[np.lexsort((rows["block_id"].to_numpy(), -rows["total"].to_numpy()))].copy()
     out["rank"] = np.arange(1, len(out) + 1)
-    return out[["block_id", "street", "borough_code", "ed", "police", "total", "rate_per_100m",
-                "gi_z", "p_fdr", "reason", "rank"]].reset_index(drop=True)
+    return out[RANKED_COLUMNS].reset_index(drop=True)
+
+
+def hot_of(stats: pd.DataFrame) -> pd.DataFrame:
+    """The hot blocks of `block_statistics`: only those the test flags (nothing else is called hot), ranked."""
+    return _ranked(stats.loc[stats["hot"].to_numpy(dtype=bool)])
+
+
+def busiest_of(stats: pd.DataFrame, top_n: int = 20) -> pd.DataFrame:
+    """The top_n blocks by total (a ranking, not a test: `hot` says which of them the test flags);
+    a block with no incident is never listed."""
+    if int(top_n) != top_n or top_n < 0:
+        raise ValueError(f"top_n was {top_n!r} but must be a whole number, 0 or more")
+    return _ranked(stats.loc[stats["total"].to_numpy() > 0]).head(int(top_n))
+
+
+def rank_hot_blocks(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours, alpha: float = 0.05) -> pd.DataFrame:
+    """The hot blocks of a filtered view, the one definition every page uses: blocks the local
+    test (`local_hotspots` on ed + police, FDR alpha) flags hot, ranked by total. On too little
+    data nothing is hot. Columns RANKED_COLUMNS."""
+    return hot_of(block_statistics(block_counts, blocks, neighbours, alpha))
+
+
+def ed_excess(ed: pd.Series, police: pd.Series, alpha: float = 0.05) -> pd.DataFrame:
+    """Units where ED assaults outnumber police-recorded violence more than in the whole study area.
+
+    Given n = ed + police at a unit, if the unit shared the area's mix, ed ~ Binomial(n, s)
+    with s = (sum of ed) / (sum of n). p is that two-sided exact test, q its Benjamini-Hochberg
+    adjustment over the units with n > 0, and `excess` = q < alpha and ed / n > s. Returns,
+    per unit (union of both indexes): ed, police, ed_per_police (NaN without police), p, q,
+    excess. What an excess means: police data alone under-represents violence at that place
+    relative to the area. It does not show that the assaults went unreported (ED and
+    police.uk records cannot be matched), and an area whose police data under-represent
+    violence everywhere shows no excess anywhere.
+    """
+    check_alpha(alpha)
+    units = ed.index.union(police.index)
+    e = _whole_counts(ed.reindex(units, fill_value=0), "ed")
+    po = _whole_counts(police.reindex(units, fill_value=0), "police")
+    n = e + po
+    total = n.sum()
+    p = np.ones(len(n))
+    q = np.ones(len(n))
+    share = e.sum() / total if total else 0.0
+    if 0 < share < 1:
+        p = _binomial_p(e, n, share)
+        q[n > 0] = bh_fdr(p[n > 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per = np.where(po > 0, e / np.where(po > 0, po, 1), np.nan)
+        excess = (q < alpha) & (n > 0) & (e > share * n)
+    return pd.DataFrame({"ed": e, "police": po, "ed_per_police": per, "p": p, "q": q, "excess": excess}, index=units)

@@ -121,9 +121,9 @@ def test_peek_answers_from_a_richer_cached_result_and_never_computes(tiny_db):
     assert queries.month_borough_counts.peek(store, f) is not None
     assert queries.totals(store, f) == plain == {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
     # hot blocks rank the same counts whether they come from the block map's counts or their own query
-    queries.hot_blocks.cache.clear()
+    queries.block_stats.cache.clear()
     own = queries.hot_blocks(store, f)
-    queries.hot_blocks.cache.clear()
+    queries.block_stats.cache.clear()
     queries.unit_counts(store, f, "block_id")
     pd.testing.assert_frame_equal(queries.hot_blocks(store, f), own)
 

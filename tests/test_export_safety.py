@@ -355,7 +355,7 @@ def test_export_audit_rows_hold_every_filter_and_the_page_view(client_as, dash_a
     assert client_as("analyst").get("/download/tasking/pack.csv?cmp=year&top=10&hours=20-4").status_code == 200
     (event,) = _new_events(users, since, "export")
     detail = json.loads(event.detail)
-    assert detail["view"] == {"cmp": "year", "top": 10} and detail["filters"]["hours"] == [20, 4]
+    assert detail["view"] == {"cmp": "year", "top": 10, "list": "hot"} and detail["filters"]["hours"] == [20, 4]
 
     since = _last_id(users)
     assert client_as("csp").get("/download/strategic/trends-boroughs.csv?measure=rate&rank=ed&days=0").status_code == 200

@@ -9,9 +9,9 @@ import shapely
 from h3.api import basic_int as h3i
 from scipy.stats import false_discovery_control
 
-from layers.hotspots import (DEFAULT_HARM_WEIGHTS, bh_fdr, concentration, gi_star, harm_weights,
-                             neighbours_block, neighbours_hex, period_change, rank_hot_blocks,
-                             study_area_hexes, weights_matrix)
+from layers.hotspots import (DEFAULT_HARM_WEIGHTS, bh_fdr, block_statistics, busiest_of, concentration,
+                             ed_excess, gi_star, harm_weights, neighbours_block, neighbours_hex, period_change,
+                             rank_hot_blocks, study_area_hexes, weights_matrix)
 
 
 def grid_neighbours(rows: int, cols: int, first_id: int = 0) -> dict[int, list[int]]:
@@ -235,7 +235,11 @@ def test_period_change_exact_binomial_and_classes():
     assert res["p"].tolist() == pytest.approx([158 / 4096, 0.125, 0.25, 1.0, 1.0])
     # BH over the four units with incidents (d has none): a 158/4096 * 4/1, b 0.125 * 4/2 ...
     assert res["p_fdr"].tolist() == pytest.approx([158 / 1024, 0.25, 1 / 3, 1.0, 1.0])
-    assert res["class"].tolist() == ["steady", "gone", "new", "steady", "steady"]
+    # b (4 -> 0) and c (0 -> 3) are not significant: steady, not "gone" and "new"
+    assert res["class"].tolist() == ["steady", "steady", "steady", "steady", "steady"]
+    assert res["expected"].tolist() == [2, 4, 0, 0, 1]
+    big = period_change(pd.Series({"n": 12, "g": 0}), pd.Series({"n": 0, "g": 12}))
+    assert big["class"].to_dict() == {"g": "gone", "n": "new"}  # 2 * 0.5^12: significant
 
 
 def test_period_change_rising_and_falling_need_fdr_significance():
@@ -285,64 +289,125 @@ def test_harm_weights_are_off_by_default_and_follow_the_table_when_given():
 
 @pytest.fixture
 def two_boroughs():
-    # borough A: a 5x5 grid of blocks 0..24 with a busy 3x3 centre; borough B: blocks 100-101
-    nb = grid_neighbours(5, 5)
-    nb.update({100: [101], 101: [100]})
+    # borough A: a 15x15 grid of blocks 0..224, a sparse background (one incident on every 5th block) and
+    # a busy 3x3 cluster centred on block 112; borough B: blocks 1000-1001
+    nb = grid_neighbours(15, 15)
+    nb.update({1000: [1001], 1001: [1000]})
+    ids = list(range(225)) + [1000, 1001]
     blocks = pd.DataFrame({
-        "block_id": list(range(25)) + [100, 101],
-        "street": [f"Street {i}" for i in range(25)] + ["High St", "Low St"],
-        "borough_code": ["E09000001"] * 25 + ["E09000002"] * 2,
-        "length_m": [50.0] * 25 + [200.0, 0.0],
+        "block_id": ids,
+        "street": [f"Street {i}" for i in range(225)] + ["High St", "Low St"],
+        "borough_code": ["E09000001"] * 225 + ["E09000002"] * 2,
+        "length_m": [50.0] * 225 + [200.0, 0.0],
     })
-    ed = pd.Series(0, index=range(25))
-    ed[[6, 7, 8, 11, 13, 16, 17, 18]] = 6
-    ed[12] = 6
-    police = pd.Series(0, index=range(25))
-    police[[6, 7, 8, 11, 13, 16, 17, 18]] = 4
-    police[12] = 5
+    ed = pd.Series(0, index=range(225))
+    police = pd.Series(0, index=range(225))
+    ed[list(range(0, 225, 5))] = 1
+    cluster = [96, 97, 98, 111, 112, 113, 126, 127, 128]
+    ed[cluster] = [5, 6, 5, 6, 7, 6, 5, 6, 5]
+    police[cluster] = [4, 4, 4, 4, 5, 4, 4, 4, 4]
     counts = pd.DataFrame({"ed": ed, "police": police})
-    counts.loc[100] = [1, 0]
-    counts.loc[555] = [40, 40]  # outside the study area: ignored
-    return counts, blocks, nb
+    counts.loc[1000] = [1, 0]
+    counts.loc[5555] = [40, 40]  # outside the study area: ignored
+    return counts, blocks, nb, cluster
 
 
-def test_hot_blocks_by_gi_star_or_top_n_per_borough(two_boroughs):
-    counts, blocks, nb = two_boroughs
-    gi = gi_star((counts["ed"] + counts["police"]).reindex(blocks["block_id"], fill_value=0), nb)
-    assert gi.index[gi["hot"]].tolist() == [12]  # only the centre of the cluster
-    res = rank_hot_blocks(counts, blocks, nb, top_n=2)
-    assert res["block_id"].tolist() == [12, 6, 100]
-    assert res["reason"].tolist() == ["gi*+top-n", "top-n", "top-n"]  # 6 wins the 10-10 tie with 7
-    assert res["rank"].tolist() == [1, 2, 3]
-    assert res["total"].tolist() == [11, 10, 1] and res["ed"].tolist() == [6, 6, 1]
-    assert res["rate_per_100m"].tolist() == pytest.approx([22.0, 20.0, 0.5])
-    assert res.loc[0, "gi_z"] == pytest.approx(gi.loc[12, "gi_z"]) and res.loc[0, "p_fdr"] < 0.05
-    assert res.loc[2, "street"] == "High St" and res.loc[2, "borough_code"] == "E09000002"
+def test_hot_blocks_are_those_the_test_flags_ranked_by_total(two_boroughs):
+    counts, blocks, nb, cluster = two_boroughs
+    stats = block_statistics(counts, blocks, nb)
+    assert list(stats.columns) == ["block_id", "street", "borough_code", "length_m", "ed", "police", "total",
+                                   "rate_per_100m", "gi_z", "p", "q", "hot", "cold"]
+    assert len(stats) == 227 and 5555 not in stats["block_id"].tolist()
+    res = rank_hot_blocks(counts, blocks, nb)
+    assert set(res["block_id"]) == set(cluster)  # every cluster block, nothing else
+    assert res["block_id"].tolist()[:2] == [112, 97]  # 12 first, then the 10s by block id
+    assert res["rank"].tolist() == list(range(1, 10))
+    assert res.loc[0, "total"] == 12 and res.loc[0, "rate_per_100m"] == pytest.approx(24.0)
+    assert (res["q"] < 0.05).all() and res["hot"].all()
     assert list(res.columns) == ["block_id", "street", "borough_code", "ed", "police", "total",
-                                 "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"]
-    assert rank_hot_blocks(counts, blocks, weights_matrix(blocks["block_id"], nb), top_n=2).equals(res)
+                                 "rate_per_100m", "gi_z", "q", "hot", "rank"]
+    assert rank_hot_blocks(counts, blocks, weights_matrix(blocks["block_id"], nb)).equals(res)
+    # the ring around the cluster has significant neighbourhoods but quiet blocks: not hot
+    ring = [82, 83, 84, 85, 86, 140, 141, 142]
+    assert (stats.set_index("block_id").loc[ring, "q"] < 0.05).any()
+    assert not stats.set_index("block_id").loc[ring, "hot"].any()
 
 
-def test_zero_count_blocks_are_never_top_n_but_can_be_gi_hot(two_boroughs):
-    counts, blocks, nb = two_boroughs
-    counts.loc[12] = [0, 0]  # the centre is empty but sits among eight busy blocks
-    res = rank_hot_blocks(counts, blocks, nb, top_n=0)
-    assert res["block_id"].tolist() == [12] and res["reason"].tolist() == ["gi*"]
-    assert res["total"].tolist() == [0]
-    res = rank_hot_blocks(counts, blocks, nb, top_n=5)
-    assert 101 not in res["block_id"].tolist()  # borough B's second block has no incident
+def test_busiest_blocks_are_a_ranking_not_a_test(two_boroughs):
+    counts, blocks, nb, cluster = two_boroughs
+    stats = block_statistics(counts, blocks, nb)
+    top = busiest_of(stats, 12)
+    assert top["block_id"].tolist()[:9] == [112, 97, 111, 113, 127, 96, 98, 126, 128]
+    assert top["hot"].tolist() == [True] * 9 + [False] * 3  # the rest are busy-ish, not hot
+    assert top["total"].tolist()[9:] == [1, 1, 1] and top["block_id"].tolist()[9:] == [0, 5, 10]
+    assert busiest_of(stats, 0).empty
+    assert 1001 not in busiest_of(stats, 500)["block_id"].tolist()  # no incident: never listed
+    with pytest.raises(ValueError, match="top_n was 2.5"):
+        busiest_of(stats, 2.5)
+
+
+def test_nothing_is_hot_on_too_little_data(two_boroughs):
+    counts, blocks, nb, _ = two_boroughs
+    sparse = pd.DataFrame({"ed": [1, 1, 2], "police": [0, 1, 0]}, index=[3, 112, 1000])
+    assert rank_hot_blocks(sparse, blocks, nb).empty
+    noise = np.random.default_rng(4).poisson(0.3, 227)
+    assert rank_hot_blocks(pd.DataFrame({"ed": noise, "police": 0}, index=blocks["block_id"]), blocks, nb).empty
+    nothing = pd.DataFrame({"ed": [], "police": []}, dtype="int64")
+    assert rank_hot_blocks(nothing, blocks, nb).empty
 
 
 def test_hot_blocks_with_no_length_get_no_rate(two_boroughs):
-    counts, blocks, nb = two_boroughs
-    counts.loc[101] = [2, 0]
-    res = rank_hot_blocks(counts, blocks, nb, top_n=2).set_index("block_id")
-    assert math.isnan(res.loc[101, "rate_per_100m"])
+    counts, blocks, nb, _ = two_boroughs
+    counts.loc[1001] = [2, 0]
+    stats = block_statistics(counts, blocks, nb).set_index("block_id")
+    assert math.isnan(stats.loc[1001, "rate_per_100m"]) and stats.loc[1000, "rate_per_100m"] == pytest.approx(0.5)
 
 
 def test_hot_blocks_refuse_missing_columns(two_boroughs):
-    counts, blocks, nb = two_boroughs
+    counts, blocks, nb, _ = two_boroughs
     with pytest.raises(ValueError, match="block_counts needs columns ed, police; missing \\['police'\\]"):
         rank_hot_blocks(counts.drop(columns="police"), blocks, nb)
     with pytest.raises(ValueError, match="blocks lists block_id \\[3\\] more than once"):
         rank_hot_blocks(counts, pd.concat([blocks, blocks.iloc[[3]]]), nb)
+
+
+# --- ED against police ------------------------------------------------------------------------
+
+def test_ed_excess_is_an_exact_binomial_test_against_the_areas_mix():
+    # area: 60 ED, 60 police -> s = 1/2. a: 10 ED of 10 -> p = 2 * 0.5^10 = 1/512; b: 3 of 6 -> p = 1
+    ed = pd.Series({"a": 10, "b": 3, "c": 47, "d": 0})
+    police = pd.Series({"a": 0, "b": 3, "c": 57, "e": 0})
+    res = ed_excess(ed, police)
+    assert res.loc["a", "p"] == pytest.approx(1 / 512) and res.loc["b", "p"] == pytest.approx(1.0)
+    # BH over the three units with records (d and e have none)
+    assert res.loc["a", "q"] == pytest.approx(3 / 512)
+    assert res["excess"].to_dict() == {"a": True, "b": False, "c": False, "d": False, "e": False}
+    assert math.isnan(res.loc["a", "ed_per_police"]) and res.loc["b", "ed_per_police"] == 1.0
+    # a unit with more police than the mix is never an ED excess, however significant
+    flipped = ed_excess(police.reindex(ed.index, fill_value=0), ed)
+    assert not flipped["excess"].any()
+
+
+def test_ed_excess_needs_both_sources_somewhere():
+    assert not ed_excess(pd.Series({"a": 5}), pd.Series({"a": 0}))["excess"].any()
+    assert not ed_excess(pd.Series({"a": 0}), pd.Series({"a": 5}))["excess"].any()
+
+
+def test_stable_rates_show_no_systematic_rise_among_blocks_chosen_for_a_high_count():
+    # 5,000 blocks with stable, uneven rates; this window, and a baseline of 12 windows before it
+    rng = np.random.default_rng(21)
+    rate = rng.gamma(0.5, 2.0, 5000)
+    now = pd.Series(rng.poisson(rate))
+    before = pd.Series(rng.poisson(rate))          # the single previous window
+    baseline = pd.Series(rng.poisson(12 * rate))   # the 12 windows before
+    chosen = now.sort_values(ascending=False, kind="stable").index[:50]
+    # chosen for a high count now, they "rose" against the previous window: regression to the mean
+    assert now[chosen].mean() > 1.3 * before[chosen].mean()
+    change = period_change(now, baseline, ratio=1 / 12)  # tested over every block, then the chosen read off
+    assert (change.loc[chosen, "class"].isin(["rising", "new"])).sum() <= 1
+    assert change["class"].isin(["rising", "new", "falling", "gone"]).sum() <= 3
+    # a real rise is still seen
+    risen = now.copy()
+    risen[chosen[:10]] = rng.poisson(4 * rate[chosen[:10]] + 8)
+    change = period_change(risen, baseline, ratio=1 / 12)
+    assert (change.loc[chosen[:10], "class"] == "rising").sum() >= 8

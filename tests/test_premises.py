@@ -85,7 +85,9 @@ def test_previous_window_is_whole_months_for_whole_months_else_days():
     f = previous_window(Y2025.with_(start=date(2025, 3, 1), end=date(2025, 4, 30)))
     assert (f.start, f.end) == (date(2025, 1, 1), date(2025, 2, 28))
     f = previous_window(Y2025.with_(start=date(2025, 3, 5), end=date(2025, 3, 14)))
-    assert (f.start, f.end) == (date(2025, 2, 23), date(2025, 3, 4))
+    assert (f.start, f.end) == (date(2025, 2, 1), date(2025, 2, 28))  # with police records: whole months
+    f = previous_window(Y2025.with_(start=date(2025, 3, 5), end=date(2025, 3, 14), sources=("ed",)))
+    assert (f.start, f.end) == (date(2025, 2, 23), date(2025, 3, 4))  # ED only: the exact days
 
 
 @pytest.mark.parametrize("radius, message", [(5, "10 to 250 metres"), (1000, "10 to 250 metres"), ("x", "number of metres")])

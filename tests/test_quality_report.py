@@ -46,11 +46,12 @@ def test_report_shows_the_month_against_sql_and_the_method(client_as, store, das
 
 def test_report_hot_blocks_agree_with_the_hot_block_definition(client_as, store):
     page = client_as("analyst").get(REPORT).get_data(as_text=True)
-    f = Filters(start=date(2025, 11, 1), end=date(2025, 11, 30))
-    hot = set(queries.hot_blocks(store, f, 10)["block_id"])
-    ed_hot = set(queries.hot_blocks(store, f.with_(sources=("ed",)), 10)["block_id"])
-    police_hot = set(queries.hot_blocks(store, f.with_(sources=("police",)), 10)["block_id"])
-    mine = store.df("""SELECT block_id, count(*) AS n FROM incidents WHERE source='ed' AND ed_site=? AND month='2025-11-01'
+    f = Filters(start=date(2024, 12, 1), end=date(2025, 11, 30))  # the 12 months to the report's month
+    hot = set(queries.hot_blocks(store, f)["block_id"])
+    ed_hot = set(queries.hot_blocks(store, f.with_(sources=("ed",)))["block_id"])
+    police_hot = set(queries.hot_blocks(store, f.with_(sources=("police",)))["block_id"])
+    mine = store.df("""SELECT block_id, count(*) AS n FROM incidents WHERE source='ed' AND ed_site=?
+                       AND month BETWEEN '2024-12-01' AND '2025-11-01'
                        AND block_id IS NOT NULL AND geocode_confidence IN ('venue','street') GROUP BY block_id""", [SITE])
     in_hot = int(mine.loc[mine["block_id"].isin(hot), "n"].sum())
     assert f'id="report-hot">{in_hot:,} of your {int(mine["n"].sum()):,} records' in page

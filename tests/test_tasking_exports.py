@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 WESTMINSTER, HACKNEY = "E09000033", "E09000012"
-VIEW = f"?borough={WESTMINSTER}%2C{HACKNEY}&from=2025-12-04&to=2025-12-31"
+VIEW = f"?borough={WESTMINSTER}%2C{HACKNEY}&from=2025-12-04&to=2025-12-31&list=busiest"  # counted: all December
 
 
 def _truth(store, start, end):
@@ -17,7 +17,7 @@ def _truth(store, start, end):
         FROM incidents WHERE block_id IS NOT NULL AND borough_code IN (?, ?) AND (
             (source = 'ed' AND geocode_confidence IN ('venue', 'street') AND CAST(occurred_at AS DATE) BETWEEN ?::DATE AND ?::DATE)
          OR (source = 'police' AND category = 'Violence and sexual offences'
-             AND make_date(year(month), month(month), 16) BETWEEN ?::DATE AND ?::DATE))
+             AND month BETWEEN ?::DATE AND ?::DATE))
         GROUP BY block_id""", [WESTMINSTER, HACKNEY, start, end, start, end]).set_index("block_id")
 
 
@@ -26,17 +26,18 @@ def test_pack_csv_and_html_hold_the_same_numbers_as_sql(client_as, store, dash_a
     r = c.get("/download/tasking/pack.csv" + VIEW)
     assert r.status_code == 200 and "istv-tasking-pack.csv" in r.headers["Content-Disposition"]
     csv = pd.read_csv(io.StringIO(r.get_data(as_text=True)), keep_default_na=False)
-    truth, before = _truth(store, "2025-12-04", "2025-12-31"), _truth(store, "2025-11-06", "2025-12-03")
-    assert 0 < len(csv) <= 20 and list(csv["rank"]) == list(range(1, len(csv) + 1))
+    truth, before = _truth(store, "2025-12-01", "2025-12-31"), _truth(store, "2024-12-01", "2025-11-30")
+    assert len(csv) == 20 and list(csv["rank"]) == list(range(1, len(csv) + 1))
     for _, row in csv.iterrows():
         t = truth.loc[row["block_id"]]
         prev = before.loc[row["block_id"]].sum() if row["block_id"] in before.index else 0
         assert (row["ed"], row["police"], row["total"]) == (t["ed"], t["police"], t["ed"] + t["police"])
-        assert int(row["previous_total"]) == prev
+        assert float(row["expected"]) == round(prev * 31 / 365, 1)
         assert row["change_class"] in ("new", "gone", "rising", "falling", "steady")
     html = c.get("/download/tasking/pack.html" + VIEW).get_data(as_text=True)
-    assert "Westminster, Hackney" in html and "04 Dec 2025 to 31 Dec 2025" in html and "06 Nov 2025 to 03 Dec 2025" in html
-    assert re.search(r"produced \d{2} \w+ \d{4}", html) and "Method statement" in html and "16th day" in html
+    assert "Westminster, Hackney" in html and "01 Dec 2025 to 31 Dec 2025" in html and "01 Dec 2024 to 30 Nov 2025" in html
+    assert re.search(r"produced \d{2} \w+ \d{4}", html) and "Method statement" in html
+    assert "whole calendar months" in html and "negative-binomial" in html and "Busiest blocks" in html
     assert "@media print" in html and "<svg" in html
     ed = re.search(r'id="pack-ed">([\d,]+)<', html).group(1)
     assert int(ed.replace(",", "")) == truth["ed"].sum()
@@ -49,8 +50,8 @@ def test_pack_csv_and_html_hold_the_same_numbers_as_sql(client_as, store, dash_a
 
 
 def test_year_comparison_is_labelled(client_as):
-    html = client_as("analyst").get("/download/tasking/pack.html?cmp=year&top=10").get_data(as_text=True)
-    assert "All London" in html and "the same dates a year earlier (04 Dec 2024 to 31 Dec 2024)" in html
+    html = client_as("analyst").get("/download/tasking/pack.html?cmp=year&top=10&list=busiest").get_data(as_text=True)
+    assert "All London" in html and "same months a year earlier (01 Dec 2024 to 31 Dec 2024)" in html
     assert html.count("<tr><td>") == 10
 
 

@@ -158,3 +158,153 @@ def test_trend_exports_hold_the_numbers_and_the_method(client_as, store, dash_ap
     from dashboard.auth import USERS_KEY
     assert '"trends-boroughs"' in dash_app.server.extensions[USERS_KEY].events(action="export", limit=1)[0].detail
     assert client_as("csp").get("/download/strategic/trends-other.csv").status_code == 404
+
+
+# ---- how concentrated is violence ---------------------------------------------------------------
+
+ON_BLOCKS = """((i.source = 'ed' AND i.geocode_confidence IN ('venue', 'street'))
+                OR (i.source = 'police' AND i.category = 'Violence and sexual offences'))"""
+
+
+def _block_counts(store, borough, first, last):
+    """Every block of the borough with its incidents by the map's rule, counted here in plain SQL."""
+    return _sql(store, f"""
+        SELECT b.block_id, b.length_m, count(i.incident_id) AS n FROM blocks b
+        LEFT JOIN incidents i ON i.block_id = b.block_id AND i.borough_code = ? AND {ON_BLOCKS}
+                              AND i.month BETWEEN ? AND ?
+        WHERE b.borough_code = ? GROUP BY ALL ORDER BY b.block_id""", [borough, first, last, borough])
+
+
+def test_block_incidents_are_the_block_maps_counts(store):
+    from data.store import queries
+    f = Filters(boroughs=(HACKNEY,), start=date(2025, 1, 1), end=date(2025, 12, 31))
+    got = qs.block_incidents(store, f)
+    want = _block_counts(store, HACKNEY, "2025-01-01", "2025-12-01")
+    assert got["block_id"].tolist() == want["block_id"].tolist()            # every block, zeros included
+    assert got["incidents"].tolist() == want["n"].tolist()
+    assert (got["incidents"] == 0).any() and (got["borough_code"] == HACKNEY).all()
+    on_map = queries.unit_counts(store, f, "block_id").set_index("unit")["total"]
+    assert got.set_index("block_id")["incidents"].loc[on_map.index.intersection(got["block_id"])].tolist() == \
+        on_map.loc[on_map.index.intersection(got["block_id"])].tolist()
+
+
+def _top_share(counts: pd.Series, share: float) -> tuple[int, int]:
+    k = int(np.ceil(share * len(counts) - 1e-9))
+    return k, int(counts.sort_values(ascending=False).iloc[:k].sum())
+
+
+def test_concentration_headline_and_chart_equal_sql(signed_in, store):
+    with signed_in("analyst"):
+        panel, chart = page.update_concentration([WESTMINSTER], "2025-01", "2025-12")
+    want = _block_counts(store, WESTMINSTER, "2025-01-01", "2025-12-01")
+    total = int(want["n"].sum())
+    k, held = _top_share(want["n"], 0.05)
+    text = str(panel)
+    assert (f"The busiest 5 % of street blocks ({k:,} of {len(want):,}) hold {fs.share_text(held / total)} "
+            "of the view's incidents on street blocks; at random (by street length) they would hold") in text
+    assert f"{total:,} incidents on {len(want):,} street blocks" in text
+    observed = {round(x, 6): y for x, y in zip(chart.data[0].x, chart.data[0].y)}
+    k10, held10 = _top_share(want["n"], 0.10)
+    assert observed[round(k10 / len(want) * 100, 6)] == pytest.approx(held10 / total * 100)
+    rand = np.asarray(chart.data[1].y, float)
+    assert rand[0] == 0 and rand[-1] == pytest.approx(100) and (np.diff(rand) >= -1e-9).all()
+    c = qs.block_concentration(store, Filters(boroughs=(WESTMINSTER,), start=date(2025, 1, 1), end=date(2025, 12, 31)))
+    assert f"they would hold {fs.share_text(c.table.loc[0.05, 'random'])}." in text
+    assert c.table["blocks"].tolist() == [int(np.ceil(x * len(want) - 1e-9)) for x in (0.01, 0.05, 0.1, 0.2, 0.5)]
+
+
+def test_shown_cumulative_by_hand():
+    held = [0, 3, 8, 10, 17, 19, 20]   # of 20: 3 is small; 10 is 2 after 8; 17 and 19 leave 3 and 1
+    assert fs.shown_cumulative(held, 20, False).tolist() == [True, False, True, False, False, False, True]
+    assert fs.shown_cumulative(held, 20, True).all()
+    assert not fs.shown_cumulative([0, 2, 4], 4, False).any()
+
+
+def test_concentration_shares_never_reveal_a_small_count(signed_in, store):
+    # Hackney, September 2024: 6 incidents on 440 blocks
+    want = _block_counts(store, HACKNEY, "2024-09-01", "2024-09-01")
+    total = int(want["n"].sum())
+    assert 5 <= total < 10
+    with signed_in("csp"):
+        panel, chart = page.update_concentration([], "2024-09", "2024-09")
+    with signed_in("analyst"):
+        full, _ = page.update_concentration([HACKNEY], "2024-09", "2024-09")
+    body = panel.children[1].children[1]                          # the table's tbody
+    rows = [[td.children for td in tr.children] for tr in body.children]
+    hidden = 0
+    assert len(rows) == 5
+    for busiest, _, observed, random, ratio in rows:
+        k, held = _top_share(want["n"], float(busiest.rstrip(" %")) / 100)
+        reveals = 0 < held < 5 or 0 < total - held < 5
+        if reveals:
+            assert observed == ratio == "*"
+        hidden += observed == "*"
+        assert random != "*"
+    assert hidden and "* hidden" in str(panel)
+    assert "*" not in str(full.children[1])                     # record-level access sees every share
+    y = np.asarray(chart.data[0].y, float)
+    held_at = [_top_share(want["n"], x / 100)[1] for x in chart.data[0].x]
+    shown = [h for h, v in zip(held_at, y) if not np.isnan(v)]
+    assert np.isnan(y).any() and all(h == 0 or h >= 5 for h in shown + [total - h for h in shown])
+    assert all(b - a == 0 or b - a >= 5 for a, b in zip(shown, shown[1:]))
+
+
+def test_concentration_of_a_small_total_is_hidden(store):
+    city = "E09000001"
+    want = _block_counts(store, city, "2024-02-01", "2024-02-01")
+    c = qs.block_concentration(store, Filters(boroughs=(city,), start=date(2024, 2, 1), end=date(2024, 2, 29)))
+    assert c.total == want["n"].sum() and 0 < c.total < 5
+    panel, chart = page.concentration_panel(c, record_level=False)
+    assert "Fewer than 5 incidents are on street blocks in this view, so the shares are hidden (*)." in str(panel)
+    assert f"<5 incidents on {len(want)} street blocks" in str(panel)
+    rows = fs.concentration_rows(c.table, c.curve, c.total, False)
+    assert set(rows[["observed", "random", "ratio"]].stack()) == {"*"}
+    assert "shares hidden" in chart.layout.annotations[0].text and not chart.data
+    full, chart = page.concentration_panel(c, record_level=True)
+    assert "The busiest 5 %" in str(full) and len(chart.data) == 2
+
+
+def test_concentration_without_blocks_or_incidents(store, tiny_db_copy):
+    import duckdb
+    from data.store.db import Store
+    nothing = qs.block_concentration(store, Filters(start=date(2010, 1, 1), end=date(2010, 1, 31)))
+    assert nothing.blocks > 0 and nothing.total == 0 and nothing.table.empty
+    panel, chart = page.concentration_panel(nothing, record_level=True)
+    assert panel.children == "No incidents on street blocks in this view, so no concentration."
+    with duckdb.connect(str(tiny_db_copy)) as con:
+        con.execute("DELETE FROM blocks")
+    bare = qs.block_concentration(Store(tiny_db_copy), Filters(start=date(2025, 1, 1), end=date(2025, 12, 31)))
+    panel, chart = page.concentration_panel(bare, record_level=False)
+    assert (bare.blocks, bare.total) == (0, 0)
+    assert panel.children == "No street network loaded for these boroughs, so no concentration."
+    assert "No street network loaded" in chart.layout.annotations[0].text
+
+
+def test_the_ratio_is_named_for_what_it_is(signed_in):
+    with signed_in("analyst"):
+        text = str(page.layout(""))
+        cards, _, _, ratio, *_ = page.update_view([WESTMINSTER], "2024-01", "2025-12", "count", "police")
+    assert "dark figure" not in text.lower() and "dark figure" not in str(cards).lower()
+    assert "ED assaults per police-recorded violent crime" in text
+    assert "ED assaults per police-recorded violent crime, 12 months" in str(cards)
+    assert "not a count of distinct assaults" in text and "cannot be matched" in text
+    assert "unreported violence" not in text.replace("is not a measure of unreported violence", "")
+    assert ratio.layout.yaxis.title.text == "ED assaults per police-recorded violent crime"
+    assert "How concentrated is violence" in text
+    for words in ("police.uk gives only the month", "date of assault", "per 1,000 residents",
+                  "200 random allocations (seed 0)", "placed on a street or better", "Disclosure"):
+        assert words in text
+
+
+def test_concentration_panel_says_which_blocks_have_no_length():
+    from layers.concentration import table_and_curve
+    counts = pd.Series([30, 10, 0, 0, 5, 0, 0, 0, 0, 0], index=range(10))
+    lengths = pd.Series([50.0, np.nan, 100, 100, 100, 100, 100, 100, 100, 0], index=range(10))
+    table, curve = table_and_curve(counts, lengths)
+    c = qs.Concentration(10, 45, 2, table, curve)
+    panel, chart = page.concentration_panel(c, record_level=False)
+    text = str(panel)
+    assert "The busiest 5 % of street blocks (1 of 10) hold 67 % of the view's incidents on street blocks" in text
+    assert "45 incidents on 10 street blocks" in text
+    assert "2 blocks have no recorded length: they count as blocks but get no incidents at random" in text
+    assert np.asarray(chart.data[0].y, float)[1] == pytest.approx(30 / 45 * 100)

@@ -23,7 +23,10 @@ from dashboard.map_view import State, default_filters, map_data, map_values, par
 from dashboard.coverage import coverage_notes
 from data.store import queries
 from data.store.queries_coverage import coverage, mask_uncovered
-from data.access.disclosure import suppress_parts
+from data.access.disclosure import SECONDARY, is_small, show, suppress_parts
+from data.store.filters import LOCATED_RULE, PERIOD_RULE
+from data.store.queries import MAP_CONFIDENCE
+from data.ingest.schema import CONFIDENCE_ORDER
 from data.ingest.schema import ASSAULT_METHODS, GEOCODE_CONFIDENCE, POLICE_CATEGORIES
 from layers.hexes import cell_str
 from layers.hexes import resolution_for_zoom
@@ -124,15 +127,19 @@ def _help() -> dbc.Accordion:
         html.P("The map shows where the filtered incidents were: ED assault attendances placed on a street or better, and "
                "police-recorded crime of the chosen categories (by default 'Violence and sexual offences'). Hexagons get "
                "smaller as you zoom in; 'street blocks' are street segments between two junctions."),
-        html.P("Colour by count groups places into classes; 'Gi* hot spots' marks places whose neighbourhood has "
-               "significantly more (red) or fewer (blue) incidents than the study area, at a 5 % false discovery rate; "
-               "'change' compares the period with the equal period just before it (exact test)."),
+        html.P("Colour by count groups places into classes. 'Hot spots' marks places whose neighbourhood (the place and "
+               "the places touching it, Getis-Ord Gi*) has significantly more (red) or fewer (blue) incidents than a "
+               "negative-binomial model of the study area's counts allows, with an exact test at a 5 % false discovery "
+               "rate, and whose own count is unusual too. The study area is the selected boroughs (all you may see when "
+               "none are), never the part of the map on screen: panning or zooming does not change a result. 'Change' "
+               "compares the period with the equal period just before it, per day, with an exact test over every place "
+               "of the study area; only significant changes are named."),
         html.P("Click a hexagon or block to see its monthly series and day-by-hour pattern; drag across the monthly chart "
                "to narrow the map to that period; 'Clear selection' undoes both. The link in the address bar reopens "
                "exactly this view."),
-        html.P("Police.uk gives only the month, so police crimes count in a period when their month starts inside it, and "
-               "with an hour or weekday filter only ED records count. ED records whose location could not be mapped "
-               "count in all-London totals only."),
+        html.P(PERIOD_RULE + " With an hour or weekday filter only ED records count (police.uk has no time)."),
+        html.P(LOCATED_RULE + " The line under the cards says how many ED records of the view are placed well enough "
+               "to be on the map."),
         html.P("Roles without record-level access see counts from 1 to 4 as '<5' and such places as 'fewer than 5'; a "
                "figure that would reveal a suppressed count is shown as '*'."),
     ], title="How to read this page")], start_collapsed=True, className="mt-2")
@@ -243,9 +250,37 @@ def render(state: str, geo_key: str | None):
     in_view = list(st.f.boroughs) or list(boroughs["code"])
     notes = coverage_notes(cov, st.f.start, st.f.end, st.f.sources, in_view, dict(zip(boroughs["code"], boroughs["name"])),
                            st.f.unit, premises=st.premises)
+    notes = [*method_notes(store, st, md, record_level), *notes]
     return (fig_map, fig_series, fig_heat, summary_cards(summary(store, st, record_level), notes),
             borough_table(table, record_level), "/download/boroughs.csv" + to_query(st.selection_filters.with_(place=None)),
             selection_text(st), key)
+
+
+def method_notes(store, st: State, md, record_level: bool) -> list[str]:
+    """What this view counts and tests: the counted period, the located rule's share, the map's method."""
+    f = st.selection_filters
+    out = []
+    if f.widened:
+        c = f.counted()
+        out.append(f"Counting {c.start:%d %b %Y} to {c.end:%d %b %Y}: whole months, because police.uk gives only the "
+                   "month of a crime.")
+    if "ed" in f.sources:
+        every = queries.totals(store, f)["ed"]
+        placed = queries.totals(store, f.with_(min_confidence=max(f.min_confidence, MAP_CONFIDENCE,
+                                                                  key=CONFIDENCE_ORDER.get)))["ed"]
+        if every and placed != every:
+            # the difference is a count too: hide the placed count when it would give away 1-4 unplaced records
+            shown = SECONDARY if not record_level and is_small(every - placed) else fmt_count(placed, record_level)
+            out.append(f"The map and any selected place count the {shown} ED assaults placed on "
+                       f"a street or at a venue, of {fmt_count(every, record_level)} in the totals.")
+    if md.method:
+        out.append(md.method)
+    return out
+
+
+def fmt_count(n: int, record_level: bool) -> str:
+    v = show(n, record_level)
+    return f"{v:,}" if isinstance(v, int) else str(v)
 
 
 def selection_text(st: State) -> str:

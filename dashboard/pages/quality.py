@@ -281,7 +281,7 @@ def register_routes(server) -> None:
         record_level = store.scope.record_level
         view = rq.compute(store, (site,), month, month)
         trend = rq.compute(store, (site,), qs.add_months(month, -11), month)
-        contribution = qs.site_contribution(store, site, month, month)
+        contribution = qs.site_contribution(store, site, qs.add_months(month, -11), month)  # a month alone is too sparse
         f = Filters(start=month, end=qs.month_end(month))
         months = audited_export("quality-report", months_frame(trend, record_level), f, Export(query=None, parts=("Records",)),
                                 {"site": site, "month": f"{month:%Y-%m}"})

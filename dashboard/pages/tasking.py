@@ -1,4 +1,4 @@
-"""Tasking page (police tasking meetings): top hot blocks of the last 28 days, what rose or fell, the pack."""
+"""Tasking page (police tasking meetings): the month's hot blocks (or busiest), what rose or fell, the pack."""
 from __future__ import annotations
 
 from datetime import date
@@ -14,7 +14,7 @@ from dashboard.components.grid import COUNT, column, data_grid
 from dashboard.auth import guard
 from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export, csv_response, require_export
-from dashboard.reports_ops import gather_tasking, tasking_frame, tasking_window
+from dashboard.reports_ops import BASELINE_WINDOWS, LISTS, TASKING_MODES, gather_tasking, tasking_frame, tasking_window
 from dashboard.reports_ops_html import tasking_pack_html
 from dashboard.static_charts import pack_draw
 from dashboard.url_state import from_query, parse_day, to_query
@@ -22,22 +22,24 @@ from dashboard.coverage import coverage_notes
 from data.store import queries
 from data.store.queries_coverage import coverage
 from data.access.disclosure import show
-from data.store.filters import Filters
+from data.store.filters import LOCATED_RULE, PERIOD_RULE, Filters
+from data.store.queries_ops import EMERGING_SLICES
 from data.access.disclosure import suppress_parts
 
 PATH, TITLE, PERMISSION = "/tasking", "Tasking", "view_tasking"
-MODES = {"previous": "Previous 28 days", "year": "Same dates last year"}
+MODES = TASKING_MODES
 SHOW_N = (10, 20, 50)
-EXTRA_KEYS = ("cmp", "top")
+EXTRA_KEYS = ("cmp", "top", "list")
 
 COLUMNS = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "total": "Total",
-           "previous_total": "Before", "change": "Change", "change_class": "Class", "peak_days": "Peak days",
-           "peak_hours": "Peak hours", "ed_per_police": "ED per police", "understated": "Police under-states"}
+           "per_100m": "Per 100 m", "hot": "Hot spot", "pattern": "Pattern", "expected": "Expected", "change": "Change",
+           "change_class": "Class", "peak_days": "Peak days", "peak_hours": "Peak hours",
+           "ed_per_police": "ED per police", "ed_excess": "More ED than police"}
 
 
-COUNT_COLUMNS = {"rank", "ed", "police", "total", "previous_total", "change", "ed_per_police"}
+COUNT_COLUMNS = {"rank", "ed", "police", "total", "per_100m", "expected", "change", "ed_per_police"}
 WIDTHS = {"rank": 50, "street": 170, "borough": 110, "change_class": 80, "peak_days": 110, "peak_hours": 100,
-          "understated": 100}
+          "ed_excess": 100, "hot": 70, "pattern": 150}
 
 
 def table_columns() -> list[dict]:
@@ -45,7 +47,8 @@ def table_columns() -> list[dict]:
     cols = [column(k, v, COUNT if k in COUNT_COLUMNS else "text", min_width=WIDTHS.get(k, 70)) for k, v in COLUMNS.items()]
     for c in cols:
         if c["field"] == "change_class":
-            c["cellClassRules"] = {"istv-rising": "params.value === 'rising'", "istv-falling": "params.value === 'falling'"}
+            c["cellClassRules"] = {"istv-rising": "params.value === 'rising' || params.value === 'new'",
+                                   "istv-falling": "params.value === 'falling' || params.value === 'gone'"}
     return cols
 
 
@@ -53,6 +56,8 @@ class Ids(StrEnum):
     BOROUGHS = "tasking-boroughs"
     DATES = "tasking-dates"
     MODE = "tasking-mode"
+    LIST = "tasking-list"
+    METHOD = "tasking-method"
     TOP = "tasking-top"
     NOTES = "tasking-notes"
     SUMMARY = "tasking-summary"
@@ -64,19 +69,23 @@ class Ids(StrEnum):
 
 
 def default_filters(bounds) -> Filters:
-    """The last 28 days of data, all boroughs."""
+    """The last month of data, all boroughs."""
     if bounds is None:
         return Filters()
     start, end = tasking_window(bounds[1])
     return Filters(start=max(start, bounds[0]), end=end)
 
 
-def read_view(search: str, known: set[str], bounds) -> tuple[Filters, str, int, list[str]]:
+def read_view(search: str, known: set[str], bounds) -> tuple[Filters, str, int, list[str], str]:
     f, notes, extra = from_query(search, known, default_filters(bounds), EXTRA_KEYS)
-    mode = extra.get("cmp", "previous")
+    mode = extra.get("cmp", "baseline")
     if mode not in MODES:
-        notes.append(f"Ignored 'cmp={mode[:20]}': expected previous or year")
-        mode = "previous"
+        notes.append(f"Ignored 'cmp={mode[:20]}': expected one of {', '.join(MODES)}")
+        mode = "baseline"
+    listing = extra.get("list", "hot")
+    if listing not in LISTS:
+        notes.append(f"Ignored 'list={listing[:20]}': expected one of {', '.join(LISTS)}")
+        listing = "hot"
     top = 20
     if "top" in extra:
         try:
@@ -88,23 +97,27 @@ def read_view(search: str, known: set[str], bounds) -> tuple[Filters, str, int, 
             top = 20
     if f.start is None or f.end is None:
         f = f.with_(**{k: v for k, v in (("start", default_filters(bounds).start), ("end", default_filters(bounds).end))})
-    return f, mode, top, notes
+    return f, mode, top, notes, listing
 
 
 def layout(search: str = "") -> html.Div:
     store = current_store()
     boroughs = queries.boroughs(store)
     bounds = queries.date_bounds(store)
-    f, mode, top, notes = read_view(search, set(boroughs["code"]), bounds)
+    f, mode, top, notes, listing = read_view(search, set(boroughs["code"]), bounds)
     return html.Div([
+        html.H1("Tasking", className="h4"),
         dbc.Row([
             dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
-                     borough_dropdown(Ids.BOROUGHS, boroughs, f)], md=4),
+                     borough_dropdown(Ids.BOROUGHS, boroughs, f)], md=3),
             dbc.Col([dbc.Label("Window", html_for=Ids.DATES),
                      period_picker(Ids.DATES, f, bounds)], md=3),
+            dbc.Col([dbc.Label("List", html_for=Ids.LIST),
+                     dbc.RadioItems(id=Ids.LIST, options=[{"label": v, "value": k} for k, v in LISTS.items()],
+                                    value=listing)], md=2),
             dbc.Col([dbc.Label("Compared with", html_for=Ids.MODE),
                      dbc.RadioItems(id=Ids.MODE, options=[{"label": v, "value": k} for k, v in MODES.items()],
-                                    value=mode, inline=True)], md=3),
+                                    value=mode)], md=3),
             dbc.Col([dbc.Label("Blocks listed", html_for=Ids.TOP),
                      dcc.Dropdown(id=Ids.TOP, options=list(SHOW_N), value=top, clearable=False)], md=1),
         ], className="g-2 mb-2"),
@@ -116,7 +129,7 @@ def layout(search: str = "") -> html.Div:
                          className="btn btn-sm btn-outline-secondary")], className="d-flex align-items-center mb-2"),
         dbc.Row([
             dbc.Col([data_grid(Ids.TABLE, table_columns(), row_id="rank", page_size=20),
-                     _help()], xs=12),
+                     html.Div(id=Ids.METHOD, className="small text-muted mt-1"), _help()], xs=12),
         ], className="g-3"),
         dbc.Row([
             dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}), lg=7),
@@ -127,20 +140,43 @@ def layout(search: str = "") -> html.Div:
 
 def _help() -> dbc.Accordion:
     return dbc.Accordion([dbc.AccordionItem([
-        html.P("The table lists the window's hot blocks by rank: a street block (a street between two junctions) is "
-               "hot when its Gi* statistic marks it as a cluster (exact Poisson test, 5 % false discovery rate) or it "
-               "is among the 20 blocks with most incidents in its borough. Counts are ED assaults placed on a street "
-               "or better plus police-recorded 'Violence and sexual offences'."),
-        html.P("'Before' is the same block in the comparison window; 'Class' says whether the change is more than "
-               "chance: rising or falling (significant), new or gone (none in one window), steady otherwise. With a "
-               "few incidents per block most changes are steady: do not task on a rise of one or two."),
-        html.P("police.uk gives only the month: a month counts in the window holding its 16th day, and has no time "
-               "of day, so peak days and hours come from ED records. 'Police under-states' marks blocks with ED "
-               "assaults and no police records, or twice the area's ED-per-police ratio: places police data alone "
-               "would miss."),
+        html.P("Hot blocks: a street block (a street between two junctions) is hot only when the local test says so: "
+               "the count of its neighbourhood (the block and the blocks sharing a junction with it, Getis-Ord Gi*) is "
+               "too high to be chance under a negative-binomial model of the study area's counts (fitted to its "
+               "ordinary blocks, so busy places cannot hide themselves), at a 5 % false discovery rate over every block "
+               "of the selected boroughs, and the block's own count is unusual too (so a quiet block next to a busy one "
+               "is not hot). On too little data nothing is hot. 'Busiest blocks' is a plain ranking by count, not a test."),
+        html.P(f"'Pattern' is the block's emerging hot spot category (ArcGIS Pro's definitions) over the {EMERGING_SLICES} "
+               "windows ending with this one (fewer when the data start later): the same test in each window, and an "
+               "exact Mann-Kendall test of the trend of its Gi* z-score. New, consecutive, intensifying, persistent, "
+               "diminishing, sporadic and oscillating describe a block hot in the latest window; historical one hot in "
+               "most windows but not the latest. With fewer than 5 windows no trend can be significant."),
+        html.P("Counts are ED assaults placed on a street or at a venue plus police-recorded 'Violence and sexual "
+               "offences'. 'Per 100 m' divides by the block's length (long streets collect more)."),
+        html.P(f"'Expected' is the block's count per window over the comparison period, scaled by days: by default the "
+               f"average of the {BASELINE_WINDOWS} windows before this one, which choosing blocks for a high count now "
+               "cannot bias. 'Class' names a change only when an exact test says it is more than chance (5 % false "
+               "discovery rate over every block of the area): rising, falling, new (from none) or gone (to none); "
+               "steady otherwise, whatever the difference."),
+        html.P("police.uk gives only the month, so the window is counted in whole months and police records have no time "
+               "of day: peak days and hours come from ED records. 'More ED than police' marks blocks where ED assaults "
+               "outnumber police-recorded violence significantly more than in the area as a whole: police data alone "
+               "under-represents violence there. It does not mean the assaults went unreported (some ED patients do "
+               "report; the two kinds of record cannot be matched), and ED + police is not a count of distinct assaults."),
         html.P("The tasking pack is a printable page (print it or save it as PDF) with the map, the table, the "
-               "window and the filters; the CSV holds the same table."),
+               "window, the filters and this method; the CSV holds the same table."),
     ], title="How to read this page")], start_collapsed=True, className="mt-2")
+
+
+def method_line(t) -> str:
+    """One line under the table: what was tested, where, over which days."""
+    null = t.null
+    fit = (f"fitted mean {null['mu']:.2f} per block, dispersion size {null['size']:.3g}" if null.get("mu") else "no incidents")
+    return (f"Hot spots: {null.get('test', 'local test')}, 5 % FDR over {t.stats_blocks:,} blocks of the selected "
+            f"boroughs ({fit}); {t.hot_count:,} hot. Window counted {t.filters.start:%d %b %Y} to {t.filters.end:%d %b %Y} "
+            f"({t.filters.days()} days); compared with {t.compare.start:%d %b %Y} to {t.compare.end:%d %b %Y} "
+            f"({t.compare.days()} days), per day. Pattern over {t.pattern['slices']} windows"
+            f"{'' if t.pattern['trend_possible'] else ' (too few for a trend test)'}. {PERIOD_RULE} {LOCATED_RULE}")
 
 
 def _filters(boroughs, start, end, bounds) -> Filters:
@@ -161,29 +197,39 @@ def _borough_names() -> dict:
     return queries.boroughs(current_store()).set_index("code")["name"].to_dict()
 
 
-def update_view(boroughs, start, end, mode, top):
-    """Callback body: borough, window and comparison in → summary, table, map, hours, pack links, URL query."""
+def update_view(boroughs, start, end, mode, top, listing):
+    """Callback body: borough, window, list and comparison in → summary, table, map, hours, pack links, URL query."""
     store = current_store()
     bounds = queries.date_bounds(store)
     f = _filters(boroughs, start, end, bounds)
-    mode = mode if mode in MODES else "previous"
+    mode = mode if mode in MODES else "baseline"
+    listing = listing if listing in LISTS else "hot"
     top = int(top) if top in SHOW_N else 20
     rl = store.scope.record_level
-    t = gather_tasking(store, f, mode, top)
+    t = gather_tasking(store, f, mode, top, listing)
     rows = table_rows(t, rl)
     outlines = queries.borough_outlines(store, f.boroughs)
     fig_map = figures_ops.tasking_map(t.table, t.lines, outlines, style=current_config().map_style, record_level=rl)
     hours = figures_ops.hour_of_week(t.day_hour, rl, "ED assaults on these blocks by weekday and hour")
-    query = to_query(f, default_filters(bounds), {"cmp": mode if mode != "previous" else None,
-                                                  "top": top if top != 20 else None})
-    cmp = t.compare
+    query = to_query(f, default_filters(bounds), {"cmp": mode if mode != "baseline" else None,
+                                                  "top": top if top != 20 else None,
+                                                  "list": listing if listing != "hot" else None})
+    c = t.filters
+    widened = [html.Div(f"Counted {c.start:%d %b} to {c.end:%d %b %Y}: whole months, because police.uk gives only "
+                        "the month.", className="small text-info-emphasis")] if f.widened else []
+    none_hot = [html.Div("No block is a significant hot spot in this window: too few incidents, or none clustered "
+                         "beyond chance. Choose 'Busiest blocks' for a ranking by count.",
+                         className="small text-warning-emphasis", id="tasking-none-hot")] \
+        if listing == "hot" and t.hot_count == 0 else []
     summary = html.Span([
-        f"{f.start:%d %b %Y} to {f.end:%d %b %Y} against {cmp.start:%d %b} to {cmp.end:%d %b %Y}: ",
+        f"{c.start:%d %b %Y} to {c.end:%d %b %Y}: ",
         html.B(_fmt(show(t.totals["ed"], rl)), id="tasking-ed"), " ED assaults and ",
-        html.B(_fmt(show(t.totals["police"], rl)), id="tasking-police"), " police violence on the area's blocks (before: ",
-        html.B(_fmt(show(t.previous_totals["ed"] + t.previous_totals["police"], rl)), id="tasking-before"), ")",
-        *[html.Div(n, className="small text-info-emphasis") for n in _coverage(store, f)]], id="tasking-summary-text")
-    return summary, rows, fig_map, hours, "/download/tasking/pack.html" + query, "/download/tasking/pack.csv" + query, query
+        html.B(_fmt(show(t.totals["police"], rl)), id="tasking-police"), " police violence on the area's blocks; ",
+        html.B(f"{t.hot_count:,}", id="tasking-hot-count"), " hot blocks",
+        *widened, *none_hot,
+        *[html.Div(n, className="small text-info-emphasis") for n in _coverage(store, c)]], id="tasking-summary-text")
+    return (summary, rows, fig_map, hours, "/download/tasking/pack.html" + query, "/download/tasking/pack.csv" + query,
+            query, method_line(t))
 
 
 def _coverage(store, f: Filters) -> list[str]:
@@ -202,8 +248,9 @@ def register_callbacks(app) -> None:
     app.callback(
         Output(Ids.SUMMARY, "children"), Output(Ids.TABLE, "rowData"), Output(Ids.MAP, "figure"),
         Output(Ids.HOURS, "figure"), Output(Ids.PACK, "href"), Output(Ids.CSV, "href"), Output("url", "search"),
+        Output(Ids.METHOD, "children"),
         Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
-        Input(Ids.MODE, "value"), Input(Ids.TOP, "value"),
+        Input(Ids.MODE, "value"), Input(Ids.TOP, "value"), Input(Ids.LIST, "value"),
     )(guard(PERMISSION)(update_view))
 
 
@@ -213,10 +260,11 @@ def _pack():
     require_export("tasking-pack", PERMISSION)  # before any query; refusals are audited
     store = current_store()
     bounds = queries.date_bounds(store)
-    f, mode, top, _ = read_view(request.query_string.decode("utf-8", "replace"), set(queries.boroughs(store)["code"]), bounds)
-    t = gather_tasking(store, f, mode, top)
-    shown = audited_export("tasking-pack", tasking_frame(t, store.scope.record_level, _borough_names()), f,
-                           Export(None, parts=("ed", "police"), total="total"), {"cmp": mode, "top": top})
+    f, mode, top, _, listing = read_view(request.query_string.decode("utf-8", "replace"),
+                                         set(queries.boroughs(store)["code"]), bounds)
+    t = gather_tasking(store, f, mode, top, listing)
+    shown = audited_export("tasking-pack", tasking_frame(t, store.scope.record_level, _borough_names()), t.filters,
+                           Export(None, parts=("ed", "police"), total="total"), {"cmp": mode, "top": top, "list": listing})
     return store, f, t, shown
 
 
@@ -235,6 +283,7 @@ def register_routes(server) -> None:
             "All London" if store.scope.boroughs is None else ", ".join(names.get(b, b) for b in store.scope.boroughs))
         outlines = queries.borough_outlines(store, f.boroughs)
         totals = {k: show(v, rl) for k, v in t.totals.items()}
-        return Response(tasking_pack_html(t, shown, outlines, rl, date.today(), label, totals, pack_draw(current_config())),
+        return Response(tasking_pack_html(t, shown, outlines, rl, date.today(), label, totals, pack_draw(current_config()),
+                                          method_line(t)),
                         mimetype="text/html")
 

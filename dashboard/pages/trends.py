@@ -1,5 +1,6 @@
 """Trends page (CSP managers): ED vs police over time, year on year, per 1,000 residents, seasonality,
-the borough ranking and the ED-to-police ratio ("dark figure")."""
+the borough ranking, ED assaults per police-recorded violent crime, and how concentrated violence is
+on street blocks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from enum import StrEnum
 
 import dash_bootstrap_components as dbc
 import pandas as pd
+import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 from flask import abort, request
 
@@ -26,10 +28,12 @@ from data.store.filters import Filters
 PATH, TITLE, PERMISSION = "/trends", "Trends", "view_trends"
 MEASURES = ("count", "rate")
 EXTRA = ("measure", "rank")
-METHOD = ("Method: ED assaults by borough of the assault; police = police.uk 'Violence and sexual offences'; "
-          "12m = sum of the 12 months to the month; per_1000 = 12-month count per 1,000 residents; "
-          "ranking rates are yearly (count x 12 / months in the period); counts 1-4 shown as <5 and figures built from them as * "
-          "for roles without record-level access.")
+METHOD = ("Method: ED assaults by borough and month of the assault; police = police.uk 'Violence and sexual offences' "
+          "by police.uk month; 12m = sum of the 12 months to the month; per_1000 = 12-month count per 1,000 residents; "
+          "ranking rates are yearly (count x 12 / months in the period); ed_per_police compares two recordings of "
+          "violence that cannot be matched, it is not a count of unreported assaults; counts 1-4 shown as <5 and "
+          "figures built from them as * for roles without record-level access.")
+RATIO_TITLE = "ED assaults per police-recorded violent crime"
 
 
 class Ids(StrEnum):
@@ -47,6 +51,8 @@ class Ids(StrEnum):
     RANKING = "trends-ranking"
     DOWNLOAD = "trends-download"
     DOWNLOAD_BOROUGHS = "trends-download-boroughs"
+    CONCENTRATION = "trends-concentration"
+    CONCENTRATION_CHART = "trends-concentration-chart"
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ def layout(search: str = "") -> html.Div:
         dbc.Row([
             dbc.Col([html.H3("Each month", className="h6"), dcc.Graph(id=Ids.MONTHLY, style={"height": "34vh"})], lg=6),
             dbc.Col([html.H3("Rolling 12 months", className="h6"), dcc.Graph(id=Ids.ROLLING, style={"height": "34vh"})], lg=6),
-            dbc.Col([html.H3("ED assaults per police record (the dark figure)", className="h6"),
+            dbc.Col([html.H3(RATIO_TITLE, className="h6"),
                      dcc.Graph(id=Ids.RATIO, style={"height": "30vh"})], lg=6),
             dbc.Col([html.H3("Seasonality: an average month", className="h6"),
                      dcc.Graph(id=Ids.SEASON, style={"height": "30vh"})], lg=6),
@@ -138,6 +144,11 @@ def layout(search: str = "") -> html.Div:
                                       className="btn btn-sm btn-outline-secondary mb-2")]),
                      _help()], lg=5),
         ], className="g-3 mt-1"),
+        html.H3("How concentrated is violence", className="h5 mt-3"),
+        dbc.Row([
+            dbc.Col(dcc.Graph(id=Ids.CONCENTRATION_CHART, style={"height": "34vh"}), lg=6),
+            dbc.Col(html.Div(id=Ids.CONCENTRATION), lg=6),
+        ], className="g-3"),
     ])
 
 
@@ -149,14 +160,45 @@ def _help() -> dbc.Accordion:
         html.P("Each month: the raw monthly counts, ED on the left axis and police on the right. Rolling 12 months: "
                "each point adds up the 12 months to that month, which removes the seasons; 'per 1,000 residents' "
                "divides it by the boroughs' population (a yearly rate, comparable between boroughs)."),
-        html.P("Year on year compares the 12 months to the end of the period with the 12 months before. "
-               "The dark figure is ED assaults per police-recorded violent crime: a rising ratio means more "
-               "violence reaches hospital without reaching the police."),
+        html.P("Year on year compares the 12 months to the end of the period with the 12 months before."),
+        html.P(f"{RATIO_TITLE} compares two different recordings of violence: Emergency Department attendances "
+               "after an assault, and violence recorded by the police. It changes when either changes: how the "
+               "police record crime, which EDs send records and how completely, and how many victims report to "
+               "the police. An assault treated at an ED and reported to the police is in both counts, and the "
+               "two cannot be matched (police.uk data are anonymised), so ED plus police is not a count of "
+               "distinct assaults, and the ratio is not a measure of unreported violence."),
         html.P("Seasonality averages each calendar month over the years in the period. The ranking covers every "
                "borough you may see, with yours highlighted; rates are per 1,000 residents a year over the period."),
-        html.P("Roles without record-level access see counts from 1 to 4 as '<5', and rates or ratios built "
-               "from them as '*' or a gap in the line."),
-    ], title="How to read this page")], start_collapsed=True, className="mt-2")
+        html.P("How concentrated is violence: the street blocks of the boroughs in view, busiest first, against "
+               "the share of incidents they hold, and the share they would hold if the same number of incidents "
+               "fell on streets at random, each block's chance in proportion to its length."),
+        html.P("Roles without record-level access see counts from 1 to 4 as '<5', and rates, ratios or shares "
+               "built from them as '*' or a gap in the line."),
+    ], title="How to read this page"), dbc.AccordionItem(_method(), title="Method")],
+        start_collapsed=True, className="mt-2")
+
+
+def _method() -> list:
+    return [
+        html.P("Units: calendar months and boroughs. Periods are widened to whole months. A month counts the "
+               "police.uk records of that month (police.uk gives only the month) and the ED assaults whose date of "
+               "assault falls in it (not the date of attendance). A month a source has no data loaded for is a gap, "
+               "not a zero. ED assaults count in the borough where the assault happened; police violence is "
+               "police.uk 'Violence and sexual offences'."),
+        html.P("Rates are per 1,000 residents of the boroughs in view, using the population loaded with the "
+               "borough boundaries (ONS mid-2021 estimates when the boundary file has none); the ranking's rates "
+               "are yearly: count x 12 / months in the period / population x 1,000."),
+        html.P("Concentration: every street block of the boroughs in view (blocks without incidents included), "
+               "with the incidents the block map counts: ED records placed on a street or better and police records "
+               "(an incident placed on a block of another borough is left out). Blocks are ranked busiest first, "
+               "ties by block id; the busiest x % is x % of the blocks, rounded up. The random share is the mean "
+               "over 200 random allocations (seed 0) of the same number of incidents, each to a block with "
+               "probability proportional to its length; blocks without a recorded length count as blocks but get "
+               "none at random."),
+        html.P("Disclosure: roles without record-level access see counts from 1 to 4 as '<5'; a rate, ratio or "
+               "share that would let such a count be worked out is '*' or a gap in a line; all shares are hidden "
+               "when fewer than 5 incidents are on street blocks. Roles with record-level access see every number."),
+    ]
 
 
 def _pct(change) -> str:
@@ -181,8 +223,9 @@ def cards(view: View, record_level: bool) -> dbc.Row:
                       sub, f"trends-card-{src}"))
     both = yoy["ed"]["both_months"]
     ratio = disclosure.ratio(yoy["ed"]["both"], yoy["police"]["both"], record_level) if both else "–"
-    items.append(("ED assaults per police record, 12 months", ratio,
-                  ("the 'dark figure'" if both == 12 else f"over the {both} months both sources cover") if last is not None else "",
+    items.append((f"{RATIO_TITLE}, 12 months", ratio,
+                  ("two recordings of violence, not matched" if both == 12 else f"over the {both} months both sources cover")
+                  if last is not None else "",
                   "trends-card-ratio"))
     return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(label, className="small text-muted"),
@@ -190,16 +233,21 @@ def cards(view: View, record_level: bool) -> dbc.Row:
         html.Div(sub, className="small", id=f"{cid}-sub")])), md=4) for label, v, sub, cid in items], className="g-2")
 
 
+def view_filters(store, boroughs, start, end) -> tuple[Filters, tuple[date, date] | None]:
+    """The filter of the page's inputs (every month of data when none is chosen) and the data's bounds."""
+    months = sorted(m for m in (parse_month(start), parse_month(end)) if m is not None)  # a crafted reversed range is swapped
+    bounds = queries.date_bounds(store)
+    default = default_filters(bounds)
+    return Filters(boroughs=tuple(str(b) for b in boroughs or ()),
+                   start=months[0] if months else default.start,
+                   end=qs.month_end(months[-1]) if months else default.end), bounds
+
+
 def update_view(boroughs, start, end, measure, rank_by):
     """Callback body: filters in → cards, five charts, two CSV links and the URL query out."""
     store = current_store()
     record_level = store.scope.record_level
-    months = sorted(m for m in (parse_month(start), parse_month(end)) if m is not None)  # a crafted reversed range is swapped
-    bounds = queries.date_bounds(store)
-    default = default_filters(bounds)
-    f = Filters(boroughs=tuple(str(b) for b in boroughs or ()),
-                start=months[0] if months else default.start,
-                end=qs.month_end(months[-1]) if months else default.end)
+    f, bounds = view_filters(store, boroughs, start, end)
     measure = measure if measure in MEASURES else "count"
     rank_by = rank_by if rank_by in qs.RANK_BY else "police"
     query = to_query(f, extra={"measure": measure if measure != "count" else "", "rank": rank_by if rank_by != "police" else ""})
@@ -216,7 +264,54 @@ def update_view(boroughs, start, end, measure, rank_by):
             "/download/strategic/trends-monthly.csv" + query, "/download/strategic/trends-boroughs.csv" + query, query)
 
 
+HEADLINE_SHARE = 0.05
+
+
+def concentration_panel(c: qs.Concentration | None, record_level: bool) -> tuple[html.Div, go.Figure]:
+    """Headline, table and notes of "How concentrated is violence", and its chart."""
+    if c is None or not c.blocks or not c.total:
+        text = ("No data loaded yet." if c is None else
+                "No street network loaded for these boroughs, so no concentration." if not c.blocks else
+                "No incidents on street blocks in this view, so no concentration.")
+        return html.P(text, id=f"{Ids.CONCENTRATION}-headline"), figures.empty_figure(text)
+    rows = fs.concentration_rows(c.table, c.curve, c.total, record_level)
+    head = rows.iloc[list(c.table.index).index(HEADLINE_SHARE)]
+    if not record_level and disclosure.is_small(c.total):
+        headline = "Fewer than 5 incidents are on street blocks in this view, so the shares are hidden (*)."
+    else:
+        headline = (f"The busiest {head['busiest']} of street blocks ({head['blocks']} of {c.blocks:,}) hold "
+                    f"{head['observed']} of the view's incidents on street blocks; at random (by street length) "
+                    f"they would hold {head['random']}.")
+    total = disclosure.show(c.total, record_level)
+    notes = [f"{total:,}" if isinstance(total, int) else total]
+    notes[0] += f" incidents on {c.blocks:,} street blocks"
+    if (rows[["observed", "ratio"]] == disclosure.SECONDARY).any().any():
+        notes.append("* hidden: the share would let a count of 1-4 be worked out")
+    if c.unallocated:
+        notes.append(f"{c.unallocated:,} blocks have no recorded length: they count as blocks but get no incidents at random")
+    table = dbc.Table([
+        html.Thead(html.Tr([html.Th(h) for h in ("Busiest", "Blocks", "Share of incidents",
+                                                 "At random (by length)", "Times random")])),
+        html.Tbody([html.Tr([html.Td(r[k]) for k in ("busiest", "blocks", "observed", "random", "ratio")])
+                    for _, r in rows.iterrows()]),
+    ], size="sm", bordered=False, striped=True, className="mb-1", id=f"{Ids.CONCENTRATION}-table")
+    return (html.Div([html.P(headline, className="fw-semibold", id=f"{Ids.CONCENTRATION}-headline"), table,
+                      html.P(" · ".join(notes), className="small text-muted")]),
+            fs.concentration_chart(c.table, c.curve, c.total, record_level))
+
+
+def update_concentration(boroughs, start, end):
+    """Callback body: filters in → the concentration section (its own callback: the random draws take a while)."""
+    store = current_store()
+    f, bounds = view_filters(store, boroughs, start, end)
+    return concentration_panel(None if bounds is None else qs.block_concentration(store, f), store.scope.record_level)
+
+
 def register_callbacks(app) -> None:
+    app.callback(
+        Output(Ids.CONCENTRATION, "children"), Output(Ids.CONCENTRATION_CHART, "figure"),
+        Input(Ids.BOROUGHS, "value"), Input(Ids.FROM, "value"), Input(Ids.TO, "value"),
+    )(guard(PERMISSION)(update_concentration))
     app.callback(
         Output(Ids.CARDS, "children"), Output(Ids.MONTHLY, "figure"), Output(Ids.ROLLING, "figure"),
         Output(Ids.RATIO, "figure"), Output(Ids.SEASON, "figure"), Output(Ids.RANKING, "figure"),

@@ -1,9 +1,20 @@
 """The one filter model: every page reads it from the URL and every query takes it.
 
-Empty tuples mean "all". The date range is inclusive; police.uk records carry only a month,
-so they match when their month starts inside the range. police.uk records have no time of
-day or weekday either: while an hour or weekday filter is set, police records are left out
-(counting them would compare a filtered ED count with an unfiltered police one).
+Empty tuples mean "all". The date range is inclusive.
+
+The one period model (PERIOD_RULE): police.uk records carry only a month, so whenever police
+records are in a view its period is counted in whole calendar months, widened to the months
+the asked-for dates touch (4-31 Dec counts 1-31 Dec), for ED and police alike; a view of ED
+records only counts exactly the days asked for. `Filters.counted()` is that period and
+`incident_where` always applies it, so every page, export and pack counts the same days.
+police.uk records have no time of day or weekday either: while an hour or weekday filter is
+set, police records are left out (counting them would compare a filtered ED count with an
+unfiltered police one), so such a view is ED only and counts its exact days.
+
+The one "located" rule (LOCATED): a count at a place (a hexagon, a street block, a premises'
+radius, a selected unit) counts ED records placed on a street or better, never those placed
+only at an area's centre; police records are always placed (police.uk map points). Totals of
+an area (a borough, London) count every record of the area.
 """
 from __future__ import annotations
 
@@ -16,6 +27,13 @@ from data.ingest.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, POLICE_CATEGOR
 ALL_SOURCES = tuple(s.code for s in SOURCES)
 UNITS = ("hex", "block")
 PLACE_KINDS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10", "block")
+
+LOCATED = "street"
+LOCATED_RULE = ("Counts at a place (hexagon, street block, premises radius) include ED assaults placed on a street "
+                "or at a venue, not those placed only at an area's centre; borough and London totals include every record.")
+PERIOD_RULE = ("police.uk gives only the month of a crime, so while police records are shown the period is counted "
+               "in whole calendar months (widened to the months the dates touch), for ED and police alike; "
+               "ED-only views count the exact days.")
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,37 @@ class Filters:
     def with_(self, **changes) -> "Filters":
         return replace(self, **changes)
 
+    @property
+    def with_police(self) -> bool:
+        """True when police.uk records can match this filter (police asked for, no hour or weekday filter)."""
+        return "police" in self.sources and not self.timed
+
+    def counted(self) -> "Filters":
+        """The filter over the period it counts (PERIOD_RULE): whole months while police records are in it."""
+        if not self.with_police or (self.start is None and self.end is None):
+            return self
+        start = self.start.replace(day=1) if self.start else None
+        end = _month_end(self.end) if self.end else None
+        return self if (start, end) == (self.start, self.end) else replace(self, start=start, end=end)
+
+    def only(self, *sources: str) -> "Filters":
+        """The same view's counted period, over some of its sources: ED assaults of a view that also
+        shows police records count over the same whole months as the view's cards."""
+        return replace(self.counted(), sources=tuple(sources))
+
+    @property
+    def widened(self) -> bool:
+        """True when the counted period is wider than the dates asked for."""
+        c = self.counted()
+        return (c.start, c.end) != (self.start, self.end)
+
+    def days(self) -> int:
+        """Days of exposure of the counted period (needs a start and an end)."""
+        c = self.counted()
+        if c.start is None or c.end is None:
+            raise ValueError("a period needs a start and an end date to have a length")
+        return (c.end - c.start).days + 1
+
     def cache_key(self) -> "Filters":
         """What query results depend on: the filter without the map's display unit (no query reads
         `unit`), so switching hexagons to street blocks reuses the series, totals and table."""
@@ -62,22 +111,42 @@ class Filters:
         """True when an hour or weekday filter is set (police.uk records cannot match it)."""
         return self.hours is not None or bool(self.weekdays)
 
-    def previous(self) -> "Filters":
-        """The same filter over the equal-length window just before this one.
+    def previous(self, windows: int = 1) -> "Filters":
+        """The same filter over the `windows` equal windows just before its counted period.
 
-        A window of whole calendar months compares with the same number of whole months before
-        it (police.uk counts by month: 2025 against all of 2024, not against 2 Jan - 31 Dec 2024
-        in a leap year); any other window with the same number of days before it.
+        A counted period of whole calendar months compares with as many whole months before
+        it, times `windows` (police.uk counts by month: 2025 against all of 2024, not against
+        2 Jan - 31 Dec 2024 in a leap year); any other period with as many days, times `windows`.
+        Comparisons divide by `days()` of each side (counts per day of exposure).
         """
+        self = self.counted()
         if self.start is None or self.end is None:
             raise ValueError("a previous period needs a start and an end date")
+        if int(windows) != windows or windows < 1:
+            raise ValueError(f"windows was {windows!r}; expected a whole number, 1 or more")
         if self.start.day == 1 and (self.end + timedelta(days=1)).day == 1:
-            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+            months = ((self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1) * windows
             first = self.start.year * 12 + self.start.month - 1 - months
             start = date(first // 12, first % 12 + 1, 1)
             return self.with_(start=start, end=self.start - timedelta(days=1))
-        days = (self.end - self.start).days + 1
+        days = ((self.end - self.start).days + 1) * windows
         return self.with_(start=self.start - timedelta(days=days), end=self.start - timedelta(days=1))
+
+
+def windows_before(f: "Filters", n: int) -> list["Filters"]:
+    """The n equal windows ending with f's counted period, oldest first (the last one is f counted)."""
+    f = f.counted()
+    out = [f]
+    for k in range(1, n):
+        back = f.previous(k)
+        nearer = f.previous(k - 1).start if k > 1 else f.start
+        out.append(back.with_(end=nearer - timedelta(days=1)))
+    return out[::-1]
+
+
+def _month_end(d: date) -> date:
+    nxt = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return nxt - timedelta(days=1)
 
 
 def _check_subset(what: str, values, allowed) -> None:
@@ -109,7 +178,9 @@ def _in(column: str, values) -> str:
 
 def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: str | None = None) -> Where:
     """The WHERE clause (without the keyword) selecting the incidents a filter asks for,
-    within the viewer's scope. min_confidence overrides the filter's (maps ask for 'street')."""
+    within the viewer's scope, over its counted period (PERIOD_RULE). min_confidence raises the
+    filter's (counts at places ask for LOCATED); a filter on one place always applies LOCATED."""
+    f = f.counted()
     b = borough_condition(f, scope)
     parts, params = [b.sql], list(b.params)
     # `month` (the first day of every record's month) bounds both precisions, and unlike the CASE
@@ -127,7 +198,8 @@ def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: s
         if f.assault_methods:
             cond += " AND " + _in("category", f.assault_methods)
             params += list(f.assault_methods)
-        level = CONFIDENCE_ORDER[min_confidence or f.min_confidence]
+        level = max(CONFIDENCE_ORDER[min_confidence or "none"], CONFIDENCE_ORDER[f.min_confidence],
+                    CONFIDENCE_ORDER[LOCATED] if f.place is not None else 0)
         if level > 0:
             allowed = [c for c, i in CONFIDENCE_ORDER.items() if i >= level]
             cond += " AND " + _in("geocode_confidence", allowed)

@@ -10,14 +10,14 @@ import pandas as pd
 import shapely
 
 from data.store.cache import file_version, per_version
-from data.store.filters import Filters, borough_condition, incident_where
+from data.store.filters import LOCATED, Filters, borough_condition, incident_where
 from data.access.roles import UNRESTRICTED, Scope
 from data.ingest.schema import CONFIDENCE_ORDER
 from data.store.db import Store
 from layers.hexes import H3_RESOLUTIONS
 from layers.hotspots import neighbours_block
 from layers.hotspots_gi import weights_matrix
-from layers.hotspots import rank_hot_blocks
+from layers.hotspots import block_statistics, busiest_of, hot_of
 from layers.hexes import premises_rings
 from layers.hotspots import neighbours_hex, study_area_hexes
 
@@ -79,7 +79,7 @@ def hex_counts(store, f: Filters, res: int) -> pd.DataFrame:
     """Per H3 cell at resolution res: ed, police and total counts of located incidents."""
     if res not in H3_RESOLUTIONS:
         raise ValueError(f"H3 resolution {res} is not stored; expected one of {H3_RESOLUTIONS}")
-    w = _where(store, f)
+    w = incident_where(f, scope_of(store), min_confidence=LOCATED)
     return store.df(
         f"""SELECT h3_r{res} AS cell,
                    count(*) FILTER (WHERE source = 'ed') AS ed,
@@ -154,7 +154,7 @@ def incident_records(store, f: Filters, limit: int) -> pd.DataFrame:
 # ---- map: counts per spatial unit, hot blocks, day x hour, premises ------------------------
 
 UNIT_COLUMNS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10", "block_id")
-MAP_CONFIDENCE = "street"  # maps show ED records placed on a street or better; counts use every record
+MAP_CONFIDENCE = LOCATED  # counts at places: ED records placed on a street or better (filters.LOCATED_RULE)
 
 
 @per_version(64)
@@ -231,16 +231,24 @@ def source_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFID
 
 
 @per_version(64)
-def hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
-    """The hot blocks of a view (layers.hotspots.rank_hot_blocks): a block is hot when its Gi*
-    (exact Poisson p-values, 5 % FDR) is significant or it is in the top N of its borough."""
+def block_stats(store, f: Filters, alpha: float = 0.05) -> pd.DataFrame:
+    """Every block of the view's study area (the selected boroughs, all the viewer may see when none
+    are) with ed, police, total, rate per 100 m and the local test (layers.hotspots.block_statistics)."""
     blocks, weights = _block_neighbours(*_version(store), scope_of(store).boroughs_for(f.boroughs))
-    if blocks.empty:
-        return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
-                                     "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
     c = unit_counts.peek(store, f, "block_id")  # the block map has these counts already
     c = (source_counts(store, f, "block_id") if c is None else c).set_index("unit")
-    return rank_hot_blocks(c[["ed", "police"]], blocks, weights, top_n=top_n, alpha=alpha, p_method="exact")
+    return block_statistics(c[["ed", "police"]], blocks, weights, alpha=alpha)
+
+
+def hot_blocks(store, f: Filters, alpha: float = 0.05) -> pd.DataFrame:
+    """The hot blocks of a view: blocks the local test flags (Gi* with an exact negative-binomial test,
+    5 % FDR over the study area), ranked by total. Nothing else is called hot."""
+    return hot_of(block_stats(store, f, alpha))
+
+
+def busiest_blocks(store, f: Filters, top_n: int = 20) -> pd.DataFrame:
+    """The view's top_n blocks by total: a ranking, not a test (`hot` says which are also hot spots)."""
+    return busiest_of(block_stats(store, f), top_n)
 
 
 @lru_cache(maxsize=2)
@@ -263,7 +271,7 @@ def block_shapes(store, block_ids) -> pd.DataFrame:
 @per_version(64)
 def day_hour(store, f: Filters) -> pd.DataFrame:
     """ED assaults per weekday (0 = Monday) and hour of the assault (police.uk has no time)."""
-    w = incident_where(f.with_(sources=("ed",)), scope_of(store))
+    w = incident_where(f.only("ed"), scope_of(store))
     return store.df(
         f"""SELECT isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, count(*) AS n
             FROM incidents WHERE {w.sql} GROUP BY ALL ORDER BY weekday, hour""", w.params)

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where
+from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where, windows_before
 from data.store.queries import MAP_CONFIDENCE, raw_of, scope_of
 from data.store.cache import per_version
 from layers.hexes import premises_rings
 from data.ingest.schema import ASSAULT_METHODS
 from data.store.queries import block_study_area
-from layers.hotspots import rank_hot_blocks
+from layers.hotspots import block_statistics, emerging
 
 NIGHT_HOURS = (22, 6)          # 22:00 up to 05:59: the late-night economy
 GLASS = "04"                   # assault method: glass or bottle
@@ -24,6 +24,9 @@ EARTH_M = 6371008.8
 
 _DISTANCE = (f"{EARTH_M} * 2 * asin(sqrt(pow(sin(radians(i.lat - p.plat) / 2), 2)"
              " + cos(radians(p.plat)) * cos(radians(i.lat)) * pow(sin(radians(i.lon - p.plon) / 2), 2)))")
+
+
+EMERGING_SLICES = 12  # windows an emerging-hot-spot pattern is read over (a year of months)
 
 
 def check_radius(radius_m: float) -> float:
@@ -48,14 +51,7 @@ def _night(col: str = "i.occurred_at") -> str:
 
 
 def previous_window(f: Filters) -> Filters:
-    """The equal window just before f: as many whole months when f covers whole months (so police.uk
-    months line up and 2025 compares with all of 2024), else as many days (`Filters.previous`)."""
-    if f.start is None or f.end is None:
-        raise ValueError("a previous period needs a start and an end date")
-    if f.start.day == 1 and (f.end + timedelta(days=1)).day == 1:
-        months = (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
-        k = f.start.year * 12 + f.start.month - 1 - months
-        return f.with_(start=date(k // 12, k % 12 + 1, 1), end=f.start - timedelta(days=1))
+    """The equal window just before f's counted period (`Filters.previous`: whole months stay whole months)."""
     return f.previous()
 
 
@@ -93,7 +89,7 @@ def _near_counts(store, f: Filters, rings: pd.DataFrame, radius_m: float) -> pd.
 
 def named_counts(store, f: Filters) -> pd.DataFrame:
     """Per premises: ED records in the filter whose geocoder match names that venue (any confidence)."""
-    w = incident_where(f.with_(sources=("ed",), place=None), scope_of(store))
+    w = incident_where(f.only("ed").with_(place=None), scope_of(store))
     return store.df(
         f"""SELECT p.premises_id, count(*) AS named
             FROM (SELECT incident_id FROM incidents WHERE {w.sql}) i
@@ -162,6 +158,7 @@ def _near_rows(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataF
     with its distance: one scan that a profile's monthly series, hour-of-week, weapons and map all
     read from (a bounding box first, cheap on the coordinates, then the exact distance)."""
     radius_m = check_radius(radius_m)
+    f = f.counted()  # the view's period; adding police below must not widen an ED-only view's days
     w = _near_where(store, f.with_(sources=ALL_SOURCES))
     dlat = radius_m / 111_000 * 1.05
     sql = f"""SELECT i.incident_id, i.source, i.occurred_at, i.month, i.category, i.lat, i.lon,
@@ -172,7 +169,12 @@ def _near_rows(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataF
                AND i.lon BETWEEN p.plon - ? / cos(radians(p.plat)) AND p.plon + ? / cos(radians(p.plat))
               WHERE {_DISTANCE} <= ?
               ORDER BY i.occurred_at, i.incident_id"""
-    return store.df(sql, [str(premises_id)] + w.params + [dlat, dlat, dlat, dlat, radius_m])
+    rows = store.df(sql, [str(premises_id)] + w.params + [dlat, dlat, dlat, dlat, radius_m])
+    if f.start is not None and f.end is not None and not f.with_police:
+        when = pd.to_datetime(rows["occurred_at"])
+        inside = (when >= pd.Timestamp(f.start)) & (when < pd.Timestamp(f.end) + pd.Timedelta(days=1))
+        rows = rows.loc[(rows["source"] != "ed") | inside].reset_index(drop=True)
+    return rows
 
 
 def _near(store, f: Filters, premises_id: str, radius_m: float, sources=None) -> pd.DataFrame:
@@ -222,7 +224,7 @@ def nearby_methods(store, f: Filters, premises_id: str, radius_m: float) -> pd.D
 
 def named_monthly(store, f: Filters, premises_id: str) -> pd.DataFrame:
     """Per month of the window (zeros included): ED records whose geocoder match names this venue."""
-    w = incident_where(f.with_(sources=("ed",), place=None), scope_of(store))
+    w = incident_where(f.only("ed").with_(place=None), scope_of(store))
     c = store.df(f"""SELECT i.month, count(*) AS named
                      FROM (SELECT incident_id, month FROM incidents WHERE {w.sql}) i
                      JOIN geocode_matches g USING (incident_id)
@@ -247,40 +249,10 @@ def _fill_months(c: pd.DataFrame, f: Filters, cols: list[str]) -> pd.DataFrame:
 
 # ---- tasking -----------------------------------------------------------------------------
 
-def _tasking_where(store, f: Filters) -> Where:
-    """ED records of the window (placed on a street or better) and police records of the window.
-
-    police.uk gives only the month: a police record counts in the window that holds the 16th of
-    its month, so consecutive 28-day windows never count one month twice (the shared filter's
-    month rule would count the month of a window's first day in both).
-    """
-    ed = incident_where(f.with_(sources=("ed",), place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
-    if "police" not in f.sources or f.timed or f.start is None or f.end is None:
-        return ed
-    b = borough_condition(f, scope_of(store))
-    cond = f"{b.sql} AND source = 'police' AND (month + INTERVAL 15 DAY) BETWEEN ?::DATE AND ?::DATE"
-    params = b.params + [f.start, f.end]
-    if f.police_categories:
-        cond += f" AND category IN ({', '.join('?' * len(f.police_categories))})"
-        params += list(f.police_categories)
-    return Where(f"(({ed.sql}) OR ({cond}))", ed.params + params)
-
-
-def police_months(start: date, end: date) -> list[date]:
-    """The police.uk months that count in a window (those whose 16th lies inside it)."""
-    first = date(start.year, start.month, 1)
-    out = []
-    while first <= end:
-        if start <= first + timedelta(days=15) <= end:
-            out.append(first)
-        first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return out
-
-
 @per_version(32)
 def tasking_block_counts(store, f: Filters) -> pd.DataFrame:
-    """Per block with any incident in the window: block_id, ed, police (see `_tasking_where`)."""
-    w = _tasking_where(store, f)
+    """Per block with any incident in the window: block_id, ed, police (LOCATED ED records, the counted period)."""
+    w = _near_where(store, f)
     return store.df(f"""SELECT block_id, count(*) FILTER (WHERE source = 'ed') AS ed,
                                count(*) FILTER (WHERE source = 'police') AS police
                         FROM incidents WHERE {w.sql} AND block_id IS NOT NULL
@@ -296,23 +268,38 @@ def tasking_totals(store, f: Filters) -> dict[str, int]:
 def block_day_hour(store, f: Filters, block_ids) -> pd.DataFrame:
     """ED assaults of the window on the given blocks: block_id, weekday (0 = Monday), hour, n."""
     ids = [int(b) for b in block_ids]
-    w = incident_where(f.with_(sources=("ed",), place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
+    w = incident_where(f.only("ed").with_(place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
     return store.df(f"""SELECT block_id, isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, count(*) AS n
                         FROM incidents WHERE {w.sql} AND block_id IN (SELECT unnest(?::INTEGER[]))
                         GROUP BY ALL ORDER BY block_id, weekday, hour""", w.params + [ids])
 
 
 @per_version(32)
-def tasking_hot_blocks(store, f: Filters, top_n: int = 20, alpha: float = 0.05) -> pd.DataFrame:
-    """The hot blocks of the window: `rank_hot_blocks` (exact Poisson Gi*, 5 % FDR, top N per borough)
-    over the study blocks of the view, on the tasking counts (police by the 16th-of-month rule)."""
+def tasking_blocks(store, f: Filters, alpha: float = 0.05) -> pd.DataFrame:
+    """Every block of the view's study area with its counts and the local test (`block_statistics`)."""
     blocks, weights = block_study_area(store, f)  # neighbours and weights cached per data version
     counts = tasking_block_counts(store, f).set_index("block_id")
-    if blocks.empty:
-        return pd.DataFrame(columns=["block_id", "street", "borough_code", "ed", "police", "total",
-                                     "rate_per_100m", "gi_z", "p_fdr", "reason", "rank"])
     counts = counts.loc[counts.index.isin(blocks["block_id"].to_numpy())]
-    return rank_hot_blocks(counts, blocks, weights, top_n=top_n, alpha=alpha, p_method="exact")
+    return block_statistics(counts, blocks, weights, alpha=alpha)
+
+
+@per_version(16)
+def tasking_emerging(store, f: Filters, slices: int = EMERGING_SLICES, first_day: date | None = None) -> pd.DataFrame:
+    """Emerging hot spot category of every block of the view's study area over the `slices` equal
+    windows ending with f (`layers.hotspots.emerging`: the local test per window, an exact
+    Mann-Kendall trend of each block's Gi* z). Windows starting before first_day (the first day of
+    data) are left out, so a short history is not read as "new". attrs: slices, trend_possible."""
+    windows = [w for w in windows_before(f, slices) if first_day is None or w.start >= first_day]
+    blocks, weights = block_study_area(store, f)
+    ids = pd.Index(blocks["block_id"].to_numpy())
+    if len(windows) < 2 or blocks.empty:
+        out = pd.DataFrame({"category": pd.Series(["no pattern"] * len(ids), dtype=object)}, index=ids)
+        out.attrs.update({"slices": len(windows), "trend_possible": False})
+        return out
+    series = pd.DataFrame({
+        str(w.start): tasking_block_counts(store, w).set_index("block_id").eval("ed + police").reindex(ids, fill_value=0)
+        for w in windows}, index=ids)
+    return emerging(series, weights)
 
 
 def block_lines(store, block_ids) -> pd.DataFrame:

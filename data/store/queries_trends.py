@@ -7,14 +7,17 @@ returns nothing from it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from data.store import queries
+from data.store.cache import per_version
 from data.store.filters import Filters, borough_condition, incident_where
 from data.store.queries import scope_of
+from layers.concentration import DRAWS, SEED, table_and_curve, unallocated_blocks
 
 # ---- months ---------------------------------------------------------------------------------
 
@@ -147,6 +150,45 @@ def borough_ranking(store, f: Filters, months: int, by: str = "police") -> pd.Da
     t = t.sort_values([f"{by}_rate", "name"], ascending=[False, True], kind="stable", na_position="last").reset_index(drop=True)
     t["rank"] = np.arange(1, len(t) + 1)
     return t
+
+
+# ---- concentration on street blocks ------------------------------------------------------------
+
+def block_incidents(store, f: Filters) -> pd.DataFrame:
+    """Every street block of the view's boroughs (all the viewer may see when none is chosen), zeros
+    included: block_id, borough_code, length_m, ed, police, incidents (ed + police), by block_id.
+
+    A block's counts are the block map's (`queries.source_counts` by block_id: ED records placed
+    on a street or better, `queries.MAP_CONFIDENCE`, and police records), so the two agree. An
+    incident of the view placed on a block of another borough (near a boundary) is not counted.
+    """
+    blocks = queries.study_blocks(store, f)[["block_id", "borough_code", "length_m"]]
+    c = queries.unit_counts.peek(store, f, "block_id")  # a block map of the same view has them already
+    c = queries.source_counts(store, f, "block_id") if c is None else c
+    out = blocks.merge(c.rename(columns={"unit": "block_id"})[["block_id", "ed", "police"]], on="block_id", how="left")
+    out[["ed", "police"]] = out[["ed", "police"]].fillna(0).astype("int64")
+    out["incidents"] = out["ed"] + out["police"]
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Concentration:
+    """How concentrated the view's incidents are on its street blocks (layers.concentration)."""
+    blocks: int            # street blocks of the view's boroughs
+    total: int             # incidents placed on them
+    unallocated: int       # blocks without a length: never given an incident at random
+    table: pd.DataFrame    # per share of blocks: blocks, incidents, observed, random, ratio
+    curve: pd.DataFrame    # share_blocks, blocks, incidents, observed, random
+
+
+@per_version(16)
+def block_concentration(store, f: Filters, draws: int = DRAWS, seed: int = SEED) -> Concentration:
+    """Share of the view's incidents in its busiest street blocks, and at random by street length.
+
+    Cached per data version and view: the random draws (~3 s for all of London) run once."""
+    b = block_incidents(store, f).set_index("block_id")
+    table, curve = table_and_curve(b["incidents"], b["length_m"], draws=draws, seed=seed)
+    return Concentration(len(b), int(b["incidents"].sum()), unallocated_blocks(b["length_m"]), table, curve)
 
 
 # ---- data quality -----------------------------------------------------------------------------
@@ -293,7 +335,7 @@ def site_block_records(store, site: str, first: date, last: date) -> pd.DataFram
                     w.params + sp)
 
 
-def site_contribution(store, site: str, first: date, last: date, top_n: int = 10) -> dict:
+def site_contribution(store, site: str, first: date, last: date) -> dict:
     """What one ED's records made possible in a window: records in hot blocks, and the hot blocks only ED data revealed.
 
     Hot blocks are `queries.hot_blocks` (ED + police violence) of the window; "only ED data
@@ -302,9 +344,9 @@ def site_contribution(store, site: str, first: date, last: date, top_n: int = 10
     blocks where this site has records, with its records as site_records).
     """
     f = Filters(start=month_start(first), end=month_end(last))
-    hot = queries.hot_blocks(store, f, top_n)
-    ed_hot = queries.hot_blocks(store, f.with_(sources=("ed",)), top_n)
-    police_hot = queries.hot_blocks(store, f.with_(sources=("police",)), top_n)
+    hot = queries.hot_blocks(store, f)
+    ed_hot = queries.hot_blocks(store, f.only("ed"))
+    police_hot = queries.hot_blocks(store, f.only("police"))
     mine = site_block_records(store, site, first, last)
     revealed = ed_hot.loc[~ed_hot["block_id"].isin(police_hot["block_id"]), ["block_id", "street", "borough_code"]]
     counts = queries.unit_counts(store, f, "block_id").rename(columns={"unit": "block_id"})[["block_id", "ed", "police"]]

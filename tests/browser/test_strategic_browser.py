@@ -43,7 +43,7 @@ def test_csp_trends_journey(page, live_server, store, artifacts):
     page.wait_for_function("location.search.includes('from=2024-01-01') && location.search.includes('measure=rate')", timeout=15000)
     page.wait_for_function("document.querySelector('#trends-rolling').innerText.includes('per 1,000 residents')", timeout=15000)
     page.get_by_text("How to read this page").click()
-    page.wait_for_selector("text=dark figure is ED assaults per police-recorded violent crime")
+    page.wait_for_selector("text=compares two different recordings of violence")
     page.screenshot(path=str(artifacts / "trends-csp.png"), full_page=True)
 
     with page.expect_download() as dl:
