@@ -87,6 +87,8 @@ def hover_template(kind: str) -> str:
 def classes_for(units: pd.DataFrame, mode: str, record_level: bool) -> tuple[np.ndarray, Classes]:
     """Class index per unit for a colour mode; counts 1-4 are one class ('fewer than 5' without record-level access)."""
     if mode == "gi":
+        if "hot" not in units:  # not tested (hexagons finer than the test's resolution): nothing is hot or cold
+            return np.full(len(units), 2), GI_CLASSES
         return gi_class(units["hot"], units["cold"], units["q"]), GI_CLASSES
     if mode == "change":
         return change_class(units["change"]), CHANGE_CLASSES

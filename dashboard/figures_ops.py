@@ -149,8 +149,8 @@ def premises_map(prem: dict, block: pd.DataFrame, radius_m: float, *, records: p
 
 
 def tasking_map(hot: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white-bg",
-                record_level: bool = True) -> go.Figure:
-    """Map of just the hot blocks (red lines, a marker with the rank in its hover) over borough outlines."""
+                record_level: bool = True, listed: str = "Hot blocks") -> go.Figure:
+    """Map of just the listed blocks (red lines, named `listed`, a marker with the rank in its hover) over borough outlines."""
     fig = go.Figure()
     olats, olons = outline_lines(outlines)
     fig.add_trace(go.Scattermap(lat=olats, lon=olons, mode="lines", line={"width": 1, "color": "#888"},
@@ -159,7 +159,7 @@ def tasking_map(hot: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, 
         merged = hot.merge(lines[["block_id", "lat", "lon", "geom_wkb"]], on="block_id", how="inner")
         lats, lons = line_coords(merged["geom_wkb"])
         fig.add_trace(go.Scattermap(lat=lats, lon=lons, mode="lines", line={"width": 6, "color": HOT_COLOUR},
-                                    hoverinfo="skip", name="Hot blocks"))
+                                    hoverinfo="skip", name=listed))
         shown = suppress_parts(merged, ["ed", "police"], record_level, "total")
         fig.add_trace(go.Scattermap(
             # ranks in the hover, not as map text: map text needs glyph fonts from an outside host (see premises_map)

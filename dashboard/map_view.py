@@ -22,7 +22,7 @@ from data.access.disclosure import ratio, show
 from data.store.filters import Filters
 from layers.hexes import resolution_for_zoom
 from layers.hotspots import hot_of, local_hotspots, period_change
-from layers.hotspots_local import TEST_NAME
+from layers.hotspots_local import SIZE_MAX, TEST_NAME
 
 MAX_BLOCKS = 3000         # street-block polygons sent at most; beyond, the busiest are shown
 MAX_CELLS = 12000         # hexagons sent at most (the all-London r9 grid is ~17,000)
@@ -174,8 +174,10 @@ def _method(st: State, fitted: dict, units: str) -> str:
     """The method line of a colour mode: units, study area, test, FDR level and the fitted null."""
     area = "the selected boroughs" if st.map_filters.boroughs else "every borough you may see"
     if st.color == "gi" and "mu" in fitted:
+        spread = ("no overdispersion (Poisson)" if fitted["size"] >= SIZE_MAX
+                  else f"dispersion size {fitted['size']:.3g}")
         return (f"Hot spots: {TEST_NAME} on {units}, 5 % false discovery rate over {area} (fitted mean "
-                f"{fitted['mu']:.2f} per unit, dispersion size {fitted['size']:.3g}); a unit is hot only "
+                f"{fitted['mu']:.2f} per unit, {spread}); a unit is hot only "
                 "if its own count is unusual too.")
     if st.color == "change":
         return (f"Change: the period against the equal period before it, per day, exact binomial test on {units} "

@@ -156,6 +156,25 @@ def test_blocks_with_gi_and_change_colours(signed_in, store):
     changes = ch[MAP]["data"][0]
     assert changes["colorbar"]["ticktext"] == ["gone", "falling", "steady", "rising", "new"]
     assert all("Change:" in row[4] for row in changes["customdata"])
+    method = str(gi[8])
+    assert "Gi* with an exact negative-binomial test on street blocks, 5 % false discovery rate over the selected boroughs" in method
+    assert "exact binomial test" in str(ch[8]) and "per day" in str(ch[8])
+
+
+def test_hot_spots_do_not_depend_on_where_the_map_is(signed_in):
+    # two map positions over Hackney at hexagon resolution 9: the same cells get the same test results
+    views = ("51.5450,-0.0550,12.20", "51.5600,-0.0800,12.20")
+    with signed_in("analyst"):
+        outs = [map_page.render(f"?borough={HACKNEY}&color=gi&v={v}", None) for v in views]
+    tested = [dict(zip(o[MAP]["data"][0]["locations"], zip(o[MAP]["data"][0]["z"], (r[4] for r in o[MAP]["data"][0]["customdata"]))))
+              for o in outs]
+    common = set(tested[0]) & set(tested[1])
+    assert len(common) > 50
+    assert all(tested[0][c] == tested[1][c] for c in common)  # class and "Gi* z = .., q = .." per cell
+    assert outs[0][MAP]["data"][0]["locations"] == outs[1][MAP]["data"][0]["locations"]  # the whole study area, not the screen
+    with signed_in("analyst"):  # finer than the test's resolution: drawn, uncoloured, and said so
+        fine = map_page.render(f"?borough={HACKNEY}&color=gi&v=51.5450,-0.0550,14", None)
+    assert set(fine[MAP]["data"][0]["z"]) == {2} and "resolution 9" in json.dumps(fine[MAP]["layout"]["annotations"])
 
 
 def test_premises_overlay_counts_incidents_within_50m(signed_in, store):

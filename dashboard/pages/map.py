@@ -44,6 +44,7 @@ class Ids(StrEnum):
     SERIES = "map-series"
     HEATMAP = "map-dayhour"
     SUMMARY = "map-summary"
+    METHOD = "map-method"
     NOTES = "map-notes"
     TABLE = "map-borough-table"
     DOWNLOAD = "map-download"
@@ -95,7 +96,7 @@ def layout(search: str = "") -> html.Div:
                                                      value=f.min_confidence, clearable=False), md=2),
     ], className="g-2 mt-1")
     view = dbc.Row([
-        col("Colour by", dcc.RadioItems(id=fid("color"), options=[{"label": " count", "value": "count"}, {"label": " Gi* hot spots", "value": "gi"},
+        col("Colour by", dcc.RadioItems(id=fid("color"), options=[{"label": " count", "value": "count"}, {"label": " hot spots (Gi*)", "value": "gi"},
                                                                   {"label": " change vs previous period", "value": "change"}],
                                         value=st.color, inline=True, inputClassName="me-1", labelClassName="me-3"), md=6),
         col("Licensed premises", dbc.Switch(id=fid("premises"), value=st.premises and premises_allowed(), label="show on map",
@@ -110,7 +111,8 @@ def layout(search: str = "") -> html.Div:
         html.Div(id=Ids.SELECTION, className="small text-muted"),
         html.Div(id=Ids.SUMMARY, className="mb-2"),
         dbc.Row([
-            dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "64vh"}, config={"scrollZoom": True}), lg=7),
+            dbc.Col([dcc.Graph(id=Ids.MAP, style={"height": "64vh"}, config={"scrollZoom": True}),
+                     html.Div(id=Ids.METHOD, className="small text-muted mt-1")], lg=7),
             dbc.Col([dcc.Graph(id=Ids.SERIES, style={"height": "30vh"}, config={"displayModeBar": False}),
                      dcc.Graph(id=Ids.HEATMAP, style={"height": "24vh"}, config={"displayModeBar": False}),
                      html.Div([html.Span("Boroughs in this view", className="fw-semibold me-2"),
@@ -139,7 +141,8 @@ def _help() -> dbc.Accordion:
                "exactly this view."),
         html.P(PERIOD_RULE + " With an hour or weekday filter only ED records count (police.uk has no time)."),
         html.P(LOCATED_RULE + " The line under the cards says how many ED records of the view are placed well enough "
-               "to be on the map."),
+               "to be on the map. ED records whose location could not be placed in any borough count in all-London "
+               "totals only, on the table's last row."),
         html.P("Roles without record-level access see counts from 1 to 4 as '<5' and such places as 'fewer than 5'; a "
                "figure that would reveal a suppressed count is shown as '*'."),
     ], title="How to read this page")], start_collapsed=True, className="mt-2")
@@ -250,10 +253,10 @@ def render(state: str, geo_key: str | None):
     in_view = list(st.f.boroughs) or list(boroughs["code"])
     notes = coverage_notes(cov, st.f.start, st.f.end, st.f.sources, in_view, dict(zip(boroughs["code"], boroughs["name"])),
                            st.f.unit, premises=st.premises)
-    notes = [*method_notes(store, st, md, record_level), *notes]
+    method = [html.Div(n, className="map-method-note") for n in method_notes(store, st, md, record_level)]
     return (fig_map, fig_series, fig_heat, summary_cards(summary(store, st, record_level), notes),
             borough_table(table, record_level), "/download/boroughs.csv" + to_query(st.selection_filters.with_(place=None)),
-            selection_text(st), key)
+            selection_text(st), key, method)
 
 
 def method_notes(store, st: State, md, record_level: bool) -> list[str]:
@@ -331,5 +334,6 @@ def register_callbacks(app) -> None:
     app.callback(
         Output(Ids.MAP, "figure"), Output(Ids.SERIES, "figure"), Output(Ids.HEATMAP, "figure"), Output(Ids.SUMMARY, "children"),
         Output(Ids.TABLE, "children"), Output(Ids.DOWNLOAD, "href"), Output(Ids.SELECTION, "children"), Output(Ids.GEO_KEY, "data"),
+        Output(Ids.METHOD, "children"),
         Input(Ids.STATE, "data"), DashState(Ids.GEO_KEY, "data"),
     )(guard(PERMISSION)(render))

@@ -24,6 +24,7 @@ from data.store.queries_coverage import coverage
 from data.access.disclosure import show
 from data.store.filters import LOCATED_RULE, PERIOD_RULE, Filters
 from data.store.queries_ops import EMERGING_SLICES
+from layers.hotspots_local import SIZE_MAX
 from data.access.disclosure import suppress_parts
 
 PATH, TITLE, PERMISSION = "/tasking", "Tasking", "view_tasking"
@@ -32,19 +33,24 @@ SHOW_N = (10, 20, 50)
 EXTRA_KEYS = ("cmp", "top", "list")
 
 COLUMNS = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "total": "Total",
-           "per_100m": "Per 100 m", "hot": "Hot spot", "pattern": "Pattern", "expected": "Expected", "change": "Change",
-           "change_class": "Class", "peak_days": "Peak days", "peak_hours": "Peak hours",
-           "ed_per_police": "ED per police", "ed_excess": "More ED than police"}
+           "per_100m": "Per 100 m", "hot": "Hot spot", "pattern": "Pattern", "expected": "Expected",
+           "change_class": "Class", "peak_days": "Peak days", "peak_hours": "Peak hours", "ed_excess": "ED > police"}
+# the grid shows these; the CSV and the pack also give the change (total - expected) and ED per police
+TOOLTIPS = {"ed_excess": "More ED assaults relative to police-recorded violence than in the area, beyond chance",
+            "pattern": "Emerging hot spot category over the last 12 windows",
+            "expected": "Count expected from the comparison period, scaled by days",
+            "hot": "A significant hot spot (Gi*, exact negative-binomial test, 5 % FDR)"}
 
 
-COUNT_COLUMNS = {"rank", "ed", "police", "total", "per_100m", "expected", "change", "ed_per_police"}
-WIDTHS = {"rank": 50, "street": 170, "borough": 110, "change_class": 80, "peak_days": 110, "peak_hours": 100,
-          "ed_excess": 100, "hot": 70, "pattern": 150}
+COUNT_COLUMNS = {"rank", "ed", "police", "total", "per_100m", "expected"}
+WIDTHS = {"rank": 50, "street": 150, "borough": 100, "ed": 60, "police": 60, "total": 60, "change_class": 80,
+          "peak_days": 100, "peak_hours": 100, "ed_excess": 90, "hot": 70, "pattern": 130}
 
 
 def table_columns() -> list[dict]:
     """The tasking grid's columns: counts right-aligned; rising in red, falling in green."""
-    cols = [column(k, v, COUNT if k in COUNT_COLUMNS else "text", min_width=WIDTHS.get(k, 70)) for k, v in COLUMNS.items()]
+    cols = [column(k, v, COUNT if k in COUNT_COLUMNS else "text", min_width=WIDTHS.get(k, 70),
+                   **({"headerTooltip": TOOLTIPS[k]} if k in TOOLTIPS else {})) for k, v in COLUMNS.items()]
     for c in cols:
         if c["field"] == "change_class":
             c["cellClassRules"] = {"istv-rising": "params.value === 'rising' || params.value === 'new'",
@@ -171,7 +177,8 @@ def _help() -> dbc.Accordion:
 def method_line(t) -> str:
     """One line under the table: what was tested, where, over which days."""
     null = t.null
-    fit = (f"fitted mean {null['mu']:.2f} per block, dispersion size {null['size']:.3g}" if null.get("mu") else "no incidents")
+    fit = ("no incidents" if not null.get("mu") else f"fitted mean {null['mu']:.2f} per block, "
+           + ("no overdispersion (Poisson)" if null["size"] >= SIZE_MAX else f"dispersion size {null['size']:.3g}"))
     return (f"Hot spots: {null.get('test', 'local test')}, 5 % FDR over {t.stats_blocks:,} blocks of the selected "
             f"boroughs ({fit}); {t.hot_count:,} hot. Window counted {t.filters.start:%d %b %Y} to {t.filters.end:%d %b %Y} "
             f"({t.filters.days()} days); compared with {t.compare.start:%d %b %Y} to {t.compare.end:%d %b %Y} "
@@ -209,7 +216,8 @@ def update_view(boroughs, start, end, mode, top, listing):
     t = gather_tasking(store, f, mode, top, listing)
     rows = table_rows(t, rl)
     outlines = queries.borough_outlines(store, f.boroughs)
-    fig_map = figures_ops.tasking_map(t.table, t.lines, outlines, style=current_config().map_style, record_level=rl)
+    fig_map = figures_ops.tasking_map(t.table, t.lines, outlines, style=current_config().map_style, record_level=rl,
+                                      listed="Hot blocks" if listing == "hot" else "Busiest blocks")
     hours = figures_ops.hour_of_week(t.day_hour, rl, "ED assaults on these blocks by weekday and hour")
     query = to_query(f, default_filters(bounds), {"cmp": mode if mode != "baseline" else None,
                                                   "top": top if top != 20 else None,

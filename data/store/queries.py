@@ -129,15 +129,26 @@ def totals(store, f: Filters) -> dict[str, int]:
     return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
 
 
+NO_BOROUGH = "No borough (location not placed)"
+
+
 def borough_table(store, f: Filters) -> pd.DataFrame:
-    """Per borough in the selection: name, population, ed and police counts (zeros included)."""
+    """Per borough in the selection: name, population, ed and police counts (zeros included), and a
+    last NO_BOROUGH row for the records of an all-London view placed in no borough."""
     names, _ = _reference(*_version(store))
     wanted = scope_of(store).boroughs_for(f.boroughs)  # None: every borough; (): none
     table = names if wanted is None else names[names["code"].isin(wanted)]
-    c = month_borough_counts(store, f).groupby("borough_code")[["ed", "police"]].sum()
+    counts = month_borough_counts(store, f)
+    c = counts.groupby("borough_code")[["ed", "police"]].sum()
     out = table.merge(c, left_on="code", right_index=True, how="left").fillna({"ed": 0, "police": 0})
     out = out.astype({"ed": "int64", "police": "int64"})[["code", "name", "population", "ed", "police"]]
-    return out.sort_values("name", kind="stable").reset_index(drop=True)
+    out = out.sort_values("name", kind="stable").reset_index(drop=True)
+    # an all-London view also counts records placed in no borough (an ED location that could not be
+    # mapped): one more row, so the rows add up to the view's totals
+    nowhere = counts.loc[counts["borough_code"].isna(), ["ed", "police"]].sum()
+    if wanted is None and nowhere.sum() > 0:
+        out.loc[len(out)] = [None, NO_BOROUGH, None, int(nowhere["ed"]), int(nowhere["police"])]
+    return out
 
 
 def incident_records(store, f: Filters, limit: int) -> pd.DataFrame:

@@ -144,6 +144,7 @@ def borough_ranking(store, f: Filters, months: int, by: str = "police") -> pd.Da
     if months < 1:
         raise ValueError(f"months was {months} but a window has at least one month")
     t = queries.borough_table(store, f.with_(boroughs=()))
+    t = t.loc[t["code"].notna()].copy()  # records placed in no borough are not a borough to rank
     pop = t["population"].astype(float).where(t["population"] > 0)
     t["ed_rate"] = t["ed"] / pop * 1000 * 12 / months
     t["police_rate"] = t["police"] / pop * 1000 * 12 / months
