@@ -4,7 +4,7 @@
 
 Times, after one warm-up, p50/p95 of:
 - `queries.hot_blocks` for all London over the last 12 months of data (SQL GROUP BY in DuckDB,
-  cached block neighbours, vectorised Gi* with exact Poisson p-values, top N per borough);
+  cached block neighbours, vectorised Gi* with the exact negative-binomial test of `local_hotspots`);
 - Gi* over every r9 hexagon of London for 12 months (zeros included);
 and the same computations done the obvious way in the same run: load the points into pandas,
 group, then loop over each unit's neighbours in Python.
@@ -56,7 +56,7 @@ def main() -> None:
     from data.store import queries
     from data.store.filters import Filters
     from data.store.db import Store
-    from layers.hotspots import gi_star
+    from layers.hotspots import local_hotspots
     store = Store(args.db)
     n = int(store.df("SELECT count(*) FROM incidents").iloc[0, 0])
     hi = store.df("SELECT max(month) AS m FROM incidents").iloc[0, 0]
@@ -69,7 +69,7 @@ def main() -> None:
     def hex_gi():
         cells, nb = queries.hex_study_area(store, f, 9)
         c = queries.unit_counts(store, f, "h3_r9").set_index("unit")["total"]
-        return gi_star(c.reindex(pd.Index(cells, dtype="uint64"), fill_value=0), nb, p_method="exact")
+        return local_hotspots(c.reindex(pd.Index(cells, dtype="uint64"), fill_value=0), nb)
     hx_p50, hx_p95 = timed(hex_gi, args.runs)
     from layers.hotspots import neighbours_block, neighbours_hex
     cells, _ = queries.hex_study_area(store, f, 9)

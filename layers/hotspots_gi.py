@@ -10,15 +10,12 @@ itself and on each neighbour, w_i = 1 + number of neighbours, n units, mean ybar
 Where esda divides by zero (all counts equal, or a unit whose neighbourhood is the whole
 study area) we return z = 0, p = 1: no evidence of clustering either way.
 
-p-values. "normal" (the default, as esda's p_norm and ArcGIS): 2 * (1 - Phi(|z|)). On
-sparse counts (a 28-day window spreads a few thousand incidents over ~100,000 blocks) the
-local sums are far from normal and this is badly anti-conservative: on pure Poisson noise
-with 0.05-0.5 incidents per unit it flags hundreds of "hot spots" after FDR (see
-bench/hotspots_core.py). "exact" takes p from the randomisation distribution the z-score
-approximates: the local sum of w_i values drawn from the study area's own counts (the
-w_i-fold convolution of their empirical distribution; drawing with replacement, which
-differs from the permutation null by O(w_i / n), nothing for study areas of hundreds of
-units or more), two-sided by doubling the smaller tail. It needs whole counts.
+p-values here are the normal approximation (esda's p_norm, ArcGIS): 2 * (1 - Phi(|z|)). On
+sparse counts (a month spreads a few thousand incidents over ~100,000 blocks) the local sums
+are far from normal and this is badly anti-conservative: on pure Poisson noise with 0.05-0.5
+incidents per unit it flags hundreds of "hot spots" after FDR (bench/hotspots_sim.py). The
+pages use `layers.hotspots_local.local_hotspots` instead (the same z, an exact negative-binomial
+tail); `gi_star` stays as the reference statistic the tests compare with esda.
 """
 from __future__ import annotations
 
@@ -27,7 +24,6 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.signal import convolve
 from scipy.stats import norm
 
 
@@ -139,44 +135,9 @@ def gi_z(w: sp.csr_matrix, values: np.ndarray) -> np.ndarray:
     return z[:, 0] if one else z
 
 
-P_METHODS = ("normal", "exact")
-
-
-def exact_p(w: sp.csr_matrix, values: np.ndarray) -> np.ndarray:
-    """Two-sided p of each unit's local sum under randomisation (see the module docstring)."""
-    y = np.asarray(values, dtype=float)
-    one = y.ndim == 1
-    y = y[:, None] if one else y
-    n = y.shape[0]
-    card = np.rint(row_sums(w)).astype(np.int64)
-    local = np.rint(w @ y).astype(np.int64)
-    p = np.ones(y.shape)
-    for col in range(y.shape[1]):
-        pmf0 = np.bincount(np.rint(y[:, col]).astype(np.int64)) / n if n else np.ones(1)
-        pmf = np.ones(1)
-        for k in range(1, (card.max() if n else 0) + 1):
-            # fft noise can dip just below 0 far out in the tails
-            pmf = np.clip(convolve(pmf, pmf0), 0.0, None)
-            rows = np.flatnonzero(card == k)
-            if len(rows) == 0:
-                continue
-            upper = np.cumsum(pmf[::-1])[::-1]  # P(L >= l)
-            lower = np.cumsum(pmf)  # P(L <= l)
-            at = local[rows, col]
-            p[rows, col] = np.minimum(1.0, 2.0 * np.minimum(upper[at], lower[at]))
-    return p[:, 0] if one else p
-
-
-def gi_p(w: sp.csr_matrix, values: np.ndarray, z: np.ndarray, method: str) -> np.ndarray:
-    """Two-sided p-values of Gi* z-scores by `method` ('normal' or 'exact')."""
-    if method == "normal":
-        return 2.0 * norm.sf(np.abs(z))
-    if method == "exact":
-        y = np.asarray(values, dtype=float)
-        if (y != np.rint(y)).any():
-            raise ValueError("p_method 'exact' needs whole counts; use 'normal' for harm-weighted values")
-        return exact_p(w, y)
-    raise ValueError(f"p_method was {method!r} but must be one of {P_METHODS}")
+def gi_p(z: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of Gi* z-scores from the normal approximation (esda's p_norm, ArcGIS)."""
+    return 2.0 * norm.sf(np.abs(z))
 
 
 def flags(z: np.ndarray, p: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,16 +174,15 @@ def resolve_weights(ids: pd.Index, neighbours) -> sp.csr_matrix:
     return weights_matrix(ids, neighbours)
 
 
-def gi_star(counts: pd.Series, neighbours: dict | sp.csr_matrix, alpha: float = 0.05,
-            p_method: str = "normal") -> pd.DataFrame:
+def gi_star(counts: pd.Series, neighbours: dict | sp.csr_matrix, alpha: float = 0.05) -> pd.DataFrame:
     """Getis-Ord Gi* hot and cold spots with binary weights (the unit itself included).
 
     counts: one value per unit of the study area, zero-count units included (they lower
     the mean and matter to the answer). neighbours: unit id -> neighbouring unit ids, of
     the same type as the index of `counts`; ids not in `counts` are ignored. Or the
     matrix `weights_matrix(counts.index, neighbours)`, to build it once for several calls.
-    p_method: 'normal' (default) or 'exact', see the module docstring: prefer 'exact'
-    for sparse whole counts. Returns, indexed like `counts`: gi_z, p (two-sided),
+    p is the normal approximation (see the module docstring; pages use `local_hotspots`).
+    Returns, indexed like `counts`: gi_z, p (two-sided),
     p_fdr (Benjamini-Hochberg over all units), hot (z > 0 and p_fdr < alpha), cold
     (z < 0 and p_fdr < alpha).
     """
@@ -232,6 +192,6 @@ def gi_star(counts: pd.Series, neighbours: dict | sp.csr_matrix, alpha: float = 
     check_counts(y, ids, "counts")
     w = resolve_weights(ids, neighbours)
     z = gi_z(w, y)
-    p = gi_p(w, y, z, p_method)
+    p = gi_p(z)
     q, hot, cold = flags(z, p, alpha)
     return pd.DataFrame({"gi_z": z, "p": p, "p_fdr": q, "hot": hot, "cold": cold}, index=ids)

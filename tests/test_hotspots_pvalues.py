@@ -13,34 +13,21 @@ from layers.hotspots import gi_star, weights_matrix
 from tests.test_hotspots import PATH, grid_neighbours
 
 
-# --- exact p-values ----------------------------------------------------------------------
+# --- normal p-values (the reference statistic; pages use local_hotspots) -----------------------
 
-def test_exact_p_is_the_convolution_of_the_study_areas_own_counts():
-    # counts 2,0,0,0: one draw is 0 (3/4) or 2 (1/4). a sums 2 draws: P(0,2,4) = 9/16, 6/16, 1/16,
-    # its L = 2: min(P(L>=2) = 7/16, P(L<=2) = 15/16) * 2 = 7/8.  b sums 3 draws with L = 2:
-    # P(L>=2) = 37/64 doubles past 1.  c: 3 draws, L = 0: 2 * 27/64.  d: 2 draws, L = 0: 2 * 9/16 > 1
-    res = gi_star(pd.Series([2, 0, 0, 0], index=list("abcd")), PATH, p_method="exact")
-    assert res["p"].tolist() == pytest.approx([7 / 8, 1.0, 54 / 64, 1.0])
-    assert res["gi_z"].tolist() == pytest.approx([1, 1 / math.sqrt(3), -math.sqrt(3), -1])  # z unchanged
+def test_gi_star_p_is_the_two_sided_normal_tail_of_z():
+    res = gi_star(pd.Series([2, 0, 0, 0], index=list("abcd")), PATH)
+    assert res["gi_z"].tolist() == pytest.approx([1, 1 / math.sqrt(3), -math.sqrt(3), -1])
+    # 2 * (1 - Phi(1)) = 0.3173105; 2 * (1 - Phi(sqrt 3)) = 0.0832645
+    assert res["p"].tolist() == pytest.approx([0.3173105, 0.5637029, 0.0832645, 0.3173105], abs=1e-6)
+    with pytest.raises(TypeError):
+        gi_star(pd.Series([1, 0, 0, 0], index=list("abcd")), PATH, p_method="exact")  # the redraw is gone
 
 
-def test_on_sparse_noise_normal_p_finds_false_hot_spots_and_exact_p_does_not():
+def test_on_sparse_noise_the_normal_tail_finds_false_hot_spots():
     nb = grid_neighbours(40, 40)
     noise = pd.Series(np.random.default_rng(2).poisson(0.1, 1600))
     assert gi_star(noise, nb)["hot"].sum() == 10  # the normal tail is far too thin for sums of 0.1s
-    assert gi_star(noise, nb, p_method="exact")["hot"].sum() == 0
-    planted = noise.copy()
-    cluster = [r * 40 + c for r in range(10, 13) for c in range(10, 13)]
-    planted[cluster] += 3
-    found = gi_star(planted, nb, p_method="exact")
-    assert set(cluster) <= set(found.index[found["hot"]])
-
-
-def test_exact_p_needs_whole_counts_and_a_known_method():
-    with pytest.raises(ValueError, match="p_method 'exact' needs whole counts"):
-        gi_star(pd.Series([1.5, 0, 0, 0], index=list("abcd")), PATH, p_method="exact")
-    with pytest.raises(ValueError, match="p_method was 'perm' but must be one of \\('normal', 'exact'\\)"):
-        gi_star(pd.Series([1, 0, 0, 0], index=list("abcd")), PATH, p_method="perm")
 
 
 # --- Gi* against PySAL esda --------------------------------------------------------------
