@@ -247,8 +247,9 @@ def summary(store, st: State, record_level: bool) -> dict:
                                                   and (not f.end or m <= f.end)))
     if f.start and f.end:
         before = queries.totals(store, f.previous())
+        days = f.days() / f.previous().days()  # per day of exposure: March against February is 31 against 28
         for k in ("ed", "police"):
             small = not record_level and (0 < now[k] < 5 or 0 < before[k] < 5)
-            out[f"{k}_change"] = "*" if small else (f"{(now[k] - before[k]) / before[k]:+.0%}" if before[k] else "–")
+            out[f"{k}_change"] = "*" if small else (f"{now[k] / (before[k] * days) - 1:+.0%}" if before[k] else "–")
         out["raw_previous"] = before
     return out

@@ -32,11 +32,20 @@ def share(part, whole, record_level: bool) -> str:
     return f"{100 * part / whole:.0f}%"
 
 
-def change(current, previous, record_level: bool) -> str:
-    """Signed difference of two counts ('+3', '-2', '0'), '*' when either is 1-4 for aggregate roles."""
+def exposure_ratio(f: Filters) -> float:
+    """Days of f's counted period / days of the period before it (March against February: 31/28)."""
+    return f.days() / f.previous().days()
+
+
+def change(current, previous, record_level: bool, ratio: float = 1.0) -> str:
+    """Change per day of exposure: current - previous x ratio ('+3', '-2', '0'; one decimal when the
+    periods differ in length, as March against February), '*' when either count is 1-4 for aggregate roles."""
     if not record_level and (is_small(current) or is_small(previous)):
         return SECONDARY
-    return f"{int(current) - int(previous):+d}" if current != previous else "0"
+    if ratio == 1.0:
+        return f"{int(current) - int(previous):+d}" if current != previous else "0"
+    diff = float(current) - float(previous) * ratio
+    return "0" if abs(diff) < 0.05 else f"{diff:+.1f}"
 
 
 # ---- premises --------------------------------------------------------------------------------
@@ -88,8 +97,9 @@ PREMISES_COLUMNS = {
 }
 
 
-def premises_display(rows: pd.DataFrame, record_level: bool) -> pd.DataFrame:
-    """The premises table as a viewer sees it: strings, counts of 1-4 as '<5' for aggregate roles."""
+def premises_display(rows: pd.DataFrame, record_level: bool, ratio: float = 1.0) -> pd.DataFrame:
+    """The premises table as a viewer sees it: strings, counts of 1-4 as '<5' for aggregate roles; the change
+    per day of exposure (ratio = `exposure_ratio` of the view)."""
     out = pd.DataFrame({
         "premises_id": rows["premises_id"], "rank": rows["rank"], "name": rows["name"], "address": rows["address"],
         "licence": rows["licence_type"].map(lambda t: LICENCE_LABELS.get(t, t or "")),
@@ -106,7 +116,7 @@ def premises_display(rows: pd.DataFrame, record_level: bool) -> pd.DataFrame:
             out.loc[hide & ~rows[col].map(is_small), col] = SECONDARY
     out["night"] = [share(n, e, record_level) for n, e in zip(rows["ed_night"], rows["ed"])]
     out["glass"] = [share(g, e, record_level) for g, e in zip(rows["ed_glass"], rows["ed"])]
-    out["change"] = [change(c, p, record_level) for c, p in zip(rows["total"], rows["prev_total"])]
+    out["change"] = [change(c, p, record_level, ratio) for c, p in zip(rows["total"], rows["prev_total"])]
     return out
 
 

@@ -62,7 +62,8 @@ def test_change_against_previous_equal_period(signed_in, store):
         out = map_page.render(f"?borough={HACKNEY}&from=2025-04-01&to=2025-06-30", None)
     now = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-04-01', '2025-06-30')}")
     before = _sql(store, f"borough_code = '{HACKNEY}' AND {_period('ed', '2025-01-01', '2025-03-31')}")  # the 3 whole months before
-    assert f"{(now - before) / before:+.0%} vs previous period" in str(out[SUMMARY])
+    # per day of exposure: April-June (91 days) against January-March (90 days)
+    assert f"{now / (before * 91 / 90) - 1:+.0%} vs previous period" in str(out[SUMMARY])
 
 
 def test_previous_period_of_whole_months_is_whole_months():

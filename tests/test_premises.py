@@ -333,3 +333,13 @@ def test_profile_parts_read_from_one_scan_keep_each_ones_sources(store):
     assert ed_hours["n"].sum() == both["ed"].sum() == queries_ops.nearby_methods(store, Y2025, pid, 50)["ed"].sum()
     recs = queries_ops.nearby_records(store, Y2025.with_(sources=("ed",)), pid, 50)
     assert set(recs["source"]) == {"ed"} and len(recs) == both["ed"].sum()
+
+
+def test_changes_are_per_day_of_exposure():
+    from dashboard.reports_ops import change, exposure_ratio
+    march = Filters(start=date(2025, 3, 1), end=date(2025, 3, 31))
+    assert exposure_ratio(march) == pytest.approx(31 / 28)  # against February
+    assert change(31, 28, True, 31 / 28) == "0"             # the same rate per day: no change
+    assert change(40, 28, True, 31 / 28) == "+9.0"
+    assert change(12, 10, True) == "+2" and change(3, 10, False) == "*"
+    assert exposure_ratio(march.with_(start=date(2025, 3, 5), end=date(2025, 3, 14), sources=("ed",))) == 1.0

@@ -5,7 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import figures, figures_ops
-from dashboard.reports_ops import LICENCE_LABELS, Profile, change, hot_flag, share
+from dashboard.reports_ops import LICENCE_LABELS, Profile, change, exposure_ratio, hot_flag, share
 from data.store import queries_ops
 from data.access.disclosure import show
 
@@ -43,7 +43,7 @@ def profile_view(store, p: Profile, style: str, pack_html: str, pack_csv: str) -
             _fact(f"ED assaults within {p.radius_m:g} m", show(p.ed, rl), "profile-ed"),
             _fact("Police violence", show(p.police, rl), "profile-police"),
             _fact("Previous period (both)", show(prev, rl), "profile-prev"),
-            _fact("Change", change(total, prev, rl), "profile-change"),
+            _fact("Change", change(total, prev, rl, exposure_ratio(p.filters)), "profile-change"),
             _fact("ED 22:00-06:00", share(p.ed_night, p.ed, rl), "profile-night"),
             _fact("ED naming the venue", show(int(named["named"].sum()), rl), "profile-named"),
         ], className="g-2 mb-2"),

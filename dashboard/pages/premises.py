@@ -17,14 +17,14 @@ from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export, csv_response, require_export
 from dashboard.map_view import default_filters
 from dashboard.components.premises_profile import profile_view
-from dashboard.reports_ops import (LICENCE_LABELS, PREMISES_COLUMNS, evidence_frame, gather_profile, hot_flag,
+from dashboard.reports_ops import (LICENCE_LABELS, PREMISES_COLUMNS, evidence_frame, exposure_ratio, gather_profile, hot_flag,
                                    premises_display, premises_rows)
 from dashboard.reports_ops_html import evidence_pack_html
 from dashboard.static_charts import pack_draw
 from dashboard.url_state import from_query, parse_day, to_query
 from data.store import queries
 from data.store import queries_ops
-from data.store.filters import Filters
+from data.store.filters import PERIOD_RULE, Filters
 from data.access.disclosure import show
 from data.ingest.schema import LICENCE_TYPES
 from dashboard.figures import LONDON_CENTER, outline_lines
@@ -155,7 +155,10 @@ def _help() -> dbc.Accordion:
                "definition as the map), or shares a junction with one. '22:00-06:00' and 'Glass or bottle' are shares "
                "of the nearby ED assaults (police.uk has neither the time nor the weapon). 'ED names venue' counts ED "
                "records whose location text the geocoder matched to this premises by name. 'Previous' and 'Change' "
-               "compare with the equal period just before."),
+               "compare with the equal period just before (as many whole months while police records are shown); the "
+               "change is per day of exposure: the previous count is scaled by the two periods' days (31/28 for March "
+               "against February)."),
+        html.P(PERIOD_RULE),
         html.P("Click a row or a marker for the premises' profile and its evidence pack, a printable document for a "
                "licence review hearing with the method statement and the numbers."),
         html.P("Roles without record-level access see counts from 1 to 4 as '<5', and shares or changes that would "
@@ -215,10 +218,10 @@ def table_page(request: dict | None, controls: list | None) -> dict:
     rows = ranked_rows(store, f, radius, types, min_count, text)
     start, end, sort_model = page_request(request, PAGE_SIZE)
     if sort_model:
-        shown = sort_shown(premises_display(rows, store.scope.record_level), sort_model, COUNT_COLUMNS)
+        shown = sort_shown(premises_display(rows, store.scope.record_level, exposure_ratio(f)), sort_model, COUNT_COLUMNS)
         part = shown.iloc[start:end]
     else:  # the ranking's own order: shape only the rows asked for
-        part = premises_display(rows.iloc[start:end], store.scope.record_level)
+        part = premises_display(rows.iloc[start:end], store.scope.record_level, exposure_ratio(f))
     return {"rowData": part.to_dict("records"), "rowCount": len(rows)}
 
 
@@ -325,7 +328,7 @@ def register_routes(server) -> None:
     def premises_list_csv():
         store, f, v = _request_view("premises")
         rows = ranked_rows(store, f, v["radius"], v["types"], v["min"], v["q"])
-        shown = premises_display(rows, store.scope.record_level).drop(columns=["premises_id"])
+        shown = premises_display(rows, store.scope.record_level, exposure_ratio(f)).drop(columns=["premises_id"])
         shown.insert(1, "premises_id", rows["premises_id"])
         shown.insert(len(shown.columns), "radius_m", v["radius"])
         out = audited_export("premises", shown.rename(columns={"licence": "licence_type"}), f, Export(None), v)
