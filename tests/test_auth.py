@@ -16,7 +16,8 @@ from tests.fixtures import config_for
 
 WESTMINSTER, HACKNEY = "E09000033", "E09000012"
 OUTPUTS = (("map-hexes", "figure"), ("map-series", "figure"), ("map-dayhour", "figure"), ("map-summary", "children"),
-           ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"))
+           ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"),
+           ("map-method", "children"))
 
 
 def map_request(boroughs, start="2024-01-01", end="2025-12-31"):

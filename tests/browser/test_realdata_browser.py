@@ -78,7 +78,9 @@ def test_every_page_and_export_of_every_role_on_real_files(browser, real_server)
                 body = response.text()
                 if href.split("?")[0].endswith(".csv"):
                     lines = [line for line in body.splitlines() if line and not line.startswith("#")]
-                    assert len(lines) >= 2, (username, href, body[:300])  # a header and at least one row
+                    # a header and at least one row; the tasking pack lists significant hot blocks, which a month of
+                    # the small real sample may not have (the page then says so): a header alone is its honest answer
+                    assert len(lines) >= (1 if "/tasking/" in href else 2), (username, href, body[:300])
                 else:
                     assert "<h1" in body and "Chart not drawn: the chart could not" not in body, (username, href)
             every[username] = sorted(exports)
