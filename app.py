@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from dash import Dash
 
-from config import CONFIG_KEY, SECRET_FILE, STORE_KEY, Config, ConfigError, secret_problem
+from config import CONFIG_KEY, LEVELS_KEY, SECRET_FILE, STORE_KEY, Config, ConfigError, secret_problem
 from dashboard import exports, shell
 from dashboard.auth import init_auth
 from dashboard.headers import init_headers
@@ -18,6 +18,9 @@ from dashboard.ops import init_ops, settle_memory
 from data.errors import StoreError
 from cli import register_cli
 from data.store.db import Store
+from data.access import disclosure
+from data.access.disclosure import Protection
+from data.access.roles import disclosure_levels
 from data.access.users import UserStore
 from data.demo.build import build_demo_database
 
@@ -107,6 +110,11 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
     if config.demo:
         users.ensure_demo_users()
     check_production(config, users)
+    try:  # the disclosure policy: the role table with ISTV_DISCLOSURE's overrides, checked before serving
+        levels = disclosure_levels(config.disclosure)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    disclosure.configure(Protection(config.disclosure_threshold, config.disclosure_rounding, config.disclosure_perturb))
     if prepare_database:
         ensure_database(config)
     # Bootstrap is served from assets/ (00-bootstrap-*.css): many NHS and police networks block CDNs
@@ -114,6 +122,7 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
                serve_locally=True)
     app.server.extensions[STORE_KEY] = Store(config.db_path, timeout_s=config.query_timeout_s or None)
     app.server.extensions[CONFIG_KEY] = config
+    app.server.extensions[LEVELS_KEY] = levels
     app.server.secret_key = secret
     init_ops(app.server, config, STORE_KEY)
     init_headers(app, config)

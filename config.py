@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_SECRET = "dev-insecure-change-me"  # never accepted: it is public (earlier versions defaulted to it)
 SECRET_FILE = ".istv-secret-key"  # beside ISTV_DB when ISTV_SECRET_KEY is empty; mode 0600
 # where create_app keeps the store and the settings on the Flask app (app.extensions[KEY])
-STORE_KEY, CONFIG_KEY = "istv_store", "istv_config"
+STORE_KEY, CONFIG_KEY, LEVELS_KEY = "istv_store", "istv_config", "istv_disclosure_levels"
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ISTV_TRUSTED_PROXIES", "0", "How many reverse proxies in front of the app set X-Forwarded-For; 0: use the connection's address. Only set it behind your own proxy, or anyone can claim any address."),
     Setting("ISTV_QUERY_TIMEOUT_S", "20", "Seconds a web query may run before it is stopped and the user asked to narrow the filter."),
     Setting("ISTV_MAX_REQUEST_BYTES", "1000000", "Largest request body the web app accepts (bytes); larger ones get 413."),
+    Setting("ISTV_DISCLOSURE", "", "Per-role disclosure levels overriding the policy table (docs/disclosure.md), e.g. `licensing=protected,csp=exact`; levels `record`, `exact`, `protected`."),
+    Setting("ISTV_DISCLOSURE_THRESHOLD", "5", "Protected level: protected counts below this show as `<5` (the threshold)."),
+    Setting("ISTV_DISCLOSURE_ROUNDING", "5", "Protected level: counts at or above the threshold are rounded to a multiple of this (1: no rounding)."),
+    Setting("ISTV_DISCLOSURE_PERTURB", "1", "Protected level: `1` adds cell-key perturbation (-2 to +2, the same every time a cell is asked for); `0` rounds and thresholds only."),
     Setting("HOST", "127.0.0.1", "Address the development server listens on."),
     Setting("PORT", "8050", "Port of the development server (the Procfile passes $PORT to gunicorn)."),
 )
@@ -78,6 +82,10 @@ class Config:
     trusted_proxies: int = 0
     query_timeout_s: float = 20.0
     max_request_bytes: int = 1_000_000
+    disclosure: str = ""
+    disclosure_threshold: int = 5
+    disclosure_rounding: int = 5
+    disclosure_perturb: bool = True
     host: str = "127.0.0.1"
     port: int = 8050
 
@@ -114,6 +122,10 @@ class Config:
             raise ConfigError(f"ISTV_ENV={raw['ISTV_ENV']!r}: expected 'development' or 'production'")
         if raw["ISTV_DEMO"] not in ("0", "1"):
             raise ConfigError(f"ISTV_DEMO={raw['ISTV_DEMO']!r}: expected 0 or 1")
+        if raw["ISTV_DISCLOSURE_PERTURB"] not in ("0", "1"):
+            raise ConfigError(f"ISTV_DISCLOSURE_PERTURB={raw['ISTV_DISCLOSURE_PERTURB']!r}: expected 0 or 1")
+        if number("ISTV_DISCLOSURE_THRESHOLD", int) < 1 or number("ISTV_DISCLOSURE_ROUNDING", int) < 1:
+            raise ConfigError("ISTV_DISCLOSURE_THRESHOLD and ISTV_DISCLOSURE_ROUNDING must be 1 or more")
         return cls(
             db_path=Path(raw["ISTV_DB"]),
             env=raw["ISTV_ENV"],
@@ -130,6 +142,10 @@ class Config:
             query_timeout_s=number("ISTV_QUERY_TIMEOUT_S", float),
             max_request_bytes=number("ISTV_MAX_REQUEST_BYTES", int),
             block_max_m=number("ISTV_BLOCK_MAX_M", float),
+            disclosure=raw["ISTV_DISCLOSURE"],
+            disclosure_threshold=number("ISTV_DISCLOSURE_THRESHOLD", int),
+            disclosure_rounding=number("ISTV_DISCLOSURE_ROUNDING", int),
+            disclosure_perturb=raw["ISTV_DISCLOSURE_PERTURB"] == "1",
             host=raw["HOST"],
             port=number("PORT", int),
         )

@@ -107,7 +107,11 @@ LOGIN_PAGE = """<!doctype html>
 <table class="table table-sm mb-0"><thead><tr><th>username</th><th>password</th><th>role</th><th>scope</th></tr></thead><tbody>
 {% for u, p, r, b, s in demo_users %}<tr><td><code>{{ u }}</code></td><td><code>{{ p }}</code></td><td>{{ r }}</td><td>{{ b or s or "all London" }}</td></tr>{% endfor %}
 </tbody></table><p class="small text-muted mb-0 mt-2">These accounts exist only in demo mode, on synthetic data.</p></div>{% endif %}
-<p class="small text-muted mt-3">Health data shared under an information-sharing agreement. Access is logged.</p>
+<p class="small text-muted mt-3" id="disclosure-note">Health data shared under an information-sharing agreement.
+Access is logged. What you see depends on your role's disclosure level: <b>records</b> (police and analysts),
+<b>exact counts</b> of your boroughs (licensing), or <b>protected counts</b>, perturbed and rounded to 5 with counts
+under 5 shown as &lt;5 (community safety partnerships; ED data leads, who see their own sites exactly). The bar at
+the top says which level you have.</p>
 </main></body></html>"""
 
 

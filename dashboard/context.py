@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, current_app
 from flask_login import current_user
 
-from config import CONFIG_KEY, STORE_KEY, Config
+from config import CONFIG_KEY, LEVELS_KEY, STORE_KEY, Config
 from data.store.queries import ScopedStore
 from data.access.roles import Scope
 from data.store.db import Store
@@ -16,7 +16,7 @@ def current_scope() -> Scope:
     """The signed-in user's scope; 401 for anyone else (defence in depth behind auth.py)."""
     if not current_user.is_authenticated:
         abort(401)
-    return current_user.scope()
+    return current_user.scope(current_app.extensions.get(LEVELS_KEY))
 
 
 def current_store() -> ScopedStore:

@@ -24,7 +24,7 @@ from flask import Flask, Response, abort, request
 from flask_login import current_user
 
 from dashboard.auth import client_ip, users
-from dashboard.context import current_store
+from dashboard.context import current_scope, current_store
 from dashboard.url_state import from_query
 from data.access import disclosure
 from data.store import queries
@@ -93,7 +93,7 @@ def requested_view(query: str) -> dict:
 def audit_detail(name: str, f: Filters, view: dict | None = None) -> dict:
     """An export's audit detail: its name, the whole filter (with the viewer's borough scope), the page's
     view parameters and the raw query string."""
-    scope = current_user.scope()
+    scope = current_scope()
     return {"export": name, "filters": {**filter_state(f), "scope": list(scope.boroughs or [])},
             "view": _plain(view or {}), "query": raw_query()[:MAX_AUDITED_QUERY]}
 
@@ -116,18 +116,22 @@ def require_export(name: str, *permissions: str, record_level: bool = False) -> 
         abort(401)
     if not all(current_user.can(p) for p in ("export", *permissions)):
         refuse(name, "Your role may not take this export.")
-    if record_level and not current_user.scope().record_level:
+    if record_level and not current_scope().record_level:
         refuse(name, "Your role may not export record-level data.")
 
 
-def audited_export(name: str, df: pd.DataFrame, f: Filters, spec: Export, view: dict | None = None) -> pd.DataFrame:
+def audited_export(name: str, df: pd.DataFrame, f: Filters, spec: Export, view: dict | None = None,
+                   exact: bool | None = None) -> pd.DataFrame:
     """The frame as this viewer may take it away, with an audit row; 403 when not allowed.
 
-    Routes call `require_export` before querying; the check here is the second line of defence."""
-    scope = current_user.scope()
+    exact: the viewer sees these numbers exactly (default: their scope's level; an ED's data lead's own
+    sites are exact whatever it is). Routes call `require_export` before querying; the check here is the
+    second line of defence."""
+    scope = current_scope()
     if not current_user.can(spec.permission) or (spec.record_level and not scope.record_level):
         refuse(name, "Your role may not export record-level data.", f, view)
-    out = disclosure.suppress_parts(df, list(spec.parts), scope.record_level, spec.total) if spec.parts else df
+    exact = scope.exact if exact is None else exact
+    out = disclosure.suppress_parts(df, list(spec.parts), exact, spec.total) if spec.parts else df
     users().audit("export", current_user.username, client_ip(), audit_detail(name, f, view), rows=len(out))
     return out
 

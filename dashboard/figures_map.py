@@ -210,6 +210,7 @@ def premises_traces(prem: pd.DataFrame, record_level: bool) -> list[dict]:
 
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+PROTECTED_GREY = "#9e9e9e"
 
 
 ORRD = [[float(v), c] for v, c in get_colorscale("OrRd")]  # plotly.js knows no "OrRd": send the colours
@@ -229,4 +230,11 @@ def day_hour_heatmap(dh: pd.DataFrame, record_level: bool) -> dict:
              "colorbar": {"title": {"text": "ED"}, "thickness": 10}}
     layout = {"yaxis": {"autorange": "reversed"}, "margin": {"l": 40, "r": 10, "t": 10, "b": 30},
               "xaxis": {"title": {"text": "Hour of assault"}}, "template": TEMPLATE}
-    return {"data": [trace], "layout": layout}
+    data = [trace]
+    if small.any():  # protected cells: a grey of their own with a key, never a blank that reads as zero
+        data.append({"type": "heatmap", "z": [[1.0 if small[d, h] else None for h in range(24)] for d in range(7)],
+                     "x": trace["x"], "y": trace["y"], "colorscale": [[0, PROTECTED_GREY], [1, PROTECTED_GREY]],
+                     "showscale": False, "showlegend": True, "name": f"fewer than 5 ({SMALL}, protected)",
+                     "hovertemplate": f"%{{y}} %{{x}}:00 – {SMALL} ED assaults (protected)<extra></extra>"})
+        layout["legend"] = {"orientation": "h", "y": -0.25, "x": 0}
+    return {"data": data, "layout": layout}

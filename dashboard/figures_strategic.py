@@ -28,6 +28,24 @@ def hidden(values: pd.Series, counts: pd.Series, record_level: bool) -> np.ndarr
     return out
 
 
+PROTECTED_SYMBOL = "x-thin-open"
+
+
+def mark_hidden(fig: go.Figure, x, shown: np.ndarray, original, name: str, colour: str, axis: str = "y",
+                label: str = SMALL) -> go.Figure:
+    """A marker on the axis at every point hidden by disclosure control (a value there, none drawn), in the
+    legend as protected: a hidden value is never a blank that reads as zero or as no data."""
+    orig = np.asarray(pd.Series(original).to_numpy(float, na_value=np.nan))
+    mask = np.isnan(np.asarray(shown, float)) & ~np.isnan(orig)
+    if mask.any():
+        xs = np.asarray(list(x), dtype=object)[mask]
+        fig.add_trace(go.Scatter(x=list(xs), y=[0] * int(mask.sum()), yaxis=axis, mode="markers", cliponaxis=False,
+                                 marker={"symbol": PROTECTED_SYMBOL, "color": colour, "size": 10, "line": {"width": 2}},
+                                 name=f"{name}: protected ({label})", text=[label] * int(mask.sum()),
+                                 hovertemplate=f"%{{x}}: {label} (protected)<extra>{name}</extra>"))
+    return fig
+
+
 def _labels(values: np.ndarray, counts: pd.Series, fmt: str, record_level: bool) -> list[str]:
     small = counts.map(is_small).to_numpy(bool) if not record_level else np.zeros(len(values), bool)
     return [SMALL if s else ("–" if np.isnan(v) else format(v, fmt)) for v, s in zip(values, small)]
@@ -57,6 +75,7 @@ def rolling_chart(trend: pd.DataFrame, measure: str = "count", record_level: boo
                                  text=_labels(y, trend[f"{src}_12m"], fmt, record_level),
                                  line={"color": colour, "width": 3, "dash": None if src == "ed" else "dot"},
                                  hovertemplate=f"12 months to %{{x|%b %Y}}: %{{text}}<extra>{name}</extra>"))
+        mark_hidden(fig, trend["month"], y, trend[col], name, colour, axis)
     unit = " per 1,000 residents" if rate else ""
     fig = _two_axes(fig, f"ED assaults, 12 months{unit}", f"Police violence, 12 months{unit}")
     fig.update_layout(yaxis2={"tickformat": ",.2f" if rate else ",.0f"})
@@ -78,6 +97,7 @@ def ratio_chart(trend: pd.DataFrame, record_level: bool = True) -> go.Figure:
                                  line={"color": ED_COLOUR, "width": 3}, marker={"color": "#999", "size": 6},
                                  hovertemplate="%{x|%b %Y}: %{text} ED assaults per police-recorded violent crime<extra>"
                                                + name + "</extra>"))
+        mark_hidden(fig, trend["month"], y, trend[col], name, ED_COLOUR, label=SECONDARY)
     fig.update_layout(yaxis={"title": {"text": "ED assaults per police-recorded violent crime"}, "rangemode": "tozero"},
                       legend={"orientation": "h", "y": 1.14, "x": 0}, margin={"l": 60, "r": 20, "t": 30, "b": 40})
     return fig
@@ -95,6 +115,7 @@ def seasonality_chart(season: pd.DataFrame, record_level: bool = True) -> go.Fig
                                  text=_labels(y, season[src], ",.1f", record_level), customdata=season["months"],
                                  line={"color": colour, "width": 2, "dash": None if src == "ed" else "dot"},
                                  hovertemplate="%{x}: %{text} a month on average (%{customdata} months)<extra>" + name + "</extra>"))
+        mark_hidden(fig, x, y, season[f"{src}_mean"], name, colour, axis)
     return _two_axes(fig, "ED assaults a month", "Police violence a month")
 
 
@@ -139,6 +160,7 @@ def quality_trend_chart(monthly: pd.DataFrame, fields: tuple, record_level: bool
                                  text=[("*" if r and not record_level else "–") if np.isnan(v) else f"{v:.1f}"
                                        for v, r in zip(y, reveals)],
                                  hovertemplate="%{x|%b %Y}: %{text} %<extra>" + label + "</extra>"))
+        mark_hidden(fig, monthly["month"], y, values / n * 100, label, colour, label=SECONDARY)
     fig.update_layout(yaxis={"title": {"text": "% of records"}, "range": [0, 102]},
                       legend={"orientation": "h", "y": -0.18, "x": 0}, margin={"l": 60, "r": 20, "t": 20, "b": 40},
                       hovermode="x unified")

@@ -116,12 +116,13 @@ class MapData:
 
 def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
     f = st.map_filters
+    exact = getattr(getattr(store, "scope", None), "exact", True)  # protected viewers: never clipped to a viewport
     center, zoom = (st.center, st.zoom) if st.center else figures.fit_view(outlines)
     if f.unit == "hex":
         res = resolution_for_zoom(zoom)
         # statistics never depend on the viewport: hot spots and changes are tested over the whole study
         # area (the selected boroughs); only counts-only views are clipped to what the screen can show
-        bbox = viewport(center, zoom) if res >= 9 and st.color == "count" else None
+        bbox = viewport(center, zoom) if res >= 9 and st.color == "count" and exact else None
         col = f"h3_r{res}"
         cur = queries.unit_counts(store, f, col, bbox=bbox).set_index("unit")
         note, fitted = "", {}
@@ -130,7 +131,9 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
                 note = "Hot spots are tested on hexagons up to resolution 9: switch to street blocks for finer hot spots"
             else:
                 cells, nb = queries.hex_study_area(store, f, res)
-                totals = cur["total"].reindex(pd.Index(cells, dtype="uint64"), fill_value=0)
+                # the test runs on exact counts (its flags are shown, not the counts: docs/disclosure.md)
+                exact_counts = cur if exact else queries.unit_counts(queries.unprotected(store), f, col).set_index("unit")
+                totals = exact_counts["total"].reindex(pd.Index(cells, dtype="uint64"), fill_value=0)
                 tested = local_hotspots(totals, nb)
                 fitted = dict(tested.attrs)
                 cur = cur.join(tested[["gi_z", "q", "hot", "cold"]], how="outer")

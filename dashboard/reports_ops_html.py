@@ -71,11 +71,14 @@ def _period(f) -> str:
 
 
 def _disclosure_text(record_level: bool) -> str:
+    """The disclosure level this pack was made at (record_level: the viewer sees exact counts)."""
     if record_level:
-        return ("Your role has record-level access: all counts are exact. Do not pass this pack to anyone "
-                f"without that access: their rule shows counts from 1 to {THRESHOLD - 1} as '{SMALL}'.")
-    return (f"Counts from 1 to {THRESHOLD - 1} are shown as '{SMALL}'; a figure that would reveal such a count "
-            "(a share, a difference, a total beside one small part) is shown as '*'. Charts leave such values undrawn.")
+        return ("Disclosure level: exact. All counts are exact. Do not pass this pack to anyone without an "
+                "agreement for exact figures of these boroughs: the protected level perturbs and rounds every count "
+                f"and shows counts under {THRESHOLD} as '{SMALL}' (docs/disclosure.md).")
+    return ("Disclosure level: protected. Every count was perturbed by a small fixed amount (cell-key method) and "
+            f"rounded to 5; counts under {THRESHOLD} are shown as '{SMALL}', and a figure that would reveal one (a share, "
+            "a difference, a total beside one small part) as '*'. Charts leave such values undrawn.")
 
 
 def evidence_pack_html(p: Profile, shown: pd.DataFrame, record_level: bool, generated: date, boroughs: str,

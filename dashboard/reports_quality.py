@@ -65,8 +65,9 @@ class QualityView:
     submissions: bool           # any ED load in load_log
 
 
-def compute(store, sites: tuple[str, ...], first: date, last: date) -> QualityView:
-    """All data-quality numbers for the sites (empty = every site the viewer may see) from first's to last's month."""
+def compute(store, sites: tuple[str, ...], first: date, last: date, bench_store=None) -> QualityView:
+    """All data-quality numbers for the sites (empty = every site the viewer may see) from first's to last's month;
+    the all-London benchmark from bench_store (default: store), which may be protected when store is exact."""
     first, last = qs.month_start(first), qs.month_start(last)
     monthly = with_percentages(qs.quality(store, sites, first, last, "month"))
     timely = qs.timeliness(store, sites, first, last)
@@ -83,7 +84,7 @@ def compute(store, sites: tuple[str, ...], first: date, last: date) -> QualityVi
     league["rank"] = np.where(league["records"] > 0, np.arange(1, len(league) + 1), 0)
     total = with_percentages(qs.quality(store, sites, first, last, "all"))
     total["days_after_month_end"] = timely["days_after_month_end"].median() if len(timely) else np.nan
-    bench = with_percentages(qs.quality(store, (), first, last, "all", benchmark=True))
+    bench = with_percentages(qs.quality(bench_store or store, (), first, last, "all", benchmark=True))
     return QualityView(tuple(sites), first, last, monthly, league, total, bench, qs.has_submissions(store))
 
 

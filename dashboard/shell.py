@@ -9,9 +9,14 @@ from flask import abort
 from flask_login import current_user
 
 from dashboard.auth import audit_denial, csrf_token
+from dashboard.context import current_scope
 from dashboard.pages import PAGE_MODULES
 
 PAGES = {m.PATH: m for m in (importlib.import_module(f"dashboard.pages.{name}") for name in PAGE_MODULES)}
+
+
+LEVEL_LABELS = {"record": "records and exact counts", "exact": "exact counts",
+                "protected": "protected counts (perturbed, rounded to 5)"}
 
 
 def _allowed(page) -> bool:
@@ -22,7 +27,10 @@ def layout() -> html.Div:
     links = [dbc.NavItem(dbc.NavLink(m.TITLE, href=p, active="exact")) for p, m in PAGES.items() if _allowed(m)]
     user_menu = html.Form([
         html.Span([html.Span(current_user.username, id="nav-user", className="fw-semibold"),
-                   f" · {current_user.role}"], className="navbar-text text-light small me-2"),
+                   f" · {current_user.role} · ",
+                   html.Span(LEVEL_LABELS[current_scope().level], id="nav-level",
+                             title="How exactly you see counts (docs/disclosure.md)")],
+                  className="navbar-text text-light small me-2"),
         dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
         html.Button("Sign out", type="submit", id="sign-out", className="btn btn-sm btn-outline-light"),
     ], action="/logout", method="POST", className="d-flex align-items-center ms-auto") if current_user.is_authenticated else None

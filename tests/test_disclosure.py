@@ -84,7 +84,8 @@ def test_csp_sees_fewer_than_five_everywhere(small_app):
     c = small_app.server.test_client()
     sign_in(c, "csp")
     csv = c.get(f"/download/boroughs.csv?borough={HACKNEY}&from=2025-01-01&to=2025-01-31").get_data(as_text=True)
-    assert csv.splitlines()[1] == f"{HACKNEY},Hackney,259200,<5,12"
+    # csp is protected: 12 police crimes are perturbed (at most 2) and rounded to 5
+    assert csv.splitlines()[1] in (f"{HACKNEY},Hackney,259200,<5,10", f"{HACKNEY},Hackney,259200,<5,15")
 
 
 def test_disclosure_rules_on_a_table():

@@ -286,3 +286,14 @@ def test_block_polygons_are_built_once_and_follow_a_changed_line(store):
     moved = shapes.head(1).assign(geom_wkb=[shapely.to_wkb(shapely.affinity.translate(line, 0.01, 0))])
     shifted = figures_map.block_geojson(moved)["features"][0]      # same id, new line: a new polygon
     assert shifted["id"] == first["features"][0]["id"] and shifted["geometry"] != first["features"][0]["geometry"]
+
+
+def test_protected_day_hour_cells_have_their_own_grey_and_key():
+    import pandas as pd
+    from dashboard import figures_map
+    dh = pd.DataFrame({"weekday": [5, 1], "hour": [23, 2], "n": [7, 2]})
+    heat = figures_map.day_hour_heatmap(dh, False)
+    values, grey = heat["data"]
+    assert values["z"][1][2] is None and values["text"][1][2] == "<5" and values["z"][5][23] == 7
+    assert grey["z"][1][2] == 1.0 and grey["z"][5][23] is None and grey["showlegend"] and "protected" in grey["name"]
+    assert len(figures_map.day_hour_heatmap(dh, True)["data"]) == 1

@@ -63,16 +63,16 @@ def test_evidence_html_has_details_method_numbers_and_prints(client_as, store):
     assert summary and (int(summary.group(1)), int(summary.group(2))) == (p.ed, p.police)
 
 
-def test_licensing_evidence_suppresses_small_counts_and_stays_in_borough(client_as, store):
+def test_licensing_evidence_is_exact_and_stays_in_borough(client_as, store):
+    # the disclosure policy: licensing officers have an agreement for exact aggregates of their boroughs
     c = client_as("licensing")
     pid = _busy(store)
     csv = pd.read_csv(io.StringIO(c.get(f"/download/premises/{pid}/evidence.csv{VIEW}").get_data(as_text=True)),
                       dtype=str, keep_default_na=False)
-    values = [v for v in list(csv["ed"]) + list(csv["police"]) if v not in ("", "<5")]
-    assert all(int(v) == 0 or int(v) >= 5 for v in values)
-    assert (csv["ed"] == "<5").any()
+    values = [v for v in list(csv["ed"]) + list(csv["police"]) if v != ""]
+    assert values and all(v.isdigit() for v in values) and any(0 < int(v) < 5 for v in values)
     html = c.get(f"/download/premises/{pid}/evidence.html{VIEW}").get_data(as_text=True)
-    assert "&lt;5" in html and "shown as" in html
+    assert "Disclosure level: exact" in html
     camden = store.df("SELECT premises_id FROM premises WHERE borough_code = ? LIMIT 1", [CAMDEN]).iat[0, 0]
     assert c.get(f"/download/premises/{camden}/evidence.html?borough={CAMDEN}").status_code == 404
     assert c.get(f"/download/premises/{camden}/evidence.csv").status_code == 404
@@ -92,6 +92,6 @@ def test_list_csv_is_the_filtered_table(client_as, store, dash_app):
     expected = ev[(ev["licence_type"] == "pub") & (ev["total"] >= 3)]
     assert sorted(csv["premises_id"]) == sorted(expected["premises_id"]) and len(csv) > 0
     assert set(csv["licence_type"]) == {"Pub"} and set(csv["radius_m"]) == {"50"}
-    assert not any(v.isdigit() and 0 < int(v) < 5 for col in ("ed", "police", "total") for v in csv[col])
+    assert all(v.isdigit() for col in ("ed", "police", "total") for v in csv[col])  # exact for licensing
     detail = json.loads(_audits(dash_app)[0].detail)
     assert detail["export"] == "premises" and detail["filters"]["scope"] == [WESTMINSTER]

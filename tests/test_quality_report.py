@@ -71,15 +71,15 @@ def test_report_scope_and_permissions(client_as, dash_app):
     assert dash_app.server.test_client().get(REPORT).status_code == 401
 
 
-def test_health_report_suppresses_small_counts(client_as, store):
+def test_health_report_shows_its_own_site_exactly_and_london_protected(client_as, store):
     # the latest month of 2025 in which this ED has 5 or more records (its total is then shown)
     busy = store.df("""SELECT strftime(month, '%Y-%m') AS m, count(*) AS n FROM incidents WHERE source='ed' AND ed_site=?
                        AND year(month) = 2025 GROUP BY month HAVING count(*) >= 5 ORDER BY month DESC LIMIT 1""", [SITE])
     month, n = busy["m"].iat[0], int(busy["n"].iat[0])
     page = client_as("health").get(f"/download/strategic/quality-report.html?site={SITE}&month={month}").get_data(as_text=True)
     assert f"{n:,} assault records" in page
-    table = page.split('id="report-ed-only"')[1].split("</table>")[0]
-    assert "&lt;5" in table  # one or two records of this ED in a block
+    assert "All fields complete: <b>*" not in page  # the old failure: the lead's own figures hidden from them
+    assert re.search(r"All fields complete: <b>\d+\.\d %</b>", page)
 
 
 def _csv(r) -> tuple[str, pd.DataFrame]:
@@ -107,7 +107,7 @@ def test_health_league_export_is_its_own_ed_and_london(client_as):
     _, league = _csv(client_as("health").get("/download/strategic/quality-league.csv?from=2025-01-01&to=2025-12-31"))
     assert league["ED"].tolist() == ["St Thomas' Hospital (RJ122)", rq.BENCHMARK]
     _, months = _csv(client_as("health").get(f"/download/strategic/quality-months.csv?site={SITE}&from=2025-01-01&to=2025-12-31"))
-    assert "<5" in months["Records"].tolist() and "*" in months["Median delay"].tolist()
+    assert "<5" not in months["Records"].tolist() and "*" not in months["Median delay"].tolist()  # its own ED: exact
 
 
 def test_timeliness_months_need_whole_months(store):

@@ -18,14 +18,15 @@ def _fact(label: str, value, ident: str | None = None) -> dbc.Col:
 
 def profile_view(store, p: Profile, style: str, pack_html: str, pack_csv: str) -> html.Div:
     """The profile as Dash components; small counts hidden for roles without record-level access."""
-    rl = store.scope.record_level
+    rl = store.scope.exact
     prem = p.premises
     pid = prem["premises_id"]
-    if rl:
+    if store.scope.record_level:  # individual records only with a record-level agreement
         near = {"records": queries_ops.nearby_records(store, p.filters, pid, p.radius_m)}
     else:
         near = {"hexes": queries_ops.nearby_hexes(store, p.filters, pid, p.radius_m)}
-    mini = figures_ops.premises_map(prem, p.block, p.radius_m, record_level=rl, style=style, **near)
+    mini = figures_ops.premises_map(prem, p.block, p.radius_m, record_level=rl and store.scope.record_level, style=style,
+                                    **near)
     monthly = figures.monthly_series(p.monthly, rl)
     named = p.named
     total, prev = p.ed + p.police, p.previous["ed"] + p.previous["police"]

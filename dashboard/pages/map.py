@@ -217,7 +217,7 @@ def render(state: str, geo_key: str | None):
     """Callback body: the page state → map (full or Patch), series, heatmap, summary, table, link."""
     store, boroughs, default = _context()
     st = parse_state(state or "", set(boroughs["code"]), default)
-    record_level = store.scope.record_level
+    record_level = store.scope.exact
     outlines = queries.borough_outlines(store, st.f.boroughs)
     md = map_data(store, st, outlines)
     z, hover, classes = map_values(md, st.color, record_level)

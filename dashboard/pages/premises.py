@@ -199,7 +199,7 @@ def update_view(boroughs, start, end, radius, types, min_count, text):
     n_next = int(rows["next_to_hot"].sum())
     summary = html.Span([html.B(f"{len(rows):,}"), " premises · ", html.B(f"{n_hot:,}", id="premises-n-hot"),
                          " in a hot block · ", html.B(f"{n_next:,}"), " next to one"], id="premises-count")
-    fig = overview_map(rows, store.scope.record_level, queries.borough_outlines(store, f.boroughs), current_config().map_style)
+    fig = overview_map(rows, store.scope.exact, queries.borough_outlines(store, f.boroughs), current_config().map_style)
     controls = [list(f.boroughs), start, end, radius, list(types), min_count, text]
     return fig, summary, "/download/premises/list.csv" + query, query, controls
 
@@ -218,10 +218,10 @@ def table_page(request: dict | None, controls: list | None) -> dict:
     rows = ranked_rows(store, f, radius, types, min_count, text)
     start, end, sort_model = page_request(request, PAGE_SIZE)
     if sort_model:
-        shown = sort_shown(premises_display(rows, store.scope.record_level, exposure_ratio(f)), sort_model, COUNT_COLUMNS)
+        shown = sort_shown(premises_display(rows, store.scope.exact, exposure_ratio(f)), sort_model, COUNT_COLUMNS)
         part = shown.iloc[start:end]
     else:  # the ranking's own order: shape only the rows asked for
-        part = premises_display(rows.iloc[start:end], store.scope.record_level, exposure_ratio(f))
+        part = premises_display(rows.iloc[start:end], store.scope.exact, exposure_ratio(f))
     return {"rowData": part.to_dict("records"), "rowCount": len(rows)}
 
 
@@ -328,7 +328,7 @@ def register_routes(server) -> None:
     def premises_list_csv():
         store, f, v = _request_view("premises")
         rows = ranked_rows(store, f, v["radius"], v["types"], v["min"], v["q"])
-        shown = premises_display(rows, store.scope.record_level, exposure_ratio(f)).drop(columns=["premises_id"])
+        shown = premises_display(rows, store.scope.exact, exposure_ratio(f)).drop(columns=["premises_id"])
         shown.insert(1, "premises_id", rows["premises_id"])
         shown.insert(len(shown.columns), "radius_m", v["radius"])
         out = audited_export("premises", shown.rename(columns={"licence": "licence_type"}), f, Export(None), v)
@@ -344,7 +344,7 @@ def register_routes(server) -> None:
         store, f, profile, shown = _evidence(premises_id)
         names = queries.boroughs(store).set_index("code")["name"]
         borough = names.get(profile.premises["borough_code"], profile.premises["borough_code"])
-        html_text = evidence_pack_html(profile, shown, store.scope.record_level, date.today(), str(borough),
+        html_text = evidence_pack_html(profile, shown, store.scope.exact, date.today(), str(borough),
                                        pack_draw(current_config()))
         return Response(html_text, mimetype="text/html")
 

@@ -174,17 +174,24 @@ def _window(start, end, bounds):
     return (months[0] if months else default[0]), (qs.month_end(months[-1]) if months else default[1])
 
 
+def _stores(store, site: str, allowed) -> tuple:
+    """(store for the sites' own figures, store for the all-London benchmark, exact?): an ED's data lead sees
+    their own sites exactly (the disclosure policy), London through the protection."""
+    own = store.exact_for_sites((site,) if site else tuple(allowed))
+    return own, store, own.scope.exact
+
+
 def update_view(site, start, end):
     """Callback body: ED site and months in → cards, trend chart, month table, league, links and URL out."""
     store = current_store()
-    record_level = store.scope.record_level
     allowed = set(qs.ed_sites(store)["site_code"])
     site = site if site in allowed else ""
+    store, bench, record_level = _stores(store, site, allowed)
     first, last = _window(start, end, queries.date_bounds(store))
     query = to_query(Filters(start=first, end=last), extra={"site": site})
     if first is None:
         return html.P("No data loaded yet."), fs.empty_figure("No data loaded yet"), "", "", "", "#", "#", query
-    view = rq.compute(store, (site,) if site else (), first, last)
+    view = rq.compute(store, (site,) if site else (), first, last, bench)
     report = (html.A("Monthly feedback report", id="quality-report-link", className="btn btn-primary btn-sm",
                      href=f"{REPORT_PATH}?site={site}&month={last:%Y-%m}", target="_blank")
               if site else html.Span("Choose one ED for its monthly feedback report", className="small text-muted"))
@@ -230,7 +237,8 @@ def files_received(site, start, end):
     first, last = _window(start, end, queries.date_bounds(store))
     if first is None:
         return []
-    return submission_rows(qs.submissions(store, (site,) if site else (), first, last), store.scope.record_level)
+    own, _, exact = _stores(store, site, set(qs.ed_sites(store)["site_code"]))
+    return submission_rows(qs.submissions(own, (site,) if site else (), first, last), exact)
 
 
 def register_callbacks(app) -> None:
@@ -258,11 +266,12 @@ def register_routes(server) -> None:
         site, first, last, _, _ = read_state(store, request.query_string.decode("utf-8", "replace"))
         if first is None:
             abort(404, description="No data loaded yet.")
-        view = rq.compute(store, (site,) if site else (), first, last)
-        record_level = store.scope.record_level
+        allowed = set(qs.ed_sites(store)["site_code"])
+        store, bench, record_level = _stores(store, site if site in allowed else "", allowed)
+        view = rq.compute(store, (site,) if site else (), first, last, bench)
         frame = months_frame(view, record_level) if name == "months" else league_frame(view, record_level)
         out = audited_export(f"quality-{name}", frame, Filters(start=first, end=last), Export(query=None, parts=("Records",)),
-                             {"site": site})
+                             {"site": site}, exact=record_level)
         heading = f"ISTV London data quality ({name}), {site or 'all EDs you may see'}, {first:%b %Y} to {last:%b %Y}."
         return csv_response(out, f"istv-quality-{name}.csv", [f"# {heading} Method: {rq.METHOD}"])
 
@@ -278,13 +287,14 @@ def register_routes(server) -> None:
             month = date.fromisoformat(request.args.get("month", "")[:7] + "-01")
         except ValueError:
             abort(400, description="month: expected a month like 2025-11")
-        record_level = store.scope.record_level
-        view = rq.compute(store, (site,), month, month)
-        trend = rq.compute(store, (site,), qs.add_months(month, -11), month)
-        contribution = qs.site_contribution(store, site, qs.add_months(month, -11), month)  # a month alone is too sparse
+        store, bench, record_level = _stores(store, site, set(sites["site_code"]))
+        view = rq.compute(store, (site,), month, month, bench)
+        trend = rq.compute(store, (site,), qs.add_months(month, -11), month, bench)
+        # a month alone is too sparse; London's blocks through the protection, the site's own records exact for its lead
+        contribution = qs.site_contribution(bench, site, qs.add_months(month, -11), month, own=store)
         f = Filters(start=month, end=qs.month_end(month))
         months = audited_export("quality-report", months_frame(trend, record_level), f, Export(query=None, parts=("Records",)),
-                                {"site": site, "month": f"{month:%Y-%m}"})
+                                {"site": site, "month": f"{month:%Y-%m}"}, exact=record_level)
         names = dict(zip(*queries.boroughs(store)[["code", "name"]].to_numpy().T))
         blocks = contribution["ed_only"].assign(borough_code=lambda d: d["borough_code"].map(lambda c: names.get(c, c)))
         blocks["block_id"] = blocks["block_id"].astype(str)

@@ -212,7 +212,7 @@ def update_view(boroughs, start, end, mode, top, listing):
     mode = mode if mode in MODES else "baseline"
     listing = listing if listing in LISTS else "hot"
     top = int(top) if top in SHOW_N else 20
-    rl = store.scope.record_level
+    rl = store.scope.exact
     t = gather_tasking(store, f, mode, top, listing)
     rows = table_rows(t, rl)
     outlines = queries.borough_outlines(store, f.boroughs)
@@ -271,7 +271,7 @@ def _pack():
     f, mode, top, _, listing = read_view(request.query_string.decode("utf-8", "replace"),
                                          set(queries.boroughs(store)["code"]), bounds)
     t = gather_tasking(store, f, mode, top, listing)
-    shown = audited_export("tasking-pack", tasking_frame(t, store.scope.record_level, _borough_names()), t.filters,
+    shown = audited_export("tasking-pack", tasking_frame(t, store.scope.exact, _borough_names()), t.filters,
                            Export(None, parts=("ed", "police"), total="total"), {"cmp": mode, "top": top, "list": listing})
     return store, f, t, shown
 
@@ -285,7 +285,7 @@ def register_routes(server) -> None:
     @server.route("/download/tasking/pack.html")
     def tasking_html():
         store, f, t, shown = _pack()
-        rl = store.scope.record_level
+        rl = store.scope.exact
         names = queries.boroughs(store).set_index("code")["name"]
         label = ", ".join(names.get(b, b) for b in f.boroughs) or (
             "All London" if store.scope.boroughs is None else ", ".join(names.get(b, b) for b in store.scope.boroughs))

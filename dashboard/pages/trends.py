@@ -246,7 +246,7 @@ def view_filters(store, boroughs, start, end) -> tuple[Filters, tuple[date, date
 def update_view(boroughs, start, end, measure, rank_by):
     """Callback body: filters in → cards, five charts, two CSV links and the URL query out."""
     store = current_store()
-    record_level = store.scope.record_level
+    record_level = store.scope.exact
     f, bounds = view_filters(store, boroughs, start, end)
     measure = measure if measure in MEASURES else "count"
     rank_by = rank_by if rank_by in qs.RANK_BY else "police"
@@ -304,7 +304,7 @@ def update_concentration(boroughs, start, end):
     """Callback body: filters in → the concentration section (its own callback: the random draws take a while)."""
     store = current_store()
     f, bounds = view_filters(store, boroughs, start, end)
-    return concentration_panel(None if bounds is None else qs.block_concentration(store, f), store.scope.record_level)
+    return concentration_panel(None if bounds is None else qs.block_concentration(store, f), store.scope.exact)
 
 
 def register_callbacks(app) -> None:
@@ -369,7 +369,7 @@ def register_routes(server) -> None:
         view = compute(store, f, rank_by, bounds)
         if view is None:
             abort(404, description="No data loaded yet.")
-        record_level = store.scope.record_level
+        record_level = store.scope.exact
         frame = monthly_export(view, record_level) if name == "monthly" else boroughs_export(view, record_level)
         out = audited_export(f"trends-{name}", frame, f, Export(query=None, parts=("ed", "police")),
                              {"measure": measure, "rank": rank_by})

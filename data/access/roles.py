@@ -37,12 +37,60 @@ ROLES: dict[str, Role] = {r.name: replace(r, permissions=r.permissions | EVERYON
 )}
 
 
+# The disclosure policy: how exactly each role sees counts (docs/disclosure.md). Levels:
+#   record     exact counts and record-level views and exports (a data-sharing agreement for records);
+#   exact      exact counts within scope, no records (an agreement for aggregates of their boroughs);
+#   protected  counts through the protection (cell-key perturbation, rounding, a threshold).
+# OWN_SITES_EXACT: roles that see their own ED sites' data-quality figures exactly (an ED's data
+# lead is the controller of that site's records) whatever their level elsewhere.
+# ISTV_DISCLOSURE overrides a role's level, e.g. "licensing=protected".
+LEVELS = ("record", "exact", "protected")
+DISCLOSURE: dict[str, str] = {
+    "admin": "record", "analyst": "record", "police": "record",
+    "licensing": "exact", "csp": "protected", "health": "protected",
+}
+OWN_SITES_EXACT = frozenset({"health"})
+
+
+def disclosure_levels(overrides: str = "") -> dict[str, str]:
+    """The policy table with ISTV_DISCLOSURE's overrides ('role=level,...'); a bad entry is refused by name."""
+    levels = dict(DISCLOSURE)
+    for part in filter(None, (p.strip() for p in overrides.split(","))):
+        role, _, level = part.partition("=")
+        role, level = role.strip(), level.strip()
+        if role not in ROLES:
+            raise ValueError(f"ISTV_DISCLOSURE: unknown role {role!r}; expected one of {', '.join(ROLES)}")
+        if level not in LEVELS:
+            raise ValueError(f"ISTV_DISCLOSURE: {role}={level!r}; expected one of {', '.join(LEVELS)}")
+        if level == "record" and not ROLES[role].record_level:
+            raise ValueError(f"ISTV_DISCLOSURE: {role} has no record-level permission; use exact or protected")
+        levels[role] = level
+    return levels
+
+
 @dataclass(frozen=True)
 class Scope:
-    """What one user may see. boroughs/ed_sites None = all."""
+    """What one user may see. boroughs/ed_sites None = all.
+
+    record_level: record-level views and exports. level: how counts are shown (LEVELS);
+    own_sites_exact: the user's own ED sites' quality figures are exact whatever the level.
+    """
     boroughs: tuple[str, ...] | None = None
     ed_sites: tuple[str, ...] | None = None
     record_level: bool = True
+    level: str = "record"
+    own_sites_exact: bool = False
+
+    @property
+    def exact(self) -> bool:
+        """True when this viewer sees exact counts (record or exact level)."""
+        return self.level != "protected"
+
+    def exact_for_sites(self, sites) -> bool:
+        """Exact counts for figures of these ED sites only: the level, or the viewer's own sites."""
+        sites = tuple(sites or ())
+        return self.exact or (self.own_sites_exact and bool(sites) and self.ed_sites is not None
+                              and set(sites) <= set(self.ed_sites))
 
     def boroughs_for(self, wanted: tuple[str, ...]) -> tuple[str, ...] | None:
         """The boroughs a query may read: the wanted ones within scope (empty wanted = all allowed).

@@ -23,7 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from data.access.passwords import password_problem
 from data.access.scopes import UserError
-from data.access.roles import ROLES, Scope
+from data.access.roles import DISCLOSURE, OWN_SITES_EXACT, ROLES, Scope
 
 MAX_FAILURES = 5                        # an account's failures in a row before it locks
 FIRST_LOCK = timedelta(minutes=1)       # the first lock; each further failure doubles it ...
@@ -73,13 +73,17 @@ class User(UserMixin, Base):
     def ed_site_list(self) -> tuple[str, ...]:
         return tuple(s for s in self.ed_sites.split(",") if s)
 
-    def scope(self) -> Scope:
+    def scope(self, levels: dict[str, str] | None = None) -> Scope:
+        """What this user may see; levels: the disclosure policy (roles.disclosure_levels), default the table."""
         role = ROLES[self.role]
         boroughs = self.borough_list
+        level = (levels or DISCLOSURE)[self.role]
         return Scope(
             boroughs=boroughs if (boroughs or role.borough_scoped) else None,
             ed_sites=self.ed_site_list if role.ed_site_scoped else None,
-            record_level=role.record_level,
+            record_level=role.record_level and level == "record",
+            level=level,
+            own_sites_exact=self.role in OWN_SITES_EXACT,
         )
 
     def can(self, permission: str) -> bool:

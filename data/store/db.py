@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Sequence
 import duckdb
 import pandas as pd
 
+from data.access.disclosure import protect_frame
 from data.errors import StoreError
 from layers.hexes import H3_RESOLUTIONS
 
@@ -281,13 +282,19 @@ class Store:
         finally:
             cur.close()
 
-    def df(self, sql: str, params: Sequence | dict = (), *, db: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
+    def df(self, sql: str, params: Sequence | dict = (), *, db: duckdb.DuckDBPyConnection | None = None,
+           keys: bool = False) -> pd.DataFrame:
         """Run one parameterised query and return its result as a DataFrame.
 
         With a timeout, a query still running after timeout_s seconds is interrupted and
         QueryTimeout raised, so one heavy request cannot hold a worker. db: a pinned file
-        version (see `pinned`); by default the file as it is now.
+        version (see `pinned`); by default the file as it is now. The cell-key columns of counts
+        (`data.store.counting`) are dropped unless keys=True (the scoped store protects with them).
         """
+        out = self._df(sql, params, db)
+        return out if keys else protect_frame(out, False)
+
+    def _df(self, sql: str, params, db) -> pd.DataFrame:
         with self.cursor(db) as cur:
             if not self.timeout_s:
                 return cur.execute(sql, params).df()
@@ -323,8 +330,8 @@ class PinnedStore:
         with self._store.cursor(self._db) as cur:
             yield cur
 
-    def df(self, sql: str, params: Sequence | dict = ()) -> pd.DataFrame:
-        return self._store.df(sql, params, db=self._db)
+    def df(self, sql: str, params: Sequence | dict = (), *, keys: bool = False) -> pd.DataFrame:
+        return self._store.df(sql, params, db=self._db, keys=keys)
 
     def check(self) -> None:
         return None

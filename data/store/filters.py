@@ -181,6 +181,9 @@ def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: s
     within the viewer's scope, over its counted period (PERIOD_RULE). min_confidence raises the
     filter's (counts at places ask for LOCATED); a filter on one place always applies LOCATED."""
     f = f.counted()
+    if not scope.exact and f.start is not None and f.end is not None:
+        # protected viewers count whole months only: no single-day windows to difference (docs/disclosure.md)
+        f = f.with_(start=f.start.replace(day=1), end=_month_end(f.end))
     b = borough_condition(f, scope)
     parts, params = [b.sql], list(b.params)
     # `month` (the first day of every record's month) bounds both precisions, and unlike the CASE

@@ -1,7 +1,7 @@
 """Every SQL statement of the web app: parameterised queries returning small DataFrames."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import date
 
@@ -10,6 +10,8 @@ import pandas as pd
 import shapely
 
 from data.store.cache import file_version, per_version
+from data.store.counting import counted
+from data.access.disclosure import protect_frame
 from data.store.filters import LOCATED, Filters, borough_condition, incident_where
 from data.access.roles import UNRESTRICTED, Scope
 from data.ingest.schema import CONFIDENCE_ORDER
@@ -32,8 +34,21 @@ class ScopedStore:
     scope: Scope
     on_rows: object = None
 
+    def unprotected(self) -> "ScopedStore":
+        """The same scope with exact counts: for statistics whose result (a flag, a class) is shown, never the
+        counts themselves (docs/disclosure.md: tests on protected block counts of 1-4 lose half the hot spots)."""
+        return self if self.scope.exact else replace(self, scope=replace(self.scope, level="exact"))
+
+    def exact_for_sites(self, sites) -> "ScopedStore":
+        """This store with exact counts when the viewer sees these ED sites' figures exactly (an ED's data
+        lead, for their own sites: Scope.exact_for_sites); else itself."""
+        if self.scope.exact or not self.scope.exact_for_sites(sites):
+            return self
+        return replace(self, scope=replace(self.scope, level="exact"))
+
     def df(self, sql: str, params=()) -> pd.DataFrame:
-        out = self.store.df(sql, params)
+        """The query's result as this viewer may have it: counts protected for a protected viewer."""
+        out = protect_frame(self.store.df(sql, params, keys=True), not self.scope.exact)
         if self.on_rows is not None:
             self.on_rows(len(out))
         return out
@@ -81,14 +96,11 @@ def hex_counts(store, f: Filters, res: int) -> pd.DataFrame:
         raise ValueError(f"H3 resolution {res} is not stored; expected one of {H3_RESOLUTIONS}")
     w = incident_where(f, scope_of(store), min_confidence=LOCATED)
     return store.df(
-        f"""SELECT h3_r{res} AS cell,
-                   count(*) FILTER (WHERE source = 'ed') AS ed,
-                   count(*) FILTER (WHERE source = 'police') AS police,
-                   count(*) AS total
+        f"""SELECT h3_r{res} AS cell, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
             FROM incidents WHERE {w.sql} AND h3_r{res} IS NOT NULL
             GROUP BY cell ORDER BY cell""",
         w.params,
-    )
+    ).pipe(lambda c: c.assign(total=c["ed"] + c["police"]))
 
 
 @per_version(64)
@@ -97,8 +109,7 @@ def month_borough_counts(store, f: Filters) -> pd.DataFrame:
     borough table and the totals of the same filter are all read from (a map render asks for all three)."""
     w = _where(store, f)
     return store.df(
-        f"""SELECT month, borough_code, count(*) FILTER (WHERE source = 'ed') AS ed,
-                   count(*) FILTER (WHERE source = 'police') AS police
+        f"""SELECT month, borough_code, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
             FROM incidents WHERE {w.sql} GROUP BY month, borough_code ORDER BY month, borough_code""",
         w.params,
     )
@@ -121,10 +132,11 @@ def totals(store, f: Filters) -> dict[str, int]:
     """Total ed and police incidents matching the filter (from the month x borough counts when this
     request already has them; else a plain count, 3x cheaper than grouping at 10M rows)."""
     c = month_borough_counts.peek(store, f)
+    if c is None and not scope_of(store).exact:
+        c = month_borough_counts(store, f)  # protected: the total is the sum of the protected cells the table shows
     if c is None:
         w = _where(store, f)
-        c = store.df(f"""SELECT count(*) FILTER (WHERE source = 'ed') AS ed,
-                                count(*) FILTER (WHERE source = 'police') AS police
+        c = store.df(f"""SELECT {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
                          FROM incidents WHERE {w.sql}""", w.params)
     return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
 
@@ -183,18 +195,20 @@ def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDEN
                     w.params + [float(bbox[0]), float(bbox[2]), float(bbox[1]), float(bbox[3])])
     # four aggregates, the rest derived: an ED record with a unit is placed at venue, street or area
     # (fewer FILTER aggregates: ~30 % less time at 10M rows)
+    # the parts are counted (each with its cell key, so each is protected on its own) and the sums derived:
+    # an ED record with a unit is placed at venue, street or area
     c = store.df(
-        f"""SELECT {unit} AS unit, count(*) AS total,
-                   count(*) FILTER (WHERE source = 'ed') AS ed,
-                   count(*) FILTER (WHERE source = 'ed' AND geocode_confidence = 'venue') AS ed_venue,
-                   count(*) FILTER (WHERE source = 'ed' AND geocode_confidence = 'area') AS ed_area
+        f"""SELECT {unit} AS unit, {counted("police", "source = 'police'")},
+                   {counted("ed_venue", "source = 'ed' AND geocode_confidence = 'venue'")},
+                   {counted("ed_street", "source = 'ed' AND geocode_confidence = 'street'")},
+                   {counted("ed_area", "source = 'ed' AND geocode_confidence = 'area'")}
             FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL GROUP BY unit""",
         w.params,
     )
-    c = c.astype({k: "int64" for k in ("total", "ed", "ed_venue", "ed_area")})
-    out = pd.DataFrame({"unit": c["unit"], "ed": c["ed"], "police": c["total"] - c["ed"], "total": c["total"],
-                        "ed_venue": c["ed_venue"], "ed_street": c["ed"] - c["ed_venue"] - c["ed_area"],
-                        "ed_area": c["ed_area"]})
+    c = c.astype({k: "int64" for k in ("police", "ed_venue", "ed_street", "ed_area")})
+    ed = c["ed_venue"] + c["ed_street"] + c["ed_area"]
+    out = pd.DataFrame({"unit": c["unit"], "ed": ed, "police": c["police"], "total": ed + c["police"],
+                        "ed_venue": c["ed_venue"], "ed_street": c["ed_street"], "ed_area": c["ed_area"]})
     return out.sort_values("unit", kind="stable").reset_index(drop=True)
 
 
@@ -236,8 +250,7 @@ def source_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFID
     if unit not in UNIT_COLUMNS:
         raise ValueError(f"unit {unit!r}: expected one of {UNIT_COLUMNS}")
     w = incident_where(f, scope_of(store), min_confidence=max(min_confidence, f.min_confidence, key=CONFIDENCE_ORDER.get))
-    return store.df(f"""SELECT {unit} AS unit, count(*) FILTER (WHERE source = 'ed') AS ed,
-                               count(*) FILTER (WHERE source = 'police') AS police
+    return store.df(f"""SELECT {unit} AS unit, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
                         FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL GROUP BY unit""", w.params)
 
 
@@ -246,9 +259,23 @@ def block_stats(store, f: Filters, alpha: float = 0.05) -> pd.DataFrame:
     """Every block of the view's study area (the selected boroughs, all the viewer may see when none
     are) with ed, police, total, rate per 100 m and the local test (layers.hotspots.block_statistics)."""
     blocks, weights = _block_neighbours(*_version(store), scope_of(store).boroughs_for(f.boroughs))
-    c = unit_counts.peek(store, f, "block_id")  # the block map has these counts already
-    c = (source_counts(store, f, "block_id") if c is None else c).set_index("unit")
-    return block_statistics(c[["ed", "police"]], blocks, weights, alpha=alpha)
+    exact = unprotected(store)
+    c = unit_counts.peek(exact, f, "block_id")  # the block map has these counts already
+    c = (source_counts(exact, f, "block_id") if c is None else c).set_index("unit")
+    stats = block_statistics(c[["ed", "police"]], blocks, weights, alpha=alpha)
+    if exact is not store:  # the test ran on exact counts; the counts shown are the protected ones
+        shown = source_counts(store, f, "block_id").set_index("unit")[["ed", "police"]]
+        shown = shown.reindex(stats["block_id"], fill_value=0)
+        stats = stats.assign(ed=shown["ed"].to_numpy(), police=shown["police"].to_numpy())
+        stats["total"] = stats["ed"] + stats["police"]
+        length = stats["length_m"].astype(float)
+        stats["rate_per_100m"] = (stats["total"] / length.where(length > 0) * 100).astype(float)
+    return stats
+
+
+def unprotected(store):
+    """`ScopedStore.unprotected` for a scoped store; a plain store is exact already."""
+    return store.unprotected() if isinstance(store, ScopedStore) else store
 
 
 def hot_blocks(store, f: Filters, alpha: float = 0.05) -> pd.DataFrame:
@@ -284,7 +311,7 @@ def day_hour(store, f: Filters) -> pd.DataFrame:
     """ED assaults per weekday (0 = Monday) and hour of the assault (police.uk has no time)."""
     w = incident_where(f.only("ed"), scope_of(store))
     return store.df(
-        f"""SELECT isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, count(*) AS n
+        f"""SELECT isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, {counted("n")}
             FROM incidents WHERE {w.sql} GROUP BY ALL ORDER BY weekday, hour""", w.params)
 
 
@@ -300,18 +327,16 @@ def premises_near(store, f: Filters, radius_m: float = 50.0) -> pd.DataFrame:
                         ORDER BY premises_id""", b.params)
     rings = premises_rings(prem["premises_id"], prem["h3_r10"], radius_m)
     w = incident_where(f.with_(place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
-    sql = f"""SELECT r.premises_id,
-                   count(*) FILTER (WHERE i.source = 'ed') AS ed,
-                   count(*) FILTER (WHERE i.source = 'police') AS police
+    sql = f"""SELECT r.premises_id, {counted("ed", "i.source = 'ed'", "i")}, {counted("police", "i.source = 'police'", "i")}
             FROM rings_frame r
-            JOIN (SELECT source, lat, lon, h3_r10 FROM incidents WHERE {w.sql}) i ON i.h3_r10 = r.cell
+            JOIN (SELECT source, lat, lon, h3_r10, record_hash FROM incidents WHERE {w.sql}) i ON i.h3_r10 = r.cell
             JOIN (SELECT premises_id, lat AS plat, lon AS plon FROM premises) p ON p.premises_id = r.premises_id
             WHERE 6371008.8 * 2 * asin(sqrt(pow(sin(radians(i.lat - p.plat) / 2), 2)
                   + cos(radians(p.plat)) * cos(radians(i.lat)) * pow(sin(radians(i.lon - p.plon) / 2), 2))) <= ?
             GROUP BY r.premises_id"""
     with raw_of(store).cursor() as cur:
         cur.register("rings_frame", rings)
-        near = cur.execute(sql, w.params + [radius_m]).df()
+        near = protect_frame(cur.execute(sql, w.params + [radius_m]).df(), not scope_of(store).exact)
     out = prem.drop(columns=["h3_r10"]).merge(near, on="premises_id", how="left")
     out[["ed", "police"]] = out[["ed", "police"]].fillna(0).astype("int64")
     return out

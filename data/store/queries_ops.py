@@ -12,6 +12,8 @@ import pandas as pd
 from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where, windows_before
 from data.store.queries import MAP_CONFIDENCE, raw_of, scope_of
 from data.store.cache import per_version
+from data.store.counting import counted
+from data.access.disclosure import protect_frame
 from layers.hexes import premises_rings
 from data.ingest.schema import ASSAULT_METHODS
 from data.store.queries import block_study_area
@@ -71,28 +73,26 @@ def _rings(prem: pd.DataFrame, radius_m: float) -> pd.DataFrame:
 def _near_counts(store, f: Filters, rings: pd.DataFrame, radius_m: float) -> pd.DataFrame:
     """Per premises: ed, police, ed_night, ed_glass within radius_m (H3 rings, then exact distance)."""
     w = _near_where(store, f)
-    sql = f"""SELECT r.premises_id,
-                   count(*) FILTER (WHERE i.source = 'ed') AS ed,
-                   count(*) FILTER (WHERE i.source = 'police') AS police,
-                   count(*) FILTER (WHERE i.source = 'ed' AND {_night()}) AS ed_night,
-                   count(*) FILTER (WHERE i.source = 'ed' AND i.category = '{GLASS}') AS ed_glass
+    sql = f"""SELECT r.premises_id, {counted("ed", "i.source = 'ed'", "i")}, {counted("police", "i.source = 'police'", "i")},
+                   {counted("ed_night", f"i.source = 'ed' AND {_night()}", "i")},
+                   {counted("ed_glass", f"i.source = 'ed' AND i.category = '{GLASS}'", "i")}
             FROM rings_frame r
-            JOIN (SELECT source, category, occurred_at, lat, lon, h3_r10 FROM incidents WHERE {w.sql}) i
+            JOIN (SELECT source, category, occurred_at, lat, lon, h3_r10, record_hash FROM incidents WHERE {w.sql}) i
                  ON i.h3_r10 = r.cell
             JOIN (SELECT premises_id, lat AS plat, lon AS plon FROM premises) p ON p.premises_id = r.premises_id
             WHERE {_DISTANCE} <= ?
             GROUP BY r.premises_id"""
     with raw_of(store).cursor() as cur:
         cur.register("rings_frame", rings)
-        return cur.execute(sql, w.params + [radius_m]).df()
+        return protect_frame(cur.execute(sql, w.params + [radius_m]).df(), not scope_of(store).exact)
 
 
 def named_counts(store, f: Filters) -> pd.DataFrame:
     """Per premises: ED records in the filter whose geocoder match names that venue (any confidence)."""
     w = incident_where(f.only("ed").with_(place=None), scope_of(store))
     return store.df(
-        f"""SELECT p.premises_id, count(*) AS named
-            FROM (SELECT incident_id FROM incidents WHERE {w.sql}) i
+        f"""SELECT p.premises_id, {counted("named", None, "i")}
+            FROM (SELECT incident_id, record_hash FROM incidents WHERE {w.sql}) i
             JOIN geocode_matches g USING (incident_id)
             JOIN premises p ON g.matched = 'premises:' || p.premises_id
             GROUP BY p.premises_id""", w.params)
@@ -225,8 +225,8 @@ def nearby_methods(store, f: Filters, premises_id: str, radius_m: float) -> pd.D
 def named_monthly(store, f: Filters, premises_id: str) -> pd.DataFrame:
     """Per month of the window (zeros included): ED records whose geocoder match names this venue."""
     w = incident_where(f.only("ed").with_(place=None), scope_of(store))
-    c = store.df(f"""SELECT i.month, count(*) AS named
-                     FROM (SELECT incident_id, month FROM incidents WHERE {w.sql}) i
+    c = store.df(f"""SELECT i.month, {counted("named", None, "i")}
+                     FROM (SELECT incident_id, month, record_hash FROM incidents WHERE {w.sql}) i
                      JOIN geocode_matches g USING (incident_id)
                      WHERE g.matched = 'premises:' || ?
                      GROUP BY ALL""", w.params + [str(premises_id)])
@@ -253,8 +253,7 @@ def _fill_months(c: pd.DataFrame, f: Filters, cols: list[str]) -> pd.DataFrame:
 def tasking_block_counts(store, f: Filters) -> pd.DataFrame:
     """Per block with any incident in the window: block_id, ed, police (LOCATED ED records, the counted period)."""
     w = _near_where(store, f)
-    return store.df(f"""SELECT block_id, count(*) FILTER (WHERE source = 'ed') AS ed,
-                               count(*) FILTER (WHERE source = 'police') AS police
+    return store.df(f"""SELECT block_id, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
                         FROM incidents WHERE {w.sql} AND block_id IS NOT NULL
                         GROUP BY block_id ORDER BY block_id""", w.params)
 
@@ -269,7 +268,7 @@ def block_day_hour(store, f: Filters, block_ids) -> pd.DataFrame:
     """ED assaults of the window on the given blocks: block_id, weekday (0 = Monday), hour, n."""
     ids = [int(b) for b in block_ids]
     w = incident_where(f.only("ed").with_(place=None), scope_of(store), min_confidence=MAP_CONFIDENCE)
-    return store.df(f"""SELECT block_id, isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, count(*) AS n
+    return store.df(f"""SELECT block_id, isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour, {counted("n")}
                         FROM incidents WHERE {w.sql} AND block_id IN (SELECT unnest(?::INTEGER[]))
                         GROUP BY ALL ORDER BY block_id, weekday, hour""", w.params + [ids])
 

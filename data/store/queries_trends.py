@@ -15,6 +15,7 @@ import pandas as pd
 
 from data.store import queries
 from data.store.cache import per_version
+from data.store.counting import counted, record_key
 from data.store.filters import Filters, borough_condition, incident_where
 from data.store.queries import scope_of
 from layers.concentration import DRAWS, SEED, table_and_curve, unallocated_blocks
@@ -56,11 +57,11 @@ def monthly_counts(store, f: Filters, first: date, last: date) -> pd.DataFrame:
     w = incident_where(f.with_(start=month_start(first), end=month_end(last)), scope_of(store))
     return store.df(
         f"""WITH c AS (
-                SELECT month, count(*) FILTER (WHERE source = 'ed') AS ed,
-                       count(*) FILTER (WHERE source = 'police') AS police
+                SELECT month, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
                 FROM incidents WHERE {w.sql} GROUP BY month),
             m AS (SELECT range::DATE AS month FROM range(?::DATE, ?::DATE + INTERVAL 1 MONTH, INTERVAL 1 MONTH))
-            SELECT m.month, coalesce(c.ed, 0)::BIGINT AS ed, coalesce(c.police, 0)::BIGINT AS police
+            SELECT m.month, coalesce(c.ed, 0)::BIGINT AS ed, coalesce(c.ed__key, 0)::BIGINT AS ed__key,
+                   coalesce(c.police, 0)::BIGINT AS police, coalesce(c.police__key, 0)::BIGINT AS police__key
             FROM m LEFT JOIN c USING (month) ORDER BY m.month""",
         w.params + [month_start(first), month_start(last)],
     )
@@ -246,13 +247,12 @@ def quality(store, sites: tuple[str, ...], first: date, last: date, group: str =
     """
     cols, order = _GROUPS[group]
     where, params = _ed_where(store, sites, first, last, benchmark)
-    fields = ",\n".join(f"count(*) FILTER (WHERE {cond}) AS {key}" for key, _, _, cond in FIELDS)
+    fields = ",\n".join(counted(key, cond) for key, _, _, cond in FIELDS)
     every = " AND ".join(f"({cond})" for *_, cond in FIELDS)
-    levels = ",\n".join(f"count(*) FILTER (WHERE coalesce(geocode_confidence, 'none') = '{c}') AS conf_{c}"
-                        for c in CONFIDENCE_LEVELS)
+    levels = ",\n".join(counted(f"conf_{c}", f"coalesce(geocode_confidence, 'none') = '{c}'") for c in CONFIDENCE_LEVELS)
     select = f"{cols}, " if cols else ""
-    sql = f"""SELECT {select}count(*) AS records, {fields},
-                     count(*) FILTER (WHERE {every}) AS all_complete, {levels},
+    sql = f"""SELECT {select}{counted("records")}, {fields},
+                     {counted("all_complete", every)}, {levels},
                      median(date_diff('minute', occurred_at, arrived_at))
                          FILTER (WHERE arrived_at >= occurred_at) AS median_delay_min
               FROM incidents WHERE {where}
@@ -279,7 +279,9 @@ def submissions(store, sites: tuple[str, ...], first: date, last: date) -> pd.Da
     return store.df(
         f"""SELECT l.load_id, l.loaded_at, l.file, l.site_code, l.period_start, l.period_end, l.rows_read,
                    l.rows_loaded, l.rows_quarantined, coalesce(l.replaced, 0) AS replaced,
-                   count(i.incident_id) AS records, count(i.incident_id) FILTER (WHERE {every}) AS all_complete
+                   count(i.incident_id) AS records, sum({record_key("i")}) AS records__key,
+                   count(i.incident_id) FILTER (WHERE {every}) AS all_complete,
+                   sum({record_key("i")}) FILTER (WHERE {every}) AS all_complete__key
             FROM load_log l LEFT JOIN incidents i
                  ON i.load_id = l.load_id AND i.source = 'ed' AND i.ed_site = l.site_code
             WHERE l.kind = 'istv' AND {s} AND l.period_start <= ? AND l.period_end >= ?
@@ -331,12 +333,12 @@ def site_block_records(store, site: str, first: date, last: date) -> pd.DataFram
     f = Filters(start=month_start(first), end=month_end(last), sources=("ed",))
     w = incident_where(f, scope_of(store), min_confidence=queries.MAP_CONFIDENCE)
     s, sp = site_condition(store, (site,))
-    return store.df(f"""SELECT block_id, count(*) AS records FROM incidents
+    return store.df(f"""SELECT block_id, {counted("records")} FROM incidents
                         WHERE {w.sql} AND {s} AND block_id IS NOT NULL GROUP BY block_id ORDER BY block_id""",
                     w.params + sp)
 
 
-def site_contribution(store, site: str, first: date, last: date) -> dict:
+def site_contribution(store, site: str, first: date, last: date, own=None) -> dict:
     """What one ED's records made possible in a window: records in hot blocks, and the hot blocks only ED data revealed.
 
     Hot blocks are `queries.hot_blocks` (ED + police violence) of the window; "only ED data
@@ -348,7 +350,7 @@ def site_contribution(store, site: str, first: date, last: date) -> dict:
     hot = queries.hot_blocks(store, f)
     ed_hot = queries.hot_blocks(store, f.only("ed"))
     police_hot = queries.hot_blocks(store, f.only("police"))
-    mine = site_block_records(store, site, first, last)
+    mine = site_block_records(own or store, site, first, last)  # own: the site's own figures (exact for its data lead)
     revealed = ed_hot.loc[~ed_hot["block_id"].isin(police_hot["block_id"]), ["block_id", "street", "borough_code"]]
     counts = queries.unit_counts(store, f, "block_id").rename(columns={"unit": "block_id"})[["block_id", "ed", "police"]]
     ed_only = (revealed.merge(mine.rename(columns={"records": "site_records"}), on="block_id")
