@@ -225,7 +225,9 @@ def day_hour_heatmap(dh: pd.DataFrame, record_level: bool) -> dict:
     small = (grid > 0) & (grid < 5) & (not record_level)
     text = np.where(small, SMALL, grid.astype(int).astype(str))
     z = [[None if small[d, h] else float(grid[d, h]) for h in range(24)] for d in range(7)]
+    top = float(np.max(np.where(small, 0, grid)))
     trace = {"type": "heatmap", "z": z, "x": [f"{h:02d}" for h in range(24)], "y": list(DAYS), "text": text.tolist(),
+             "zmin": 0, "zmax": max(top, 1.0),  # an hour with none is the palest colour, however few the others
              "colorscale": ORRD, "hovertemplate": "%{y} %{x}:00 – %{text} ED assaults<extra></extra>",
              "colorbar": {"title": {"text": "ED"}, "thickness": 10}}
     layout = {"yaxis": {"autorange": "reversed"}, "margin": {"l": 40, "r": 10, "t": 10, "b": 30},

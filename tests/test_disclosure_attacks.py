@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from dashboard.pages import map as map_page
+from dashboard.reports_ops import gather_profile
 from data.access.disclosure import NOISE, noise, perturb, protect_frame, Protection
 from data.access.roles import Scope
 from data.store import queries
@@ -181,3 +182,24 @@ def test_hidden_day_hour_cells_are_not_the_total_minus_the_shown_ones(signed_in,
                 tries += 1
                 exact_hits += int(total - shown == hidden_true)
     assert tries >= 3 and exact_hits <= tries // 2  # never a systematic recovery (the old code: every period)
+
+
+def test_premises_profile_counts_are_protected_when_the_role_is(store):
+    # with ISTV_DISCLOSURE=licensing=protected the profile (aggregated from its rows) goes through the protection
+    westminster = "E09000033"
+    f = Filters(boroughs=(westminster,), start=date(2025, 1, 1), end=date(2025, 12, 31))
+    busy = store.df("""SELECT p.premises_id FROM premises p WHERE p.borough_code = ? ORDER BY p.premises_id""",
+                    [westminster])["premises_id"].tolist()
+    protected = ScopedStore(store, Scope(boroughs=(westminster,), record_level=False, level="protected"))
+    differs = checked = 0
+    for pid in busy[:40]:
+        exact, shown = gather_profile(store, f, pid, 100.0), gather_profile(protected, f, pid, 100.0)
+        if exact is None or exact.monthly["police"].sum() == 0:
+            continue
+        checked += 1
+        months = shown.monthly["police"].to_numpy()
+        assert ((months == 0) | (months < 5) | (months % 5 == 0)).all()
+        assert (np.abs(months - exact.monthly["police"].to_numpy()) <= 4).all()
+        differs += int((months != exact.monthly["police"].to_numpy()).any())
+        assert shown.methods["ed"].sum() >= 0 and list(shown.day_hour.columns) == ["weekday", "hour", "n"]
+    assert checked >= 5 and differs >= 1

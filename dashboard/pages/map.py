@@ -263,6 +263,9 @@ def method_notes(store, st: State, md, record_level: bool) -> list[str]:
     """What this view counts and tests: the counted period, the located rule's share, the map's method."""
     f = st.selection_filters
     out = []
+    if not record_level:
+        out.append("Your role sees protected counts: each is perturbed by a small fixed amount and rounded to 5, counts "
+                   "under 5 show as <5, and periods are counted in whole calendar months (docs/disclosure.md).")
     if f.widened:
         c = f.counted()
         out.append(f"Counting {c.start:%d %b %Y} to {c.end:%d %b %Y}: whole months, because police.uk gives only the "

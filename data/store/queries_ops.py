@@ -12,7 +12,7 @@ import pandas as pd
 from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where, windows_before
 from data.store.queries import MAP_CONFIDENCE, raw_of, scope_of
 from data.store.cache import per_version
-from data.store.counting import counted
+from data.store.counting import counted, record_key
 from data.access.disclosure import protect_frame
 from layers.hexes import premises_rings
 from data.ingest.schema import ASSAULT_METHODS
@@ -162,7 +162,7 @@ def _near_rows(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataF
     w = _near_where(store, f.with_(sources=ALL_SOURCES))
     dlat = radius_m / 111_000 * 1.05
     sql = f"""SELECT i.incident_id, i.source, i.occurred_at, i.month, i.category, i.lat, i.lon,
-                     i.geocode_confidence, i.h3_r10, round({_DISTANCE}, 1) AS distance_m
+                     i.geocode_confidence, i.h3_r10, round({_DISTANCE}, 1) AS distance_m, {record_key("i")} AS rkey
               FROM (SELECT premises_id, lat AS plat, lon AS plon FROM premises WHERE premises_id = ?) p
               JOIN (SELECT * FROM incidents WHERE {w.sql}) i
                 ON i.lat BETWEEN p.plat - ? AND p.plat + ?
@@ -188,34 +188,43 @@ def nearby_records(store, f: Filters, premises_id: str, radius_m: float) -> pd.D
                                                   "lon", "geocode_confidence", "distance_m"]]
 
 
-def _by_source(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    return (rows.assign(ed=(rows["source"] == "ed").astype("int64"), police=(rows["source"] == "police").astype("int64"))
-                .groupby(keys, as_index=False)[["ed", "police"]].sum())
+def _by_source(store, rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """ed and police per group of the rows, each with its cell key, through the viewer's protection."""
+    ed, police = (rows["source"] == "ed").astype("int64"), (rows["source"] == "police").astype("int64")
+    c = (rows.assign(ed=ed, police=police, ed__key=ed * rows["rkey"], police__key=police * rows["rkey"])
+             .groupby(keys, as_index=False)[["ed", "police", "ed__key", "police__key"]].sum())
+    return protect_frame(c, not scope_of(store).exact)
+
+
+def _counted_groups(store, rows: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
+    """The number of rows per group (`name`) with its cell key, through the viewer's protection."""
+    c = rows.groupby(keys).agg(**{name: ("rkey", "size"), f"{name}__key": ("rkey", "sum")}).reset_index()
+    return protect_frame(c, not scope_of(store).exact)
 
 
 def nearby_hexes(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """Incidents within radius_m of a premises per H3 r10 cell: cell, ed, police, total."""
-    c = _by_source(_near(store, f, premises_id, radius_m).rename(columns={"h3_r10": "cell"}), ["cell"])
+    c = _by_source(store, _near(store, f, premises_id, radius_m).rename(columns={"h3_r10": "cell"}), ["cell"])
     return c.assign(total=c["ed"] + c["police"]).sort_values("cell").reset_index(drop=True)
 
 
 def nearby_monthly(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """Per month of the window (zeros included): ed and police within radius_m of a premises."""
-    return _fill_months(_by_source(_near(store, f, premises_id, radius_m), ["month"]), f, ["ed", "police"])
+    return _fill_months(_by_source(store, _near(store, f, premises_id, radius_m), ["month"]), f, ["ed", "police"])
 
 
 def nearby_day_hour(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """ED assaults within radius_m per weekday (0 = Monday) and hour: weekday, hour, n (non-zero cells)."""
     ed = _near(store, f, premises_id, radius_m, sources=("ed",))
     t = pd.to_datetime(ed["occurred_at"])
-    c = pd.DataFrame({"weekday": t.dt.day_of_week.astype("int64"), "hour": t.dt.hour.astype("int64")})
-    return c.groupby(["weekday", "hour"]).size().rename("n").reset_index().sort_values(["weekday", "hour"]).reset_index(drop=True)
+    c = pd.DataFrame({"weekday": t.dt.day_of_week.astype("int64"), "hour": t.dt.hour.astype("int64"), "rkey": ed["rkey"]})
+    return _counted_groups(store, c, ["weekday", "hour"], "n").sort_values(["weekday", "hour"]).reset_index(drop=True)
 
 
 def nearby_methods(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataFrame:
     """ED assaults within radius_m by assault method: every method code with its count (zeros included)."""
     ed = _near(store, f, premises_id, radius_m, sources=("ed",))
-    c = ed.groupby("category").size().rename("ed").rename_axis("method").reset_index()
+    c = _counted_groups(store, ed, ["category"], "ed").rename(columns={"category": "method"})
     codes = pd.DataFrame({"method": [m.code for m in ASSAULT_METHODS], "label": [m.label for m in ASSAULT_METHODS]})
     out = codes.merge(c, on="method", how="left")
     out["ed"] = out["ed"].fillna(0).astype("int64")
