@@ -203,3 +203,21 @@ def test_premises_profile_counts_are_protected_when_the_role_is(store):
         differs += int((months != exact.monthly["police"].to_numpy()).any())
         assert shown.methods["ed"].sum() >= 0 and list(shown.day_hour.columns) == ["weekday", "hour", "n"]
     assert checked >= 5 and differs >= 1
+
+
+def test_differencing_by_one_category_never_gives_a_count_of_1_to_4(signed_in, store):
+    # the old attack: every assault method, then every method but one: the difference is that method's count
+    others = "01,02,04,05,06,99"
+    hits = tries = 0
+    with signed_in("csp"):
+        for year in (2023, 2024, 2025):
+            q = f"?borough={HACKNEY}&from={year}-01-01&to={year}-12-31&src=ed"
+            every = _number(_card(map_page.render(q, None), "summary-ed"))
+            but_knives = _number(_card(map_page.render(q + f"&method={others}", None), "summary-ed"))
+            knives = _truth(store, "borough_code = ? AND source = 'ed' AND category = '03' AND year(occurred_at) = ?",
+                            [HACKNEY, year])
+            if 0 < knives < 5:
+                tries += 1
+                hits += int(every is not None and but_knives is not None and every - but_knives == knives)
+    assert tries >= 1 and hits == 0
+
