@@ -221,3 +221,20 @@ def test_differencing_by_one_category_never_gives_a_count_of_1_to_4(signed_in, s
                 hits += int(every is not None and but_knives is not None and every - but_knives == knives)
     assert tries >= 1 and hits == 0
 
+
+
+def test_shares_and_ratios_do_not_give_a_small_count_back(signed_in, store):
+    # the old attack: a ratio or share beside a shown count (ED per police x police) gives the hidden part back
+    recovered = tries = 0
+    with signed_in("csp"):
+        for month in range(1, 13):
+            start = date(2025, month, 1)
+            end = (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
+            out = map_page.render(f"?borough={HACKNEY}&from={start}&to={end}", None)
+            true = _truth(store, "borough_code = ? AND source = 'ed' AND month = ?", [HACKNEY, start])
+            ratio, police = _card(out, "summary-ratio"), _number(_card(out, "summary-police"))
+            if 0 < true < 5:
+                tries += 1
+                if re.fullmatch(r"\d+\.\d+", ratio) and police:
+                    recovered += int(round(float(ratio) * police) == true)
+    assert tries >= 3 and recovered == 0
