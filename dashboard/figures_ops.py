@@ -47,7 +47,8 @@ def hour_of_week(day_hour: pd.DataFrame, record_level: bool = True, title: str =
         fig.add_trace(go.Heatmap(z=np.where(small, 1.0, np.nan), x=hours, y=list(WEEKDAYS), text=text,
                                  colorscale=[[0, SMALL_COLOUR], [1, SMALL_COLOUR]], showscale=False, xgap=1, ygap=1,
                                  hovertemplate="%{y} %{x}:00: fewer than 5 ED assaults<extra></extra>",
-                                 name="fewer than 5"))
+                                 name="fewer than 5", showlegend=True))  # a key: protected, not zero
+        fig.update_layout(legend={"orientation": "h", "y": -0.2, "x": 0})
     fig.update_layout(yaxis={"autorange": "reversed"}, xaxis={"title": {"text": "Hour of the assault"}},
                       margin={"l": 40, "r": 10, "t": 30 if title else 10, "b": 40}, title=title or None,
                       plot_bgcolor="#ffffff")
@@ -68,11 +69,13 @@ def bar_counts(labels: list[str], counts, record_level: bool = True, colour: str
                            hovertemplate="%{x}: %{text}<extra></extra>"))
     if small.any():  # the '<5' labels sit on the axis where the bar would be
         fig.add_trace(go.Scatter(x=[lab for lab, s in zip(labels, small) if s], y=[0] * int(small.sum()),
-                                 mode="text", text=[SMALL] * int(small.sum()), textposition="top center",
-                                 hoverinfo="skip", showlegend=False, name="fewer than 5"))
+                                 mode="markers+text", text=[SMALL] * int(small.sum()), textposition="top center",
+                                 marker={"symbol": "x-thin-open", "size": 10, "color": colour, "line": {"width": 2}},
+                                 hoverinfo="skip", showlegend=True, name=f"fewer than 5 ({SMALL}, protected)"))
     fig.update_layout(margin={"l": 40, "r": 10, "t": 30 if title else 10, "b": 40}, title=title or None,
                       yaxis={"rangemode": "tozero", "dtick": count_step(np.nanmax(y) if np.isfinite(y).any() else 1),
-                             "tickformat": ",d"}, showlegend=False, plot_bgcolor="#ffffff")
+                             "tickformat": ",d"}, showlegend=bool(small.any()), plot_bgcolor="#ffffff",
+                      legend={"orientation": "h", "y": -0.25, "x": 0})
     return fig
 
 

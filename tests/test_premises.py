@@ -342,3 +342,14 @@ def test_changes_are_per_day_of_exposure():
     assert change(40, 28, True, 31 / 28) == "+9.0"
     assert change(12, 10, True) == "+2" and change(3, 10, False) == "*"
     assert exposure_ratio(march.with_(start=date(2025, 3, 5), end=date(2025, 3, 14), sources=("ed",))) == 1.0
+
+
+def test_protected_bars_and_hours_have_a_key():
+    from dashboard import figures_ops
+    bars = figures_ops.bar_counts(["a", "b"], [3, 9], record_level=False)
+    mark = [t for t in bars.data if "protected" in (t.name or "")]
+    assert len(mark) == 1 and list(mark[0].x) == ["a"] and mark[0].showlegend and bars.layout.showlegend
+    assert not figures_ops.bar_counts(["a", "b"], [3, 9], record_level=True).layout.showlegend
+    dh = pd.DataFrame({"block_id": [1, 1], "weekday": [0, 5], "hour": [22, 23], "n": [3, 7]})
+    hours = figures_ops.hour_of_week(dh, False, "")
+    assert hours.data[1].name == "fewer than 5" and hours.data[1].showlegend
