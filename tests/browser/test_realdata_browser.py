@@ -71,6 +71,9 @@ def test_every_page_and_export_of_every_role_on_real_files(browser, real_server)
                 _rendered(page, "/premises", watch, server_errors)
                 page.locator("#premises-table .ag-row[row-index='0'] .ag-cell[col-id=name]").click()
                 page.wait_for_selector("#profile-name", timeout=20000)
+                # let the profile's charts finish drawing before the next page replaces them (a chart torn down
+                # mid-draw is a plotly.js error in the console, which this test counts)
+                page.wait_for_function(SETTLED, timeout=30000)
                 exports |= {h for h in page.eval_on_selector_all("a[href^='/download/']", "els => els.map(e => e.getAttribute('href'))")}
             for href in sorted(exports):
                 response = page.request.get(real_server + href)
