@@ -24,7 +24,8 @@ neighbourhood's sum under a count model fitted robustly to the study area:
 3. **The unit itself.** Gi* flags the quiet neighbours of a busy place too (its "halo"): their
    neighbourhood includes it. A unit is *hot* when q < alpha, L_i is above its expectation
    w_i mu AND its own count is unusual for one unit (P(Y >= y_i) < 0.10 under the fitted
-   null); *cold* likewise with the lower tails. So a quiet block beside a hot one is not sent
+   null, and at least 2: where blocks average 0.1 incidents any single one would pass, and one
+   incident is never a hot spot); *cold* likewise with the lower tails. So a quiet block beside a hot one is not sent
    to a tasking meeting.
 
 The name of this test everywhere in the product: "Gi* with an exact negative-binomial test,
@@ -44,7 +45,8 @@ from layers.hotspots_gi import as_values, bh_fdr, check_alpha, check_counts, gi_
 
 TEST_NAME = "Gi* with an exact negative-binomial test"
 TRIM_QUANTILE = 0.95   # the null is fitted to units at or below this quantile of the counts
-UNIT_TAIL = 0.10       # a flagged unit's own count must be this unusual on its own (the halo rule)
+UNIT_TAIL = 0.10       # a flagged unit's own count must be this unusual on its own (the halo rule) ...
+MIN_OWN = 2            # ... and at least this: one incident is never a hot spot, however sparse the area
 SIZE_MAX = 1e4         # size above this is Poisson for every purpose here
 
 
@@ -146,7 +148,7 @@ def local_hotspots(counts: pd.Series, neighbours, alpha: float = 0.05) -> pd.Dat
     q = bh_fdr(p) if len(y) else p
     if mu > 0 and len(y):
         expected = card * mu
-        hot = (q < alpha) & (local > expected) & (own_upper < UNIT_TAIL)
+        hot = (q < alpha) & (local > expected) & (own_upper < UNIT_TAIL) & (own >= MIN_OWN)
         cold = (q < alpha) & (local < expected) & (own_lower < UNIT_TAIL)
     out = pd.DataFrame({"gi_z": z, "p": p, "q": q, "hot": hot, "cold": cold}, index=ids)
     out.attrs.update({"mu": mu, "size": size, "test": TEST_NAME, "alpha": alpha})

@@ -150,3 +150,17 @@ def test_refusals_and_empty_study_areas():
     assert list(zero.columns) == ["gi_z", "p", "q", "hot", "cold"]
     empty = local_hotspots(pd.Series([], dtype="int64"), {})
     assert empty.empty and list(empty.columns) == ["gi_z", "p", "q", "hot", "cold"]
+
+
+def test_one_incident_is_never_a_hot_spot():
+    # a sparse area (mean ~0.1): a block with one incident beside a busy cluster has a significant neighbourhood,
+    # and one incident passes the 10 % own-count rule there; it is still not hot
+    y = pd.Series(np.zeros(1600, int))
+    y[np.arange(0, 1600, 11)] = 1
+    cluster = _cluster(range(10, 13), range(10, 13))
+    y[cluster] = 6
+    y[13 * 40 + 11] = 1  # just below the cluster
+    res = local_hotspots(y, GRID)
+    assert res.loc[cluster, "hot"].all()
+    assert res.loc[13 * 40 + 11, "q"] < 0.05 and not res.loc[13 * 40 + 11, "hot"]
+    assert not res.loc[y == 1, "hot"].any()
