@@ -11,7 +11,7 @@ from functools import lru_cache
 from dash import Dash
 
 from config import CONFIG_KEY, LEVELS_KEY, SECRET_FILE, STORE_KEY, Config, ConfigError, secret_problem
-from dashboard import exports, shell
+from dashboard import basemap, exports, shell
 from dashboard.auth import init_auth
 from dashboard.headers import init_headers
 from dashboard.ops import init_ops, settle_memory
@@ -128,6 +128,7 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
     init_headers(app, config)
     init_auth(app.server, config, users)
     exports.register_routes(app.server)
+    basemap.register_routes(app.server)
     for page in shell.PAGES.values():
         if hasattr(page, "register_routes"):
             page.register_routes(app.server)

@@ -32,7 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ISTV_DEMO", "1", "`1`: build the synthetic demo London when the database file is missing; `0`: refuse to start without a database."),
     Setting("ISTV_DEMO_SCALE", "0.25", "Demo volume relative to real London (1.0 ≈ real volumes)."),
     Setting("ISTV_DEMO_SEED", "42", "Seed of the demo generator (same seed and scale → identical data)."),
-    Setting("ISTV_MAP_STYLE", "white-bg", "Map base style: `white-bg` works offline; a named Plotly style (e.g. `carto-positron`) needs internet access to tile servers."),
+    Setting("ISTV_MAP_STYLE", "istv", "Map base style: `istv` (default) draws streets, street names, boroughs and landmarks from the loaded data, with tiles and fonts served by the app itself (works offline, nothing fetched from another host); `white-bg`: a plain white background; a named Plotly style (e.g. `carto-positron`) needs internet access to outside tile and font servers, which many NHS and police networks block."),
     Setting("ISTV_CHROMIUM", "", "Browser that draws the printable packs' charts (Debian's `chromium`); empty: `chromium` on the PATH. Without one, packs have tables and a note instead of charts."),
     Setting("ISTV_BLOCK_MAX_M", "50", "Maximum distance in metres from a point to its street block; farther points get no block."),
     Setting("DATABASE_URL", "", "SQLAlchemy URL of the users and audit store; empty: a SQLite file `users.sqlite` beside ISTV_DB. Use PostgreSQL when several app servers share users."),
@@ -73,7 +73,7 @@ class Config:
     demo: bool = True
     demo_scale: float = 0.25
     demo_seed: int = 42
-    map_style: str = "white-bg"
+    map_style: str = "istv"
     chromium: str = ""
     block_max_m: float = 50.0
     database_url: str = ""

@@ -23,7 +23,7 @@ from data.access.users import DEMO_USERS, UserStore
 USERS_KEY = "istv_users"
 PUBLIC_PATHS = {"/login", "/healthz", "/_favicon.ico"}
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
-API_PREFIXES = ("/_dash-", "/_reload-hash", "/download/")
+API_PREFIXES = ("/_dash-", "/_reload-hash", "/download/", "/basemap/")
 
 
 def csrf_token() -> str:

@@ -15,6 +15,9 @@ from config import Config
 
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 STATIC_PATHS = ("/_favicon.ico",)
+# Responses that set their own Cache-Control (`private`, never `public`): the base map's tiles (geography,
+# no incident data, at URLs naming the data version) and glyph fonts. Their errors are still no-store.
+SELF_CACHED_PREFIXES = ("/basemap/",)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -69,6 +72,10 @@ def apply_headers(response: Response, path: str, *, production: bool,
                   script_hashes: Sequence[str] = ()) -> Response:
     """Set the security headers on a response (replacing any the handler set) and return it."""
     headers = security_headers(path, production=production, script_hashes=script_hashes)
+    own = response.headers.get("Cache-Control", "")
+    if (path.startswith(SELF_CACHED_PREFIXES) and response.status_code == 200 and own.startswith("private")
+            and "Cache-Control" in headers):
+        del headers["Cache-Control"]
     for name, value in headers.items():
         response.headers[name] = value
     return response

@@ -7,7 +7,7 @@ from config import Config, ConfigError
 
 def test_defaults_and_overrides():
     c = Config.from_env({})
-    assert c.port == 8050 and c.demo and c.demo_scale == 0.25 and c.map_style == "white-bg"
+    assert c.port == 8050 and c.demo and c.demo_scale == 0.25 and c.map_style == "istv"
     c = Config.from_env({"ISTV_DB": "/x/y.duckdb", "PORT": "9000", "ISTV_DEMO": "0", "ISTV_ENV": "production"})
     assert c.db_path == Path("/x/y.duckdb") and c.port == 9000 and not c.demo and c.production
 

@@ -13,6 +13,7 @@ from flask import Response, abort, request
 from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.components.grid import COUNT, column, data_grid, page_request, sort_shown
 from dashboard.auth import guard
+from dashboard.basemap import map_style
 from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export, csv_response, require_export
 from dashboard.map_view import default_filters
@@ -199,7 +200,7 @@ def update_view(boroughs, start, end, radius, types, min_count, text):
     n_next = int(rows["next_to_hot"].sum())
     summary = html.Span([html.B(f"{len(rows):,}"), " premises · ", html.B(f"{n_hot:,}", id="premises-n-hot"),
                          " in a hot block · ", html.B(f"{n_next:,}"), " next to one"], id="premises-count")
-    fig = overview_map(rows, store.scope.exact, queries.borough_outlines(store, f.boroughs), current_config().map_style)
+    fig = overview_map(rows, store.scope.exact, queries.borough_outlines(store, f.boroughs), map_style())
     controls = [list(f.boroughs), start, end, radius, list(types), min_count, text]
     return fig, summary, "/download/premises/list.csv" + query, query, controls
 
@@ -278,7 +279,7 @@ def show_profile(view: str | None, selected: str | None):
     if profile is None:
         return dbc.Alert(f"Premises {selected} is not in your boroughs or does not exist.", color="warning"), view
     pack = f"/download/premises/{selected}/evidence"
-    return profile_view(store, profile, current_config().map_style, pack + ".html" + view, pack + ".csv" + view), search
+    return profile_view(store, profile, map_style(), pack + ".html" + view, pack + ".csv" + view), search
 
 
 def register_callbacks(app) -> None:

@@ -12,6 +12,7 @@ from dashboard import figures_ops
 from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.components.grid import COUNT, column, data_grid
 from dashboard.auth import guard
+from dashboard.basemap import map_style
 from dashboard.context import current_config, current_store
 from dashboard.exports import Export, audited_export, csv_response, require_export
 from dashboard.reports_ops import BASELINE_WINDOWS, LISTS, TASKING_MODES, gather_tasking, tasking_frame, tasking_window
@@ -216,7 +217,7 @@ def update_view(boroughs, start, end, mode, top, listing):
     t = gather_tasking(store, f, mode, top, listing)
     rows = table_rows(t, rl)
     outlines = queries.borough_outlines(store, f.boroughs)
-    fig_map = figures_ops.tasking_map(t.table, t.lines, outlines, style=current_config().map_style, record_level=rl,
+    fig_map = figures_ops.tasking_map(t.table, t.lines, outlines, style=map_style(), record_level=rl,
                                       listed="Hot blocks" if listing == "hot" else "Busiest blocks")
     hours = figures_ops.hour_of_week(t.day_hour, rl, "ED assaults on these blocks by weekday and hour")
     query = to_query(f, default_filters(bounds), {"cmp": mode if mode != "baseline" else None,

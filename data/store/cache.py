@@ -49,8 +49,12 @@ def _shared(value):
 
 
 def size_of(value) -> int:
-    """Bytes a cached result holds, roughly: DataFrames and Series by their columns, else nothing
-    worth counting (totals, sets of block ids)."""
+    """Bytes a cached result holds, roughly: DataFrames and Series by their columns, bytes (map tiles)
+    by their length, tuples by their parts, else nothing worth counting (totals, sets of block ids)."""
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, tuple):
+        return sum(size_of(v) for v in value)
     if isinstance(value, pd.DataFrame):
         return int(value.memory_usage(index=True, deep=False).sum())
     if isinstance(value, pd.Series):
@@ -140,6 +144,14 @@ def clear_all() -> None:
 
 
 MAX_BYTES = 64 * 1024 * 1024   # per cached function, per worker
+
+
+def version_cache(maxsize: int, max_bytes: int | None = MAX_BYTES) -> VersionCache:
+    """A VersionCache that `clear_all` empties too, for callers that make their own keys (they must
+    include the file version, as `per_version` does)."""
+    cache = VersionCache(maxsize, max_bytes)
+    _CACHES.append(cache)
+    return cache
 
 
 def per_version(maxsize: int = 32, max_bytes: int = MAX_BYTES):
