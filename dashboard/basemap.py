@@ -139,9 +139,9 @@ def istv_style(base_url: str, version: str) -> dict:
         "glyphs": f"{base}/basemap/glyphs/{{fontstack}}/{{range}}.pbf",
         "layers": [
             {"id": "background", "type": "background", "paint": {"background-color": BACKGROUND}},
-            {"id": "street-casing", "type": "line", "source": src, "source-layer": "streets", "minzoom": 12,
+            {"id": "street-casing", "type": "line", "source": src, "source-layer": "streets", "minzoom": 11,
              "layout": {"line-join": "round", "line-cap": "round"},
-             "paint": {"line-color": STREET_CASING, "line-width": _by_zoom(12, 0.6, 14, 2.5, 16, 7, 18, 18)}},
+             "paint": {"line-color": STREET_CASING, "line-width": _by_zoom(11, 0.5, 12, 0.7, 14, 2.5, 16, 7, 18, 18)}},
             {"id": "street", "type": "line", "source": src, "source-layer": "streets", "minzoom": 13,
              "layout": {"line-join": "round", "line-cap": "round"},
              "paint": {"line-color": STREET_FILL, "line-width": _by_zoom(13, 0.4, 14, 1.4, 16, 5, 18, 15)}},

@@ -5,9 +5,10 @@ Coordinates are Web Mercator (EPSG:3857, the tile scheme MapLibre uses), kept in
 (0..1 across the world, y down) so a tile is a scale and a shift away.
 
 Layers of a tile (names are what dashboard/basemap.py's style draws):
-- `streets`      lines, property `name` from NAMES_FROM; from STREETS_FROM (below it London's
-                 streets are a grey smear that costs bytes). Pieces of one street are merged, so a
-                 name is placed along the street, not once per block.
+- `streets`      lines from STREETS_FROM (a borough fills the map at about 11.5; below that London's
+                 streets are a grey smear that costs bytes), without the shortest ones below
+                 NAMES_FROM; from NAMES_FROM with property `name`, the pieces of one street merged so
+                 a name is placed along the street, not once per block.
 - `boroughs`     borough boundaries as lines (MapLibre draws no fill; the data layers colour areas).
 - `borough_labels` one point per borough with `name`, up to BOROUGH_LABELS_TO.
 - `landmarks`    points with `name` and `kind`, from LANDMARKS_FROM.
@@ -26,13 +27,13 @@ import shapely
 EXTENT = 4096            # tile units across a tile (MVT default)
 BUFFER = 256             # tile units drawn beyond each edge: lines and labels run on across tile seams
 MAX_ZOOM = 16            # tiles are cut up to here; MapLibre overzooms beyond
-STREETS_FROM = 12
+STREETS_FROM = 11
 NAMES_FROM = 14
 LANDMARKS_FROM = 13
 BOROUGH_LABELS_TO = 13
 # below NAMES_FROM, merged street lines shorter than this (tile units; 8 a pixel) are left out: at z 12 a
 # 100 m cul-de-sac is 5 px of grey that costs as much to encode as a main road
-MIN_LENGTH = {12: 64.0, 13: 32.0}
+MIN_LENGTH = {11: 128.0, 12: 64.0, 13: 32.0}
 SIMPLIFY = 4.0           # tile units (a tile is drawn 512 px wide, so 8 units a pixel): half a pixel
 MAX_LAT = 85.05112878
 
@@ -74,6 +75,9 @@ class BaseMap:
     streets: np.ndarray          # LineStrings
     street_names: np.ndarray     # str ('' where the block has no name)
     street_tree: shapely.STRtree
+    network: np.ndarray          # every street line merged where lines meet, simplified for zoom < NAMES_FROM
+    network_length: np.ndarray   # world units
+    network_tree: shapely.STRtree
     boundaries: np.ndarray       # borough boundaries (Multi)LineStrings
     borough_points: np.ndarray   # Points
     borough_names: np.ndarray
@@ -94,6 +98,10 @@ class BaseMap:
         lines = _wkb(blocks["geom_wkb"])
         keep = ~(shapely.is_missing(lines) | shapely.is_empty(lines))
         lines = _to_world(lines[keep])
+        # streets without names (zoom < NAMES_FROM) are cut from one merged network: few long lines clip
+        # fast, and a tile leaves out short ones by their whole length, not by the piece it holds
+        network = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines))) if len(lines) else lines
+        network = shapely.simplify(network, SIMPLIFY / (EXTENT * 2 ** (NAMES_FROM - 1)), preserve_topology=False)
         names = blocks["street"].fillna("").astype(str).to_numpy()[keep]
         shapes = _wkb(boroughs["geom_wkb"])
         has_shape = ~(shapely.is_missing(shapes) | shapely.is_empty(shapes))
@@ -103,6 +111,7 @@ class BaseMap:
         lx, ly = lonlat_to_world(lm["lon"], lm["lat"])
         return cls(
             streets=lines, street_names=names, street_tree=shapely.STRtree(lines),
+            network=network, network_length=shapely.length(network), network_tree=shapely.STRtree(network),
             boundaries=boundaries,
             borough_points=shapely.points(bx, by), borough_names=boroughs["name"].fillna("").astype(str).to_numpy(),
             landmark_points=shapely.points(lx, ly), landmark_names=lm["name"].fillna("").astype(str).to_numpy(),
@@ -127,10 +136,19 @@ class BaseMap:
             return g, ~(shapely.is_empty(g) | shapely.is_missing(g))
 
         layers = []
-        if z >= STREETS_FROM:
+        if STREETS_FROM <= z < NAMES_FROM:
+            idx = self.network_tree.query(box)
+            idx = np.sort(idx[self.network_length[idx] * scale >= MIN_LENGTH.get(z, 0)])
+            g, ok = local(self.network[idx])
+            parts = shapely.get_parts(g[ok])
+            parts = parts[shapely.get_type_id(parts) == 1]
+            if len(parts):
+                layers.append({"name": "streets", "features": [
+                    {"geometry": shapely.multilinestrings(parts), "properties": {}}]})
+        elif z >= NAMES_FROM:
             idx = np.sort(self.street_tree.query(box))
             if len(idx):
-                layers.append({"name": "streets", "features": self._streets(idx, z, local)})
+                layers.append({"name": "streets", "features": self._streets(idx, local)})
         hit = shapely.intersects(self.boundaries, box)
         if hit.any():
             g, ok = local(self.boundaries[hit])
@@ -147,7 +165,7 @@ class BaseMap:
         return mapbox_vector_tile.encode(layers, default_options={
             "extents": EXTENT, "y_coord_down": True, "check_winding_order": False})
 
-    def _streets(self, idx: np.ndarray, z: int, local) -> list[dict]:
+    def _streets(self, idx: np.ndarray, local) -> list[dict]:
         parts = shapely.get_parts(self.streets[idx])  # blocks are single lines; get_parts guards against multis
         owner = np.repeat(idx, shapely.get_num_geometries(self.streets[idx]))
         g, ok = local(parts)
@@ -155,10 +173,6 @@ class BaseMap:
         g, owner = _lines_only(g, owner)
         if not len(g):
             return []
-        if z < NAMES_FROM:  # no names drawn: one feature of every street line in the tile
-            merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(g)))
-            merged = merged[shapely.length(merged) >= MIN_LENGTH.get(z, 0)]
-            return [{"geometry": shapely.multilinestrings(merged), "properties": {}}] if len(merged) else []
         names = self.street_names[owner]
         order = np.argsort(names, kind="stable")
         names, g = names[order], g[order]
