@@ -31,9 +31,9 @@ STREETS_FROM = 11
 NAMES_FROM = 14
 LANDMARKS_FROM = 13
 BOROUGH_LABELS_TO = 13
-# below NAMES_FROM, merged street lines shorter than this (tile units; 8 a pixel) are left out: at z 12 a
-# 100 m cul-de-sac is 5 px of grey that costs as much to encode as a main road
-MIN_LENGTH = {11: 128.0, 12: 64.0, 13: 32.0}
+# below NAMES_FROM, merged street lines shorter than this (tile units; 8 a pixel) are left out: at z 11 a
+# 200 m cul-de-sac is 5 px of grey that costs as much to encode as a main road (z 11 tiles over Westminster: 31 KB, not 49)
+MIN_LENGTH = {11: 64.0, 12: 40.0, 13: 16.0}
 SIMPLIFY = 4.0           # tile units (a tile is drawn 512 px wide, so 8 units a pixel): half a pixel
 MAX_LAT = 85.05112878
 
