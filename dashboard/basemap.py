@@ -40,10 +40,13 @@ _RANGE = re.compile(r"(\d{1,5})-(\d{1,5})")
 TILES = version_cache(maxsize=4096, max_bytes=64 * 1024 * 1024)  # per worker; key: (file version, z, x, y)
 
 
-@lru_cache(maxsize=2)
+INDEXES = version_cache(maxsize=2, max_bytes=None)  # key: file version; single flight, as a map's first
+                                                    # view asks for a dozen tiles at once
+
+
 def _basemap(path: str, version: tuple) -> BaseMap:
-    # the spatial index of every street line: built once per data version (~0.2 s at 53,000 blocks)
-    return BaseMap.build(*basemap_frames(Store(path)))
+    # the spatial indexes of every street line: built once per data version (0.6-1 s at 53,000 blocks)
+    return INDEXES.get((path, version), lambda: BaseMap.build(*basemap_frames(Store(path))))[0]
 
 
 def _packed(data: bytes) -> tuple[bytes, bytes]:
