@@ -90,7 +90,8 @@ class Browser:
         return json.loads(body).get("response", {}) if status == 200 else {}
 
     def page(self, path: str, search: str = "") -> dict:
-        r = self.callback("page.children", "page callback", {"url.pathname": path, "url.search": search}, ["url.pathname"])
+        r = self.callback("..page.children...page-title.data..", "page callback",
+                          {"url.pathname": path, "url.search": search}, ["url.pathname"])
         return r.get("page", {}).get("children", {})
 
 

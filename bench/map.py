@@ -23,7 +23,8 @@ from pathlib import Path
 from h3.api import basic_int as h3i
 
 OUTPUTS = (("map-hexes", "figure"), ("map-series", "figure"), ("map-dayhour", "figure"), ("map-summary", "children"),
-           ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"))
+           ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"),
+           ("map-method", "children"), ("map-legend", "children"))
 
 
 def payload(state: str, geo_key: str | None) -> dict:

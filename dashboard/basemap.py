@@ -27,6 +27,7 @@ from dashboard.context import current_config, current_scope, current_store
 from data.store.cache import file_version, version_cache
 from data.store.db import Store
 from data.store.queries_basemap import basemap_frames
+from layers.glyphs import encode_glyphs
 from layers.basemap import MAX_ZOOM, BaseMap, valid_tile
 
 ISTV_STYLE = "istv"
@@ -74,7 +75,6 @@ def glyph_bytes(fontstack: str, start: int) -> tuple[bytes, bytes]:
 
 
 def _empty_glyphs(stack: str, start: int) -> bytes:
-    from layers.glyphs import encode_glyphs
     return encode_glyphs(stack, start, start + 255, [])
 
 

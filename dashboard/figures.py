@@ -154,6 +154,9 @@ def monthly_series(series: pd.DataFrame, record_level: bool = True) -> dict:
                    "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,
                    "dtick": count_step(tops["y2"]), "tickformat": ",d"},
         "legend": {"orientation": "h", "y": 1.12, "x": 0}, "margin": {"l": 60, "r": 60, "t": 30, "b": 40},
-        "hovermode": "x unified", "template": TEMPLATE,
+        "hovermode": "x unified", "template": TEMPLATE, "xaxis": {"type": "date", "tickformat": "%b %Y"},
     }
+    if len(months) < 3:  # one or two months: a month either side, not an axis of milliseconds
+        lo, hi = pd.Timestamp(months[0]) - pd.DateOffset(months=1), pd.Timestamp(months[-1]) + pd.DateOffset(months=1)
+        layout["xaxis"].update(range=[lo.strftime("%Y-%m-%d"), hi.strftime("%Y-%m-%d")], dtick="M1")
     return {"data": data, "layout": layout}

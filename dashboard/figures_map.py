@@ -79,9 +79,10 @@ def hover_data(units: pd.DataFrame, record_level: bool) -> list[list]:
             for e, p, t, sh, x in zip(shown["ed"].tolist(), shown["police"].tolist(), shown["total"].tolist(), shares, extra)]
 
 
-def hover_template(kind: str) -> str:
-    """'Hexagon 88195...' or 'Block 123' from the feature id, then the values."""
-    return f"<b>{kind}</b> %{{location}}<br>" + HOVER
+def hover_template() -> str:
+    """The unit's name (the trace's text: 'Old Compton Street, between Dean Street and Frith Street',
+    'Hexagon near Soho Square'), then the values."""
+    return "<b>%{text}</b><br>" + HOVER
 
 
 def classes_for(units: pd.DataFrame, mode: str, record_level: bool) -> tuple[np.ndarray, Classes]:
@@ -106,17 +107,44 @@ def _discrete_scale(colours) -> list:
     return scale
 
 
-def unit_trace(geojson: dict, ids: list[str], z, customdata: list[list], classes: Classes, kind: str = "Hexagon") -> dict:
+UNITS_UID = "units"  # the units' MapLibre layers are "plotly-trace-layer-units-fill" / "-line"
+UNITS_LAYER = f"plotly-trace-layer-{UNITS_UID}-fill"
+DEFAULT_OPACITY = 0.85
+SELECTED_COLOUR = "#0b3d91"
+
+
+def colorbar(classes: Classes) -> dict:
+    """The classes as a colour bar: not drawn on the map (the legend beside it says the same), kept so a
+    figure taken out of the page (an image export) carries its key."""
+    n = len(classes.labels)
+    return {"title": {"text": classes.title}, "tickvals": list(range(n)), "ticktext": list(classes.labels),
+            "thickness": 14, "len": 0.6}
+
+
+def unit_trace(geojson: dict, ids: list[str], z, customdata: list[list], classes: Classes, names: list[str],
+               opacity: float = DEFAULT_OPACITY) -> dict:
     """The units' choropleth as a plain dict: go.Choroplethmap would deep-copy the GeoJSON (seconds for London)."""
     n = len(classes.labels)
     return {
         "type": "choroplethmap", "geojson": geojson, "locations": list(ids), "z": np.asarray(z).tolist(), "customdata": customdata,
-        "zmin": -0.5, "zmax": n - 0.5, "colorscale": _discrete_scale(classes.colours),
-        "colorbar": {"title": {"text": classes.title}, "tickvals": list(range(n)), "ticktext": list(classes.labels),
-                     "thickness": 14, "len": 0.6},
-        "marker": {"line": {"width": 0.4, "color": "#ffffff"}, "opacity": 0.85},
-        "hovertemplate": hover_template(kind), "name": "units",
+        "text": list(names), "zmin": -0.5, "zmax": n - 0.5, "colorscale": _discrete_scale(classes.colours),
+        "showscale": False, "colorbar": colorbar(classes),
+        "marker": {"line": {"width": 0.4, "color": "#ffffff"}, "opacity": float(opacity)},
+        "hovertemplate": hover_template(), "name": "units", "uid": UNITS_UID,
     }
+
+
+def first_label_layer(style) -> str | None:
+    """The id of a MapLibre style's first text layer (the colours go under it), None for a named style."""
+    if not isinstance(style, dict):
+        return None
+    return next((layer["id"] for layer in style.get("layers", []) if layer.get("type") == "symbol"), None)
+
+
+def selection_trace(lats: list, lons: list) -> dict:
+    """The selected unit's outline (trace 2; empty when nothing is selected)."""
+    return {"type": "scattermap", "lat": list(lats), "lon": list(lons), "mode": "lines", "hoverinfo": "skip",
+            "line": {"width": 3.5, "color": SELECTED_COLOUR}, "name": "Selected", "showlegend": False, "uid": "selected"}
 
 
 _BLOCK_FEATURES: dict[tuple[int, bytes], dict] = {}   # (block id, its WKB line) -> GeoJSON feature
@@ -168,17 +196,24 @@ def unit_geojson(units: pd.DataFrame, kind: str, shapes: pd.DataFrame | None = N
 
 
 def unit_map(geojson: dict, ids: list[str], z, customdata, classes: Classes, outlines: pd.DataFrame, *,
-             style: str, center: dict, zoom: float, premises: pd.DataFrame | None = None,
-             record_level: bool = True, note: str = "", kind: str = "Hexagon") -> dict:
-    """The map as a figure dict: units (trace 0), borough outlines (trace 1), then premises markers by licence type."""
+             style, center: dict, zoom: float, names: list[str], selected: tuple[list, list] = ((), ()),
+             premises: pd.DataFrame | None = None, premises_on_top: bool = True, opacity: float = DEFAULT_OPACITY,
+             record_level: bool = True, note: str = "") -> dict:
+    """The map as a figure dict: units (trace 0), borough outlines (1), the selected unit's outline (2), then
+    the premises (their outline, then their markers). No legend on the map: it sits beside it (pages/map.py)."""
     lats, lons = outline_lines(outlines)
-    data = [unit_trace(geojson, ids, z, customdata, classes, kind),
+    units = unit_trace(geojson, ids, z, customdata, classes, names, opacity)
+    labels = first_label_layer(style)
+    if labels:  # the base map's names stay readable over the colours
+        units["below"] = labels
+    data = [units,
             {"type": "scattermap", "lat": lats, "lon": lons, "mode": "lines", "line": {"width": 1.2, "color": "#555"},
-             "hoverinfo": "skip", "name": "Borough boundaries", "showlegend": False}]
-    data += premises_traces(premises, record_level) if premises is not None else []
+             "hoverinfo": "skip", "name": "Borough boundaries", "showlegend": False},
+            selection_trace(*selected)]
+    if premises is not None:
+        data += premises_traces(premises, record_level, below="" if premises_on_top else UNITS_LAYER)
     layout = {"map": {"style": style, "center": {"lat": float(center["lat"]), "lon": float(center["lon"])}, "zoom": float(zoom)},
-              "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "uirevision": "map", "clickmode": "event",
-              "legend": {"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)", "title": {"text": "Premises"}},
+              "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "uirevision": "map", "clickmode": "event", "showlegend": False,
               "annotations": map_annotations(note, empty=not len(ids))}
     return {"data": data, "layout": layout}
 
@@ -192,21 +227,31 @@ def map_annotations(note: str, empty: bool) -> list[dict]:
              "font": {"size": 14}, "bgcolor": "rgba(255,255,255,0.9)"}]
 
 
-def premises_traces(prem: pd.DataFrame, record_level: bool) -> list[dict]:
-    """One marker trace per licence type; hover: name, type, hours and incidents within the radius."""
-    traces = []
+PREMISES_CLUSTER_MAXZOOM = 14  # premises are grouped into counted circles up to this zoom
+
+
+def premises_traces(prem: pd.DataFrame, record_level: bool, below: str = "") -> list[dict]:
+    """Premises as small outlined markers coloured by licence type (a dark, slightly larger marker under
+    each), grouped into clusters at city zoom so the units under them stay visible. `below`: the layer to
+    draw under ('' on top of everything). Hover: name, type, hours and incidents within the radius."""
+    if not len(prem):
+        return []
     shown = suppress_parts(prem, ["ed", "police"], record_level)
-    for ltype, colour in PREMISES_COLOURS.items():
-        sel = (prem["licence_type"] == ltype).to_numpy()
-        if not sel.any():
-            continue
-        p, s = prem[sel], shown[sel]
-        text = [f"<b>{n}</b><br>{t.replace('_', ' ')}, {o}–{c}<br>Within 50 m in the period: ED {e}, police {v}"
-                for n, t, o, c, e, v in zip(p["name"], p["licence_type"], p["opens"], p["closes"], s["ed"], s["police"])]
-        traces.append({"type": "scattermap", "lat": p["lat"].round(6).tolist(), "lon": p["lon"].round(6).tolist(),
-                       "mode": "markers", "name": ltype.replace("_", " "), "marker": {"size": 8, "color": colour},
-                       "text": text, "customdata": p["premises_id"].tolist(), "hovertemplate": "%{text}<extra></extra>"})
-    return traces
+    text = [f"<b>{n}</b><br>{t.replace('_', ' ')}, {o}–{c}<br>Within 50 m in the period: ED {e}, police {v}"
+            for n, t, o, c, e, v in zip(prem["name"], prem["licence_type"], prem["opens"], prem["closes"],
+                                        shown["ed"], shown["police"])]
+    lat, lon = prem["lat"].round(6).tolist(), prem["lon"].round(6).tolist()
+    colours = [PREMISES_COLOURS.get(t, "#666666") for t in prem["licence_type"]]
+    cluster = {"enabled": True, "maxzoom": PREMISES_CLUSTER_MAXZOOM, "step": [20, 100], "size": [14, 18, 24],
+               "opacity": 0.85}
+    outline = {"type": "scattermap", "lat": lat, "lon": lon, "mode": "markers", "name": "premises outline",
+               "marker": {"size": 8.5, "color": "#222222"}, "hoverinfo": "skip", "below": below, "uid": "premises-outline",
+               "cluster": {**cluster, "color": "#222222", "size": [16, 20, 26]}}
+    markers = {"type": "scattermap", "lat": lat, "lon": lon, "mode": "markers", "name": "premises",
+               "marker": {"size": 6, "color": colours}, "text": text, "customdata": prem["premises_id"].tolist(),
+               "hovertemplate": "%{text}<extra></extra>", "below": below, "uid": "premises",
+               "cluster": {**cluster, "color": "#f7f7f7"}, "textfont": {"color": "#222222", "size": 11}}
+    return [outline, markers]
 
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -12,22 +12,26 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import shapely
+from h3.api import basic_int as h3i
 
 from dashboard import figures, figures_map
 from dashboard.url_state import from_query, to_query
 from dashboard.coverage import month_ranges
-from data.store import queries
+from data.store import queries, queries_places
 from data.store.queries_coverage import coverage
 from data.access.disclosure import ratio, show
 from data.store.filters import Filters
-from layers.hexes import resolution_for_zoom
+from layers.blocks import from_bng, lines_to_bng
+from layers.hexes import cell_str, resolution_for_zoom
 from layers.hotspots import hot_of, local_hotspots, period_change
 from layers.hotspots_local import SIZE_MAX, TEST_NAME
 
 MAX_BLOCKS = 3000         # street-block polygons sent at most; beyond, the busiest are shown
 MAX_CELLS = 12000         # hexagons sent at most (the all-London r9 grid is ~17,000)
 MAP_PX = (780, 560)       # the map's size on a laptop screen, for viewport maths
-EXTRA = ("color", "premises", "sel", "v")
+EXTRA = ("color", "premises", "sel", "v", "op", "layers")
+OPACITIES = (0.4, 0.6, 0.85, 1.0)  # the units' opacity choices (85 % by default)
 
 
 @dataclass
@@ -38,6 +42,8 @@ class State:
     sel: tuple[date, date] | None = None   # brushed period on the series (narrows the map and summary)
     center: dict | None = None
     zoom: float | None = None
+    opacity: float = figures_map.DEFAULT_OPACITY
+    premises_on_top: bool = True       # layer order: premises above the hexagons / blocks, or under them
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -56,7 +62,9 @@ class State:
     def query(self, default: Filters) -> str:
         extra = {"color": None if self.color == "count" else self.color, "premises": "1" if self.premises else None,
                  "sel": f"{self.sel[0]}..{self.sel[1]}" if self.sel else None,
-                 "v": f"{self.center['lat']:.4f},{self.center['lon']:.4f},{self.zoom:.2f}" if self.center and self.zoom else None}
+                 "v": f"{self.center['lat']:.4f},{self.center['lon']:.4f},{self.zoom:.2f}" if self.center and self.zoom else None,
+                 "op": None if self.opacity == figures_map.DEFAULT_OPACITY else f"{self.opacity:g}",
+                 "layers": None if self.premises_on_top else "units-top"}
         return to_query(self.f, default, extra)
 
 
@@ -84,6 +92,12 @@ def parse_state(search: str, known_boroughs: set[str], default: Filters) -> Stat
             st.sel = (min(a, b), max(a, b))
         except ValueError:
             notes.append(f"Ignored 'sel={extra['sel'][:30]}': expected a period like 2025-03-01..2025-04-30")
+    if "op" in extra:
+        try:
+            st.opacity = min(OPACITIES, key=lambda o: abs(o - float(extra["op"])))
+        except ValueError:
+            notes.append(f"Ignored 'op={extra['op'][:10]}': expected an opacity between 0.4 and 1")
+    st.premises_on_top = extra.get("layers") != "units-top"
     if "v" in extra:
         try:
             lat, lon, zoom = (float(x) for x in extra["v"].split(","))
@@ -221,8 +235,7 @@ def map_values(md: MapData, color: str, record_level: bool) -> tuple[np.ndarray,
     extra = [""] * len(units)
     if md.kind == "block":
         ranks = units["hot_rank"].to_numpy(float)
-        extra = [f"{street}" + (f"<br>Hot block #{int(r)} (significant hot spot)" if r == r else "")  # NaN: not hot
-                 for street, r in zip(units["street"].tolist(), ranks.tolist())]
+        extra = [f"Hot block #{int(r)} (significant hot spot)" if r == r else "" for r in ranks.tolist()]  # NaN: not hot
     if "gi_z" in units:
         gi = [f"Gi* z = {z:.1f}, q = {q:.2g}" if pd.notna(z) else "" for z, q in zip(units["gi_z"], units["q"])]
         extra = [f"{a}<br>{b}" if a and b else a or b for a, b in zip(extra, gi)]
@@ -256,3 +269,46 @@ def summary(store, st: State, record_level: bool) -> dict:
             out[f"{k}_change"] = "*" if small else (f"{now[k] / (before[k] * days) - 1:+.0%}" if before[k] else "–")
         out["raw_previous"] = before
     return out
+
+
+def unit_names(store, md: MapData) -> list[str]:
+    """What each unit is called in its hover: the block between its junctions' streets, or the hexagon
+    near a landmark or on a street (geography only: the same for every viewer)."""
+    if md.kind == "block":
+        return queries_places.block_places(store, md.units["unit"])
+    cells = md.units["unit"].to_numpy(dtype=np.uint64)
+    centres = np.array([h3i.cell_to_latlng(int(c)) for c in cells]).reshape(-1, 2)
+    near = queries_places.nearest_places(store, centres[:, 0], centres[:, 1])
+    return [f"Hexagon {n}" if n else "Hexagon" for n in near]
+
+
+def selected_outline(store, st: State) -> tuple[list, list]:
+    """The clicked hexagon's or block's outline (lat, lon lists; None between rings), empty when none."""
+    if not st.f.place:
+        return [], []
+    kind, ident = st.f.place
+    if kind == "block":
+        shapes = queries.block_shapes(store, [ident])
+        if not len(shapes):
+            return [], []
+        poly = shapely.buffer(lines_to_bng(shapely.from_wkb(shapes["geom_wkb"].iloc[:1])),
+                              figures_map.BLOCK_HALF_WIDTH_M + 3, cap_style="flat")[0]
+        x, y = np.asarray(poly.exterior.coords).T
+        lat, lon = from_bng(x, y)
+        return np.round(lat, 6).tolist(), np.round(lon, 6).tolist()
+    ring = h3i.cell_to_boundary(int(ident))
+    lat, lon = [p[0] for p in ring] + [ring[0][0]], [p[1] for p in ring] + [ring[0][1]]
+    return lat, lon
+
+
+def place_title(store, st: State) -> str:
+    """The selected place as a person reads it."""
+    if not st.f.place:
+        return ""
+    kind, ident = st.f.place
+    if kind == "block":
+        name = queries_places.block_places(store, [ident])[0]
+        return f"street block {name}" if name else f"street block {ident}"
+    lat, lon = h3i.cell_to_latlng(int(ident))
+    near = queries_places.nearest_places(store, [lat], [lon])[0]
+    return f"hexagon {near} ({cell_str([ident])[0]})" if near else f"hexagon {cell_str([ident])[0]}"

@@ -14,6 +14,8 @@ from h3.api import basic_int as h3i
 from data.store.filters import ALL_SOURCES, PLACE_KINDS, UNITS, Filters
 from data.ingest.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, POLICE_CATEGORIES
 
+HISTORY = "view-url"      # store a page writes its view's query string to (assets/history.js puts it in the address bar)
+HISTORY_POP = "view-pop"  # store Back/Forward within a page sets: the router rebuilds the page from that query
 MAX_QUERY = 4000  # characters: longer query strings are ignored rather than parsed
 METHOD_CODES = tuple(m.code for m in ASSAULT_METHODS)
 
@@ -153,3 +155,9 @@ def from_query(search: str | None, known_boroughs: set[str], default: Filters,
     if extra_keys:
         return f, notes, {k: qs[k][:200] for k in extra_keys if k in qs}
     return f, notes
+
+
+def history_entry(search: str, push: bool = True) -> dict:
+    """What a page writes to HISTORY: its query string, and whether an action of the person may add a
+    history entry for it (False: replace the current one, e.g. moving the map)."""
+    return {"search": search, "push": push}

@@ -25,3 +25,11 @@ def config_for(db_path: Path, **overrides) -> Config:
 
 if __name__ == "__main__":
     print(build_tiny(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny.duckdb")))
+
+
+def page_request(path: str, search: str = "") -> dict:
+    """The router's callback request for a page (what the browser posts when it opens `path`)."""
+    return {"output": "..page.children...page-title.data..",
+            "outputs": [{"id": "page", "property": "children"}, {"id": "page-title", "property": "data"}],
+            "inputs": [{"id": "url", "property": "pathname", "value": path}, {"id": "view-pop", "property": "data", "value": None}],
+            "state": [{"id": "url", "property": "search", "value": search}], "changedPropIds": ["url.pathname"]}

@@ -12,12 +12,12 @@ from config import ConfigError
 from dashboard.auth import USERS_KEY
 from data.access.users import UserError, UserStore
 from tests.conftest import sign_in
-from tests.fixtures import config_for
+from tests.fixtures import config_for, page_request
 
 WESTMINSTER, HACKNEY = "E09000033", "E09000012"
 OUTPUTS = (("map-hexes", "figure"), ("map-series", "figure"), ("map-dayhour", "figure"), ("map-summary", "children"),
            ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"),
-           ("map-method", "children"))
+           ("map-method", "children"), ("map-legend", "children"))
 
 
 def map_request(boroughs, start="2024-01-01", end="2025-12-31"):
@@ -292,9 +292,7 @@ def test_production_refuses_default_secret_demo_mode_and_demo_users(tiny_db, tmp
 
 
 def test_roles_see_only_their_pages(client_as):
-    payload = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
-               "inputs": [{"id": "url", "property": "pathname", "value": "/admin/users"}],
-               "state": [{"id": "url", "property": "search", "value": ""}], "changedPropIds": ["url.pathname"]}
+    payload = page_request("/admin/users")
     assert "Not available to your role" in client_as("licensing").post("/_dash-update-component", json=payload).get_data(as_text=True)
     assert "users-list" in client_as("admin").post("/_dash-update-component", json=payload).get_data(as_text=True)
     audit = {"output": "audit-table.children", "outputs": {"id": "audit-table", "property": "children"},

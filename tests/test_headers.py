@@ -9,15 +9,13 @@ import pytest
 from flask import Response
 
 from dashboard.headers import apply_headers
-from tests.fixtures import config_for
+from tests.fixtures import config_for, page_request
 
 WESTMINSTER = "E09000033"
 COMMON = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 HSTS = "max-age=31536000; includeSubDomains"
 SECRET = hashlib.sha256(b"istv-headers-test").hexdigest()  # production refuses weak keys
-RENDER_STANDARD = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
-                   "inputs": [{"id": "url", "property": "pathname", "value": "/standard"}],
-                   "state": [{"id": "url", "property": "search", "value": ""}], "changedPropIds": ["url.pathname"]}
+RENDER_STANDARD = page_request("/standard")
 
 
 def policy(response) -> dict[str, list[str]]:

@@ -201,14 +201,14 @@ def test_premises_overlay_is_withheld_from_roles_without_the_premises_page(signe
     with signed_in(role):
         out = map_page.render(f"?borough={HACKNEY}&premises=1", None)
         state = map_page.parse_state("?premises=1", {HACKNEY}, map_page.default_filters(None))
-    assert len(out[MAP]["data"]) == 2  # the units and the borough outlines: no premises markers
+    assert [t["name"] for t in out[MAP]["data"]] == ["units", "Borough boundaries", "Selected"]  # no premises markers
     ids = store.df("SELECT premises_id FROM premises WHERE borough_code = ?", [HACKNEY])["premises_id"]
     text = json.dumps(out, default=str)
     assert len(ids) and not any(f'"{pid}"' in text for pid in ids)
     assert state.premises  # the link may ask; the server does not answer
     with signed_in("licensing"):  # licensing officers have the premises page: they get the overlay
         own = map_page.render("?premises=1", None)
-    assert len(own[MAP]["data"]) > 2
+    assert [t["name"] for t in own[MAP]["data"]][3:] == ["premises outline", "premises"]
 
 
 def test_empty_selection_says_so(signed_in):
@@ -252,9 +252,11 @@ def test_pages_render_and_unknown_path_says_not_found(client_as, signed_in):
     assert client_as("analyst").get("/").status_code == 200
     from dashboard import shell
     with signed_in("analyst"):
-        assert "Page not found" in str(shell.render("/nowhere", ""))
-        page = str(shell.render("/", "?borough=E09000033&from=bad"))
-    assert "Ignored 'from=bad'" in page and "E09000033" in page
+        missing, title = shell.render("/nowhere", "")
+        assert "Page not found" in str(missing) and title == "Page not found · ISTV London"
+        page, title = shell.render("/", "?borough=E09000033&from=bad")
+        assert title == "Map · ISTV London"
+    assert "Ignored 'from=bad'" in str(page) and "E09000033" in str(page)
 
 
 def test_dict_figures_carry_what_go_figure_would_have_resolved():

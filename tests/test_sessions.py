@@ -17,7 +17,7 @@ from config import DEFAULT_SECRET, SECRET_FILE, ConfigError
 from dashboard.auth import USERS_KEY
 from data.access.users import UserStore
 from tests.conftest import sign_in
-from tests.fixtures import config_for
+from tests.fixtures import config_for, page_request
 
 KEY = "sessions-test-key-5b2e9d7c4a1f8e3b6d0c"
 LAYOUT = "/_dash-layout"  # any data endpoint: 200 signed in, 401 otherwise
@@ -183,9 +183,7 @@ def test_refused_callbacks_and_pages_leave_an_audit_row(dash_app, client_as):
     assert dash_app.server.test_client().post("/_dash-update-component", json=AUDIT_CALLBACK).status_code == 401
     row = users.events(limit=1, action="denied")[0]
     assert row.username == "" and '"status": 401' in row.detail and "audit-table.children" in row.detail
-    page = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
-            "inputs": [{"id": "url", "property": "pathname", "value": "/tasking"}],
-            "state": [{"id": "url", "property": "search", "value": ""}], "changedPropIds": ["url.pathname"]}
+    page = page_request("/tasking")
     assert "Not available to your role" in client_as("licensing").post("/_dash-update-component", json=page).get_data(as_text=True)
     row = users.events(limit=1, action="denied")[0]
     assert row.username == "licensing" and "page /tasking" in row.detail

@@ -12,16 +12,18 @@ from enum import StrEnum
 
 import dash_bootstrap_components as dbc
 from flask_login import current_user
+from h3.api import basic_int as h3i
 from dash import ALL, Input, Output, Patch, State as DashState, ctx, dcc, html, no_update
 
-from dashboard import figures, figures_map
+from dashboard import basemap, figures, figures_map
 from dashboard.auth import guard
 from dashboard.components.filters import borough_dropdown, period_picker
-from dashboard.url_state import parse_day
+from dashboard.url_state import HISTORY, history_entry, parse_day, to_query
 from dashboard.context import current_config, current_store
-from dashboard.map_view import State, default_filters, map_data, map_values, parse_state, summary
+from dashboard.map_view import (OPACITIES, State, default_filters, map_data, map_values, parse_state, place_title,
+                                selected_outline, summary, unit_names)
 from dashboard.coverage import coverage_notes
-from data.store import queries
+from data.store import queries, queries_places
 from data.store.queries_coverage import coverage, mask_uncovered
 from data.access.disclosure import SECONDARY, is_small, show, suppress_parts
 from data.store.filters import LOCATED_RULE, PERIOD_RULE
@@ -30,7 +32,6 @@ from data.ingest.schema import CONFIDENCE_ORDER
 from data.ingest.schema import ASSAULT_METHODS, GEOCODE_CONFIDENCE, POLICE_CATEGORIES
 from layers.hexes import cell_str
 from layers.hexes import resolution_for_zoom
-from dashboard.url_state import to_query
 from data.access.disclosure import ratio
 
 PATH, TITLE, PERMISSION = "/", "Map", "view_map"
@@ -52,6 +53,8 @@ class Ids(StrEnum):
     GEO_KEY = "map-geo-key"
     CLEAR = "map-clear"
     SELECTION = "map-selection"
+    SEARCH = "map-search"
+    LEGEND = "map-legend"
 
 
 def fid(name: str) -> dict:
@@ -98,30 +101,54 @@ def layout(search: str = "") -> html.Div:
     view = dbc.Row([
         col("Colour by", dcc.RadioItems(id=fid("color"), options=[{"label": " count", "value": "count"}, {"label": " hot spots (Gi*)", "value": "gi"},
                                                                   {"label": " change vs previous period", "value": "change"}],
-                                        value=st.color, inline=True, inputClassName="me-1", labelClassName="me-3"), md=6),
+                                        value=st.color, inline=True, inputClassName="me-1", labelClassName="me-3"), md=5),
         col("Licensed premises", dbc.Switch(id=fid("premises"), value=st.premises and premises_allowed(), label="show on map",
-                                            disabled=not premises_allowed()), md=3),
-        dbc.Col(dbc.Button("Clear selection", id=Ids.CLEAR, size="sm", color="secondary", outline=True, className="mt-3"), md=3),
+                                            disabled=not premises_allowed()), md=2),
+        col("Layers", html.Div([
+            html.Div(dcc.Dropdown(id=fid("layers"), options=[{"label": "premises above", "value": "premises-top"},
+                                                             {"label": "colours above", "value": "units-top"}],
+                                  value="premises-top" if st.premises_on_top else "units-top", clearable=False,
+                                  searchable=False), style={"minWidth": "9.5rem"}, title="Which layer is drawn on top"),
+            html.Div(dcc.Dropdown(id=fid("opacity"), options=[{"label": f"{o:.0%} opaque", "value": o} for o in OPACITIES],
+                                  value=st.opacity, clearable=False, searchable=False), style={"minWidth": "8rem"},
+                     title="How opaque the hexagons or blocks are (lower shows the streets under them)")],
+            className="d-flex gap-1"), md=3),
+        dbc.Col(dbc.Button("Clear selection", id=Ids.CLEAR, size="sm", color="secondary", outline=True, className="mt-3"), md=2),
     ], className="g-2 mt-1")
-    return html.Div([
-        dcc.Store(id=Ids.STATE, data=st.query(default)), dcc.Store(id=Ids.GEO_KEY),
+    loading = {"delay_show": 300, "overlay_style": {"visibility": "visible", "opacity": 0.5}, "type": "circle"}
+    heading = dbc.Row([
+        dbc.Col(html.H1("Map of violence", className="h4 mb-0"), md="auto", className="me-auto"),
+        dbc.Col(dcc.Dropdown(id=Ids.SEARCH, options=[], placeholder="Search a street, premises, landmark or postcode",
+                             searchable=True, clearable=True, optionHeight=44), md=5),
+    ], className="g-2 align-items-center mb-2")
+    controls = html.Div([
         main, dbc.Accordion([dbc.AccordionItem(more, title="More filters")], start_collapsed=not (f.assault_methods or f.hours or f.weekdays),
                             className="mt-2"), view,
         html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in st.notes], id=Ids.NOTES, className="mt-2"),
         html.Div(id=Ids.SELECTION, className="small text-muted"),
         html.Div(id=Ids.SUMMARY, className="mb-2"),
+    ], className="order-2 order-md-1")
+    # at 768 px and below the map comes first, under the heading and the search box
+    return html.Div([
+        dcc.Store(id=Ids.STATE, data=st.query(default)), dcc.Store(id=Ids.GEO_KEY),
+        heading, controls,
         dbc.Row([
-            dbc.Col([dcc.Graph(id=Ids.MAP, style={"height": "64vh"}, config={"scrollZoom": True}),
-                     html.Div(id=Ids.METHOD, className="small text-muted mt-1")], lg=7),
-            dbc.Col([dcc.Graph(id=Ids.SERIES, style={"height": "30vh"}, config={"displayModeBar": False}),
-                     dcc.Graph(id=Ids.HEATMAP, style={"height": "24vh"}, config={"displayModeBar": False}),
+            dbc.Col([dbc.Row([
+                dbc.Col(dcc.Loading(dcc.Graph(id=Ids.MAP, style={"height": "64vh"}, config={"scrollZoom": True}),
+                                    target_components={Ids.MAP: "figure"}, **loading), md=9),
+                dbc.Col(html.Div(id=Ids.LEGEND, className="map-legend small", **{"aria-label": "Map legend"}), md=3),
+            ], className="g-1"), html.Div(id=Ids.METHOD, className="small text-muted mt-1")], lg=7),
+            dbc.Col([dcc.Loading(html.Div([
+                        dcc.Graph(id=Ids.SERIES, style={"height": "30vh"}, config={"displayModeBar": False}),
+                        dcc.Graph(id=Ids.HEATMAP, style={"height": "24vh"}, config={"displayModeBar": False})]),
+                        target_components={Ids.SERIES: "figure", Ids.HEATMAP: "figure"}, **loading),
                      html.Div([html.Span("Boroughs in this view", className="fw-semibold me-2"),
                                html.A("Download CSV", id=Ids.DOWNLOAD, href="/download/boroughs.csv",
                                       className="btn btn-sm btn-outline-secondary")], className="d-flex align-items-center mt-2"),
                      html.Div(id=Ids.TABLE, style={"maxHeight": "22vh", "overflowY": "auto"}, className="mt-1"),
                      _help()], lg=5),
-        ], className="g-3"),
-    ])
+        ], className="g-3 order-1 order-md-2 mb-2"),
+    ], className="d-flex flex-column")
 
 
 def _help() -> dbc.Accordion:
@@ -167,7 +194,7 @@ def _place_from_click(click: dict | None, unit: str, res: int | None):
         return None
 
 
-def collect(values, start, end, relayout, click, brush, clear, state):
+def collect(values, start, end, relayout, click, brush, clear, found, state):
     """Callback body: controls, map click, series brush or 'clear' → the new page state (query string)."""
     store, boroughs, default = _context()
     st = parse_state(state or "", set(boroughs["code"]), default)
@@ -186,7 +213,10 @@ def collect(values, start, end, relayout, click, brush, clear, state):
         return no_update, no_update  # a crafted request with values no control can produce
     st.color = v.get("color") if v.get("color") in figures_map.COLOUR_MODES else "count"
     st.premises = bool(v.get("premises")) and premises_allowed()
+    st.premises_on_top = v.get("layers") != "units-top"
+    st.opacity = v.get("opacity") if v.get("opacity") in OPACITIES else st.opacity
     trigger = ctx.triggered_id
+    moved = False  # moving the map replaces the history entry; every other action adds one
     if f.unit != st.f.unit or f.boroughs != st.f.boroughs:
         f = f.with_(place=None)
     if trigger == Ids.CLEAR:
@@ -197,13 +227,36 @@ def collect(values, start, end, relayout, click, brush, clear, state):
         f = f.with_(place=place) if place else f
     elif trigger == Ids.MAP and relayout and "map.zoom" in relayout:
         st.center, st.zoom = relayout.get("map.center", st.center), float(relayout["map.zoom"])
+        moved = True
+    elif trigger == Ids.SEARCH and found:
+        hit = queries_places.resolve(store, found, premises=premises_allowed())
+        if hit is None:
+            return no_update, no_update  # not something this viewer may find (or a crafted value)
+        st.center, st.zoom = {"lat": hit.lat, "lon": hit.lon}, hit.zoom
+        if f.unit == "block" and hit.block_id is not None:
+            f = f.with_(place=("block", hit.block_id))
+        elif f.unit == "hex":
+            res = resolution_for_zoom(hit.zoom)
+            f = f.with_(place=(f"h3_r{res}", int(h3i.latlng_to_cell(hit.lat, hit.lon, res))))
     elif trigger == Ids.SERIES and brush and brush.get("range", {}).get("x"):
         a, b = (parse_day(x) for x in brush["range"]["x"][:2])
         if a and b:
             st.sel = whole_months(min(a, b), max(a, b))
     st.f = f
     q = st.query(default)
-    return q, q
+    return q, history_entry(q, push=not moved)
+
+
+def search_options(text, value, options):
+    """Callback body: what the search box offers for the typed text (streets, premises, landmarks,
+    postcodes the viewer may see), keeping the chosen one so the box still shows it."""
+    kept = [o for o in (options or []) if isinstance(o, dict) and o.get("value") == value]
+    if not text or len(text.strip()) < 2:
+        return kept if value else no_update
+    found = queries_places.search(current_store(), text, premises=premises_allowed())
+    offered = [{"label": f"{queries_places.KIND_LABEL[h.value.split(':')[0]]}: {h.label}", "value": h.value} for h in found]
+    return kept + [o for o in offered if o["value"] != value] or [{"label": f"Nothing found for '{text[:40]}'",
+                                                                 "value": "none:", "disabled": True}]
 
 
 def premises_allowed() -> bool:
@@ -222,24 +275,32 @@ def render(state: str, geo_key: str | None):
     md = map_data(store, st, outlines)
     z, hover, classes = map_values(md, st.color, record_level)
     st.premises = st.premises and premises_allowed()  # names, hours and counts of premises: that page's permission
-    key = md.geo_key + ("|premises" if st.premises else "")  # premises markers are more traces: not patchable
+    # premises markers are more traces, their layer order moves layers: neither is patchable
+    key = md.geo_key + ("|premises" if st.premises else "") + ("" if st.premises_on_top else "|units-top")
+    outline = selected_outline(store, st)
     if key == geo_key and not st.premises:
         fig_map = Patch()  # same shapes on screen: send values only
-        fig_map["data"][0]["z"] = z
-        fig_map["data"][0]["customdata"] = hover
-        fig_map["data"][0]["colorscale"] = figures_map._discrete_scale(classes.colours)
-        fig_map["data"][0]["zmax"] = len(classes.labels) - 0.5
-        fig_map["data"][0]["colorbar"]["tickvals"] = list(range(len(classes.labels)))
-        fig_map["data"][0]["colorbar"]["ticktext"] = list(classes.labels)
-        fig_map["data"][0]["colorbar"]["title"]["text"] = classes.title
+        units = fig_map["data"][0]
+        units["z"] = z
+        units["customdata"] = hover
+        units["colorscale"] = figures_map._discrete_scale(classes.colours)
+        units["zmax"] = len(classes.labels) - 0.5
+        units["colorbar"] = figures_map.colorbar(classes)
+        units["marker"]["opacity"] = st.opacity
+        fig_map["data"][2]["lat"], fig_map["data"][2]["lon"] = outline
         fig_map["layout"]["annotations"] = figures_map.map_annotations(md.note, empty=not len(z))
+        if st.center:  # a search moves the map (the same place when the person moved it)
+            fig_map["layout"]["map"]["center"], fig_map["layout"]["map"]["zoom"] = st.center, st.zoom
+            fig_map["layout"]["uirevision"] = _view_revision(st)
     else:
         geo, ids = figures_map.unit_geojson(md.units, md.kind, md.shapes)
         center, zoom = (st.center, st.zoom) if st.center else figures.fit_view(outlines)
         prem = queries.premises_near(store, st.map_filters) if st.premises else None
-        fig_map = figures_map.unit_map(geo, ids, z, hover, classes, outlines, style=current_config().map_style,
-                                       kind="Hexagon" if md.kind == "hex" else "Block",
-                                       center=center, zoom=zoom, premises=prem, record_level=record_level, note=md.note)
+        fig_map = figures_map.unit_map(geo, ids, z, hover, classes, outlines, style=map_style(),
+                                       names=unit_names(store, md), selected=outline, center=center, zoom=zoom,
+                                       premises=prem, premises_on_top=st.premises_on_top, opacity=st.opacity,
+                                       record_level=record_level, note=md.note)
+        fig_map["layout"]["uirevision"] = _view_revision(st)
     series_f = st.f  # the series keeps the whole period (the brush is drawn on it)
     cov = coverage(store)
     fig_series = figures.monthly_series(mask_uncovered(queries.monthly_series(store, series_f), cov), record_level)
@@ -256,7 +317,43 @@ def render(state: str, geo_key: str | None):
     method = [html.Div(n, className="map-method-note") for n in method_notes(store, st, md, record_level)]
     return (fig_map, fig_series, fig_heat, summary_cards(summary(store, st, record_level), notes),
             borough_table(table, record_level), "/download/boroughs.csv" + to_query(st.selection_filters.with_(place=None)),
-            selection_text(st), key, method)
+            selection_text(st, place_title(store, st)), key, method, legend(classes, st, md.kind))
+
+
+def _view_revision(st: State) -> str:
+    """Plotly keeps the map where the person moved it while this stays the same; the view in the state
+    changes it, so a search result or a link moves the map (after a move of the person's own it is
+    where they already are)."""
+    return f"map|{st.center['lat']:.4f},{st.center['lon']:.4f},{st.zoom:.2f}" if st.center else "map"
+
+
+def _swatch(colour: str, opacity: float = 1.0, shape: str = "square") -> html.Span:
+    return html.Span(className=f"legend-swatch legend-{shape}", style={"background": colour, "opacity": opacity})
+
+
+def legend(classes, st: State, kind: str) -> list:
+    """One key per layer, beside the map: the units' colour classes, the selected unit, borough
+    boundaries, and the premises by licence type when they are shown."""
+    units = "Street blocks" if kind == "block" else "Hexagons"
+    out = [html.Div(f"{units}: {classes.title.lower()}", className="fw-semibold"),
+           html.Ul([html.Li([_swatch(c, st.opacity), label]) for c, label in zip(classes.colours, classes.labels)],
+                   className="list-unstyled mb-2", id="map-legend-units")]
+    out.append(html.Ul([html.Li([html.Span(className="legend-line", style={"borderColor": "#555"}), "borough boundary"]),
+                        html.Li([html.Span(className="legend-line legend-thick",
+                                           style={"borderColor": figures_map.SELECTED_COLOUR}), "selected place"])],
+                       className="list-unstyled mb-2"))
+    if st.premises:
+        out += [html.Div("Licensed premises", className="fw-semibold"),
+                html.Ul([html.Li([_swatch(c, shape="dot"), t.replace("_", " ")]) for t, c in figures_map.PREMISES_COLOURS.items()]
+                        + [html.Li([_swatch("#f7f7f7", shape="dot cluster"), "a group (the number of premises); zoom in"])],
+                        className="list-unstyled mb-1", id="map-legend-premises"),
+                html.Div("Premises are drawn " + ("on top of" if st.premises_on_top else "under") + " the colours (Layers).",
+                         className="text-muted")]
+    return out
+
+
+def map_style():
+    return basemap.map_style()
 
 
 def method_notes(store, st: State, md, record_level: bool) -> list[str]:
@@ -289,11 +386,11 @@ def fmt_count(n: int, record_level: bool) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def selection_text(st: State) -> str:
+def selection_text(st: State, place: str = "") -> str:
     bits = []
     if st.f.place:
         kind, ident = st.f.place
-        bits.append(f"street block {ident}" if kind == "block" else f"hexagon {cell_str([ident])[0]}")
+        bits.append(place or (f"street block {ident}" if kind == "block" else f"hexagon {cell_str([ident])[0]}"))
     if st.sel:
         bits.append(f"{st.sel[0]:%d %b %Y} to {st.sel[1]:%d %b %Y}")
     return ("Selection: " + " · ".join(bits) + " (Clear selection to undo)") if bits else ""
@@ -329,14 +426,16 @@ def borough_table(table, record_level: bool) -> dbc.Table:
 
 def register_callbacks(app) -> None:
     app.callback(
-        Output(Ids.STATE, "data"), Output("url", "search"),
+        Output(Ids.STATE, "data"), Output(HISTORY, "data", allow_duplicate=True),
         Input({"type": FILTER, "name": ALL}, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
         Input(Ids.MAP, "relayoutData"), Input(Ids.MAP, "clickData"), Input(Ids.SERIES, "selectedData"), Input(Ids.CLEAR, "n_clicks"),
-        DashState(Ids.STATE, "data"), prevent_initial_call=True,
+        Input(Ids.SEARCH, "value"), DashState(Ids.STATE, "data"), prevent_initial_call=True,
     )(guard(PERMISSION)(collect))
+    app.callback(Output(Ids.SEARCH, "options"), Input(Ids.SEARCH, "search_value"), DashState(Ids.SEARCH, "value"),
+                 DashState(Ids.SEARCH, "options"), prevent_initial_call=True)(guard(PERMISSION)(search_options))
     app.callback(
         Output(Ids.MAP, "figure"), Output(Ids.SERIES, "figure"), Output(Ids.HEATMAP, "figure"), Output(Ids.SUMMARY, "children"),
         Output(Ids.TABLE, "children"), Output(Ids.DOWNLOAD, "href"), Output(Ids.SELECTION, "children"), Output(Ids.GEO_KEY, "data"),
-        Output(Ids.METHOD, "children"),
+        Output(Ids.METHOD, "children"), Output(Ids.LEGEND, "children"),
         Input(Ids.STATE, "data"), DashState(Ids.GEO_KEY, "data"),
     )(guard(PERMISSION)(render))

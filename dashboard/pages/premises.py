@@ -22,7 +22,7 @@ from dashboard.reports_ops import (LICENCE_LABELS, PREMISES_COLUMNS, evidence_fr
                                    premises_display, premises_rows)
 from dashboard.reports_ops_html import evidence_pack_html
 from dashboard.static_charts import pack_draw
-from dashboard.url_state import from_query, parse_day, to_query
+from dashboard.url_state import from_query, parse_day, to_query, HISTORY
 from data.store import queries
 from data.store import queries_ops
 from data.store.filters import PERIOD_RULE, Filters
@@ -112,6 +112,7 @@ def layout(search: str = "") -> html.Div:
     if radius != view["radius"]:
         notes.append(f"Radius {view['radius']:g} m is not offered here; showing {DEFAULT_RADIUS} m")
     return html.Div([
+        html.H1("Licensed premises", className="h4"),
         dbc.Row([
             dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
                      borough_dropdown(Ids.BOROUGHS, boroughs, f)], md=4),
@@ -299,7 +300,8 @@ def register_callbacks(app) -> None:
         State(Ids.SELECTED, "data"), prevent_initial_call=True,
     )(guard(PERMISSION)(select))
     app.callback(
-        Output(Ids.PROFILE, "children"), Output("url", "search"), Input(Ids.VIEW, "data"), Input(Ids.SELECTED, "data"),
+        Output(Ids.PROFILE, "children"), Output(HISTORY, "data", allow_duplicate=True), Input(Ids.VIEW, "data"),
+        Input(Ids.SELECTED, "data"), prevent_initial_call="initial_duplicate",
     )(guard(PERMISSION)(show_profile))
 
 

@@ -18,7 +18,7 @@ from dashboard.components.filters import month_options
 from dashboard.context import current_config, current_scope, current_store
 from dashboard.static_charts import pack_draw
 from dashboard.exports import Export, audited_export, csv_response, refuse, require_export
-from dashboard.url_state import from_query, parse_month, to_query
+from dashboard.url_state import from_query, parse_month, to_query, HISTORY
 from data.access import disclosure
 from data.store import queries
 from data.store import queries_trends as qs
@@ -248,7 +248,7 @@ def register_callbacks(app) -> None:
         Output(Ids.CARDS, "children"), Output(Ids.TREND, "figure"), Output(Ids.MONTHS, "children"),
         Output(Ids.LEAGUE, "children"), Output(Ids.REPORT, "children"),
         Output(Ids.DOWNLOAD_MONTHS, "href"), Output(Ids.DOWNLOAD_LEAGUE, "href"),
-        Output("url", "search", allow_duplicate=True),
+        Output(HISTORY, "data", allow_duplicate=True),
         Input(Ids.SITE, "value"), Input(Ids.FROM, "value"), Input(Ids.TO, "value"),
         prevent_initial_call="initial_duplicate",
     )(guard(PERMISSION)(update_view))

@@ -18,7 +18,7 @@ from dashboard.exports import Export, audited_export, csv_response, require_expo
 from dashboard.reports_ops import BASELINE_WINDOWS, LISTS, TASKING_MODES, gather_tasking, tasking_frame, tasking_window
 from dashboard.reports_ops_html import tasking_pack_html
 from dashboard.static_charts import pack_draw
-from dashboard.url_state import from_query, parse_day, to_query
+from dashboard.url_state import from_query, parse_day, to_query, HISTORY
 from dashboard.coverage import coverage_notes
 from data.store import queries
 from data.store.queries_coverage import coverage
@@ -256,10 +256,11 @@ def _fmt(v) -> str:
 def register_callbacks(app) -> None:
     app.callback(
         Output(Ids.SUMMARY, "children"), Output(Ids.TABLE, "rowData"), Output(Ids.MAP, "figure"),
-        Output(Ids.HOURS, "figure"), Output(Ids.PACK, "href"), Output(Ids.CSV, "href"), Output("url", "search"),
+        Output(Ids.HOURS, "figure"), Output(Ids.PACK, "href"), Output(Ids.CSV, "href"), Output(HISTORY, "data", allow_duplicate=True),
         Output(Ids.METHOD, "children"),
         Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
         Input(Ids.MODE, "value"), Input(Ids.TOP, "value"), Input(Ids.LIST, "value"),
+        prevent_initial_call="initial_duplicate",
     )(guard(PERMISSION)(update_view))
 
 

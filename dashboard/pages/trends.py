@@ -18,7 +18,7 @@ from dashboard.auth import guard
 from dashboard.components.filters import month_options
 from dashboard.context import current_scope, current_store
 from dashboard.exports import Export, audited_export, csv_response, require_export
-from dashboard.url_state import from_query, parse_month, to_query
+from dashboard.url_state import from_query, parse_month, to_query, HISTORY
 from data.access import disclosure
 from data.store import queries
 from data.store import queries_trends as qs
@@ -316,7 +316,7 @@ def register_callbacks(app) -> None:
         Output(Ids.CARDS, "children"), Output(Ids.MONTHLY, "figure"), Output(Ids.ROLLING, "figure"),
         Output(Ids.RATIO, "figure"), Output(Ids.SEASON, "figure"), Output(Ids.RANKING, "figure"),
         Output(Ids.DOWNLOAD, "href"), Output(Ids.DOWNLOAD_BOROUGHS, "href"),
-        Output("url", "search", allow_duplicate=True),
+        Output(HISTORY, "data", allow_duplicate=True),
         Input(Ids.BOROUGHS, "value"), Input(Ids.FROM, "value"), Input(Ids.TO, "value"),
         Input(Ids.MEASURE, "value"), Input(Ids.RANK_BY, "value"),
         prevent_initial_call="initial_duplicate",
