@@ -252,7 +252,12 @@ def test_callback_rows_equal_sql_for_an_analyst(signed_in, store):
     assert totals == sorted(totals, reverse=True)
     assert view == f"?borough={WESTMINSTER}&from=2025-01-01&to=2025-12-31"
     assert href == "/download/premises/list.csv" + view
-    assert fig["data"][-1]["name"] == "Premises" and len(fig["data"][-1]["lat"]) == len(truth)
+    markers = fig["data"][1:]
+    assert [t["name"] for t in markers] == ["other premises", "next to a hot block", "in a hot block"]  # hot drawn last
+    assert sum(len(t["lat"]) for t in markers) == len(truth)
+    rows = page.ranked_rows(store, Filters(boroughs=(WESTMINSTER,), start=date(2025, 1, 1), end=date(2025, 12, 31)), 50)
+    assert set(markers[2]["customdata"]) == set(rows.loc[rows["in_hot"].astype(bool), "premises_id"]) != set()
+    assert fig["layout"]["showlegend"] and fig["layout"]["legend"]["yanchor"] == "bottom"  # above the map, not on it
 
 
 def test_callback_filters_and_gives_licensing_exact_counts_in_their_borough(signed_in, store):

@@ -227,23 +227,29 @@ def table_page(request: dict | None, controls: list | None) -> dict:
     return {"rowData": part.to_dict("records"), "rowCount": len(rows)}
 
 
-def overview_map(rows, record_level: bool, outlines, style: str) -> dict:
-    """Markers of the listed premises (red in a hot block, orange next to one, grey otherwise) over borough outlines.
+def overview_map(rows, record_level: bool, outlines, style) -> dict:
+    """Markers of the listed premises over borough outlines: grey, then orange (next to a hot block), then red
+    (in one) on top, so a hot premises is never hidden under a quiet neighbour; a legend above the map.
 
     A plain figure dict: go.Scattermap validates every element of 7,500-long lists (~0.8 s; a dict ~0.03 s).
     """
     import math
     lats, lons = outline_lines(outlines)
-    colours = [("#d7301f" if a else "#fc8d59" if b else "#7f7f7f") for a, b in zip(rows["in_hot"], rows["next_to_hot"])]
-    data = [
-        {"type": "scattermap", "lat": lats, "lon": lons, "mode": "lines", "line": {"width": 1, "color": "#888"},
-         "hoverinfo": "skip", "name": "Borough boundaries"},
-        {"type": "scattermap", "lat": rows["lat"].round(6).tolist(), "lon": rows["lon"].round(6).tolist(), "mode": "markers",
-         "marker": {"size": 9, "color": colours, "opacity": 0.85}, "customdata": rows["premises_id"].tolist(),
-         "text": [f"{n}<br>{LICENCE_LABELS.get(lic, lic or '')} · within radius: {show(t, record_level)}<br>{hot_flag(a, b)}"
-                  for n, lic, t, a, b in zip(rows["name"], rows["licence_type"], rows["total"], rows["in_hot"], rows["next_to_hot"])],
-         "hovertemplate": "%{text}<extra></extra>", "name": "Premises"},
-    ]
+    data = [{"type": "scattermap", "lat": lats, "lon": lons, "mode": "lines", "line": {"width": 1, "color": "#888"},
+             "hoverinfo": "skip", "name": "Borough boundaries", "showlegend": False}]
+    in_hot, next_to = rows["in_hot"].astype(bool).to_numpy(), rows["next_to_hot"].astype(bool).to_numpy()
+    for name, colour, sel in (("other premises", "#7f7f7f", ~in_hot & ~next_to),
+                              ("next to a hot block", "#fc8d59", ~in_hot & next_to),
+                              ("in a hot block", "#d7301f", in_hot)):
+        part = rows[sel]
+        data.append({
+            "type": "scattermap", "lat": part["lat"].round(6).tolist(), "lon": part["lon"].round(6).tolist(),
+            "mode": "markers", "marker": {"size": 9 if name != "other premises" else 7, "color": colour, "opacity": 0.9},
+            "customdata": part["premises_id"].tolist(), "name": name,
+            "text": [f"{n}<br>{LICENCE_LABELS.get(lic, lic or '')} · within radius: {show(t, record_level)}<br>{hot_flag(a, b)}"
+                     for n, lic, t, a, b in zip(part["name"], part["licence_type"], part["total"], part["in_hot"],
+                                                part["next_to_hot"])],
+            "hovertemplate": "%{text}<extra></extra>"})
     if len(rows):
         lat, lon = float(rows["lat"].mean()), float(rows["lon"].mean())
         span = max(float(rows["lat"].max() - rows["lat"].min()), float(rows["lon"].max() - rows["lon"].min()) * 0.62, 0.005)
@@ -251,8 +257,11 @@ def overview_map(rows, record_level: bool, outlines, style: str) -> dict:
         center = {"lat": lat, "lon": lon}
     else:
         center, zoom = LONDON_CENTER, 9.2
+    legend = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "title": {"text": "Premises:"},
+              "itemclick": False, "itemdoubleclick": False}
     return {"data": data, "layout": {"map": {"style": style, "center": center, "zoom": zoom},
-                                     "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "showlegend": False, "uirevision": "premises"}}
+                                     "margin": {"l": 0, "r": 0, "t": 28, "b": 0}, "showlegend": True, "legend": legend,
+                                     "uirevision": "premises"}}
 
 
 def select(cell, click, selected):
