@@ -61,7 +61,7 @@ def _hex_hover(counts: pd.DataFrame, record_level: bool) -> list[str]:
             for e, p, t in zip(shown["ed"], shown["police"], shown["total"])]
 
 
-def hex_map(counts: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white-bg",
+def hex_map(counts: pd.DataFrame, outlines: pd.DataFrame, *, style: str | dict = "white-bg",
             center: dict | None = None, zoom: float | None = None, record_level: bool = True) -> go.Figure:
     """Choropleth of incident counts per H3 cell over borough outlines.
 

@@ -99,7 +99,7 @@ def line_coords(wkbs) -> tuple[list, list]:
 
 
 def premises_map(prem: dict, block: pd.DataFrame, radius_m: float, *, records: pd.DataFrame | None = None,
-                 hexes: pd.DataFrame | None = None, record_level: bool = True, style: str = "white-bg") -> go.Figure:
+                 hexes: pd.DataFrame | None = None, record_level: bool = True, style: str | dict = "white-bg") -> go.Figure:
     """Mini-map: the premises, its street block, the radius, and the incidents near it.
 
     records (record-level roles): points by source. hexes (everyone else): counts per H3 r10
@@ -139,8 +139,6 @@ def premises_map(prem: dict, block: pd.DataFrame, radius_m: float, *, records: p
                                             marker={"size": 9, "color": colour, "opacity": 0.8},
                                             text=[f"{name} · {w} · {d:.0f} m" for w, d in zip(when, r["distance_m"])],
                                             hovertemplate="%{text}<extra></extra>"))
-    # markers without text: map text needs glyph fonts, which MapLibre fetches from an outside host
-    # (blocked by the CSP and by NHS/police networks) until the app serves its own (issue #19)
     fig.add_trace(go.Scattermap(lat=[prem["lat"]], lon=[prem["lon"]], mode="markers",
                                 marker={"size": 14, "color": "#1f4e99"}, text=[str(prem["name"])],
                                 name="Premises", hoverinfo="text"))
@@ -151,7 +149,7 @@ def premises_map(prem: dict, block: pd.DataFrame, radius_m: float, *, records: p
     return fig
 
 
-def tasking_map(hot: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, *, style: str = "white-bg",
+def tasking_map(hot: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, *, style: str | dict = "white-bg",
                 record_level: bool = True, listed: str = "Hot blocks") -> go.Figure:
     """Map of just the listed blocks (red lines, named `listed`, a marker with the rank in its hover) over borough outlines."""
     fig = go.Figure()
@@ -165,8 +163,9 @@ def tasking_map(hot: pd.DataFrame, lines: pd.DataFrame, outlines: pd.DataFrame, 
                                     hoverinfo="skip", name=listed))
         shown = suppress_parts(merged, ["ed", "police"], record_level, "total")
         fig.add_trace(go.Scattermap(
-            # ranks in the hover, not as map text: map text needs glyph fonts from an outside host (see premises_map)
-            lat=merged["lat"], lon=merged["lon"], mode="markers", text=[str(r) for r in merged["rank"]],
+            # the rank beside each block (glyphs come from the app's own base map: dashboard/basemap.py)
+            lat=merged["lat"], lon=merged["lon"], mode="markers+text", text=[str(r) for r in merged["rank"]],
+            textposition="top right", textfont={"size": 12, "color": "#222222"},
             marker={"size": 10, "color": HOT_COLOUR}, name="Rank",
             customdata=np.stack([merged["street"].astype(str), shown["ed"].astype(str), shown["police"].astype(str),
                                  shown["total"].astype(str)], axis=1),

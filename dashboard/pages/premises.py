@@ -6,7 +6,7 @@ from enum import StrEnum
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 
@@ -130,7 +130,10 @@ def layout(search: str = "") -> html.Div:
                      dbc.Input(id=Ids.SEARCH, value=view["q"], placeholder="search", debounce=True)], md=1),
         ], className="g-2 mb-2"),
         html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in notes], id=Ids.NOTES),
-        dcc.Store(id=Ids.VIEW), dcc.Store(id=Ids.CONTROLS), dcc.Store(id=Ids.SELECTED, data=view["premises"]),
+        # the view's query as the first callback will compute it: the profile is then drawn once on load, not
+        # torn down mid-draw when the same query arrives again (plotly.js logged errors doing that)
+        dcc.Store(id=Ids.VIEW, data=view_query(f, bounds, radius, view["types"], view["min"], view["q"])),
+        dcc.Store(id=Ids.CONTROLS), dcc.Store(id=Ids.SELECTED, data=view["premises"]),
         dbc.Row([
             dbc.Col([html.Div([html.Div(id=Ids.SUMMARY, className="me-auto"),
                                html.A("Download CSV", id=Ids.LIST_CSV, href="/download/premises/list.csv",
@@ -190,7 +193,7 @@ def _controls(boroughs, start, end, radius, types, min_count, text):
     return f, radius, types, min_count, (text or "")[:80]
 
 
-def update_view(boroughs, start, end, radius, types, min_count, text):
+def update_view(boroughs, start, end, radius, types, min_count, text, current=None):
     """Callback body: filters in → overview map, summary, CSV link, the view's query string, and the
     table's page count (back to its first page). The rows of a page come from `table_page`."""
     f, radius, types, min_count, text = _controls(boroughs, start, end, radius, types, min_count, text)
@@ -203,7 +206,7 @@ def update_view(boroughs, start, end, radius, types, min_count, text):
                          " in a hot block · ", html.B(f"{n_next:,}"), " next to one"], id="premises-count")
     fig = overview_map(rows, store.scope.exact, queries.borough_outlines(store, f.boroughs), map_style())
     controls = [list(f.boroughs), start, end, radius, list(types), min_count, text]
-    return fig, summary, "/download/premises/list.csv" + query, query, controls
+    return fig, summary, "/download/premises/list.csv" + query, no_update if query == current else query, controls
 
 
 def table_page(request: dict | None, controls: list | None) -> dict:
@@ -298,6 +301,7 @@ def register_callbacks(app) -> None:
         Output(Ids.CONTROLS, "data"),
         Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
         Input(Ids.RADIUS, "value"), Input(Ids.TYPES, "value"), Input(Ids.MIN, "value"), Input(Ids.SEARCH, "value"),
+        State(Ids.VIEW, "data"),
     )(guard(PERMISSION)(update_view))
     app.clientside_callback(ClientsideFunction("istv_grid", "refresh"), Output(Ids.REFRESHED, "data"),
                             Input(Ids.CONTROLS, "data"), State(Ids.TABLE, "id"))
