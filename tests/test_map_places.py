@@ -68,7 +68,7 @@ def test_search_finds_streets_premises_landmarks_within_the_viewers_boroughs(sto
                       [street, WESTMINSTER]).iloc[0]
     assert _metres(mine[0].lat, mine[0].lon, centre["lat"], centre["lon"]) < 1
     # a viewer scoped to Hackney finds nothing of Westminster, and a crafted value is refused
-    hackney = ScopedStore(store, Scope(boroughs=frozenset({HACKNEY})))
+    hackney = ScopedStore(store, Scope(boroughs=(HACKNEY,)))
     assert not [h for h in qp.search(hackney, street[:-1], premises=True) if h.label.startswith(street)]
     assert qp.resolve(hackney, mine[0].value, premises=True) is None
     assert qp.resolve(store, mine[0].value, premises=True).block_id == mine[0].block_id

@@ -169,3 +169,23 @@ def test_bad_url_values_fall_back_with_notes():
     assert (mode, top, listing) == ("baseline", 20, "hot") and (f.start, f.end) == (date(2025, 12, 1), date(2025, 12, 31))
     assert any("baseline, year" in n for n in notes) and any("10, 20, 50" in n for n in notes)
     assert any("hot, busiest" in n for n in notes)
+
+
+@pytest.mark.parametrize("level", ["record", "protected"])
+@pytest.mark.parametrize("start,end,sources", [(date(2025, 12, 1), date(2025, 12, 31), ("ed", "police")),
+                                               (date(2025, 11, 4), date(2025, 12, 20), ("ed", "police")),
+                                               (date(2025, 12, 3), date(2025, 12, 23), ("ed",))])
+def test_windows_counted_in_one_query_equal_each_window_counted_alone(store, level, start, end, sources):
+    """The grouped query behind emerging hot spots counts each window exactly as the window's own query does
+    (the period rule, whole months for protected viewers, their perturbed values keyed per cell)."""
+    from data.store.filters import windows_before
+    viewer = ScopedStore(store, Scope(level=level, record_level=False)) if level != "record" else store
+    f = Filters(boroughs=("E09000012", "E09000033"), start=start, end=end, sources=sources)
+    windows = windows_before(f, 6)
+    grouped = queries_ops.windows_block_counts(viewer, windows)
+    for i, w in enumerate(windows):
+        alone = queries_ops.tasking_block_counts(viewer, w).set_index("block_id").eval("ed + police")
+        together = grouped.get(i, pd.Series(dtype="int64"))
+        assert together.sort_index().to_dict() == alone[alone > 0].sort_index().to_dict() or \
+            together.sort_index().to_dict() == alone.sort_index().to_dict()
+    assert sum(len(v) for v in grouped.values()) > 20

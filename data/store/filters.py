@@ -176,14 +176,33 @@ def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join('?' * len(values))})"
 
 
-def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: str | None = None) -> Where:
-    """The WHERE clause (without the keyword) selecting the incidents a filter asks for,
-    within the viewer's scope, over its counted period (PERIOD_RULE). min_confidence raises the
-    filter's (counts at places ask for LOCATED); a filter on one place always applies LOCATED."""
+def counted_for(f: Filters, scope: Scope = UNRESTRICTED) -> Filters:
+    """The filter over the period a viewer's counts cover: PERIOD_RULE's, and whole months for protected viewers."""
     f = f.counted()
     if not scope.exact and f.start is not None and f.end is not None:
         # protected viewers count whole months only: no single-day windows to difference (docs/disclosure.md)
         f = f.with_(start=f.start.replace(day=1), end=_month_end(f.end))
+    return f
+
+
+def window_case(windows, scope: Scope = UNRESTRICTED) -> Where:
+    """A SQL list of the indices of the windows (each as `incident_where` counts it) a record falls in, to
+    UNNEST: one grouped query counts many windows. A record may be in several (protected viewers' windows
+    widen to whole months and can overlap), as it is in each window's own query."""
+    items, params = [], []
+    for i, w in enumerate(windows):
+        c = counted_for(w, scope)
+        items.append(f"CASE WHEN (CASE WHEN time_precision = 'month' THEN month >= ?::DATE AND month <= ?::DATE "
+                     f"ELSE occurred_at >= ?::DATE AND occurred_at < ?::DATE END) THEN {int(i)} END")
+        params += [c.start, c.end, c.start, c.end + timedelta(days=1)]
+    return Where("[" + ", ".join(items) + "]", params)
+
+
+def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: str | None = None) -> Where:
+    """The WHERE clause (without the keyword) selecting the incidents a filter asks for,
+    within the viewer's scope, over its counted period (PERIOD_RULE). min_confidence raises the
+    filter's (counts at places ask for LOCATED); a filter on one place always applies LOCATED."""
+    f = counted_for(f, scope)
     b = borough_condition(f, scope)
     parts, params = [b.sql], list(b.params)
     # `month` (the first day of every record's month) bounds both precisions, and unlike the CASE

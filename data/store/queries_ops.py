@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where, windows_before
+from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where, window_case, windows_before
 from data.store.queries import MAP_CONFIDENCE, raw_of, scope_of
 from data.store.cache import per_version
 from data.store.counting import counted, record_key
@@ -304,10 +304,22 @@ def tasking_emerging(store, f: Filters, slices: int = EMERGING_SLICES, first_day
         out = pd.DataFrame({"category": pd.Series(["no pattern"] * len(ids), dtype=object)}, index=ids)
         out.attrs.update({"slices": len(windows), "trend_possible": False})
         return out
-    series = pd.DataFrame({
-        str(w.start): tasking_block_counts(store, w).set_index("block_id").eval("ed + police").reindex(ids, fill_value=0)
-        for w in windows}, index=ids)
+    counts = windows_block_counts(store, windows)
+    series = pd.DataFrame({str(w.start): counts.get(i, pd.Series(dtype="int64")).reindex(ids, fill_value=0)
+                           for i, w in enumerate(windows)}, index=ids)
     return emerging(series, weights)
+
+
+def windows_block_counts(store, windows: list[Filters]) -> dict[int, pd.Series]:
+    """Per window (by index), each block's ed + police as `tasking_block_counts` counts them, in one
+    grouped query (twelve windows' separate queries took 12 scans of the incidents)."""
+    span = windows[0].with_(start=min(x.start for x in windows), end=max(x.end for x in windows))
+    w = _near_where(store, span)
+    case = window_case([x.with_(place=None) for x in windows], scope_of(store))
+    c = store.df(f"""SELECT block_id, win, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
+                     FROM (SELECT *, unnest({case.sql}) AS win FROM incidents WHERE {w.sql} AND block_id IS NOT NULL)
+                     WHERE win IS NOT NULL GROUP BY block_id, win ORDER BY win, block_id""", case.params + w.params)
+    return {int(i): g.set_index("block_id").eval("ed + police") for i, g in c.groupby("win")}
 
 
 def block_lines(store, block_ids) -> pd.DataFrame:
