@@ -135,6 +135,10 @@ def create_app(config: Config | None = None, *, prepare_database: bool = True) -
     app.layout = shell.layout
     shell.register_callbacks(app)
     register_cli(app.server)
+    # Dash registers the script files it may serve in its first request's setup; two first requests at once
+    # (a fresh gunicorn worker's threads) let one skip it and answer 500 for scripts. Set up now, once.
+    with app.server.test_request_context("/"):
+        app._setup_server()
     settle_memory()
     return app
 

@@ -1,6 +1,7 @@
 """The disclosure policy table, its configuration and the scopes it gives each role."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from app import create_app
@@ -46,3 +47,21 @@ def test_scopes_follow_the_policy():
 def test_a_bad_policy_stops_the_app_with_its_name(tmp_path):
     with pytest.raises(ConfigError, match="unknown role 'mayor'"):
         create_app(config_for(tmp_path / "none.duckdb", disclosure="mayor=exact"), prepare_database=False)
+
+
+def test_a_protected_viewers_hot_spots_rest_on_the_whole_months_their_counts_cover(store):
+    """The test runs on exact counts, but over the protected viewer's period (whole months), never on the
+    days their counts leave out: the flags equal the exact test over those whole months."""
+    from datetime import date
+    from data.access.roles import Scope
+    from data.store import queries
+    from data.store.filters import Filters
+    from data.store.queries import ScopedStore
+    protected = ScopedStore(store, Scope(level="protected", record_level=False))
+    days = Filters(boroughs=("E09000033",), start=date(2025, 10, 9), end=date(2025, 12, 17), sources=("ed",))
+    months = days.with_(start=date(2025, 10, 1), end=date(2025, 12, 31))
+    theirs = queries.block_stats(protected, days).set_index("block_id")
+    exact = queries.block_stats(store, months).set_index("block_id")
+    by_days = queries.block_stats(store, days).set_index("block_id")
+    assert (theirs["hot"] == exact["hot"]).all() and np.allclose(theirs["gi_z"], exact["gi_z"], equal_nan=True)
+    assert not np.allclose(by_days["gi_z"], exact["gi_z"], equal_nan=True)  # the days alone: another test

@@ -98,3 +98,22 @@ def test_empty_file_without_demo_mode_is_a_clear_message(tmp_path):
                           env=_env(ISTV_DB=str(db), ISTV_DEMO="0", PATH=os.environ.get("PATH", "")))
     assert proc.returncode != 0 and "not a readable ISTV database" in proc.stderr and "Traceback" not in proc.stderr
     assert db.exists() and db.read_bytes() == b""
+
+
+def test_scripts_are_served_by_a_fresh_app_before_any_page(tiny_db):
+    """A fresh worker's first requests may all be scripts, several at once: each is served, none is a 500."""
+    import threading
+    from app import create_app
+    from tests.fixtures import config_for
+    app = create_app(config_for(tiny_db))
+    paths = [f"/_dash-component-suites/{ns}/{p}" for ns, ps in app.registered_paths.items() for p in sorted(ps)
+             if p.endswith(".js")][:8]
+    assert len(paths) >= 4
+    codes = []
+
+    def get(path):
+        codes.append(app.server.test_client().get(path).status_code)
+    threads = [threading.Thread(target=get, args=(p,)) for p in paths]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert codes and set(codes) == {200}

@@ -244,6 +244,8 @@ def collect(values, start, end, relayout, click, brush, clear, found, state):
             st.sel = whole_months(min(a, b), max(a, b))
     st.f = f
     q = st.query(default)
+    if q == state:  # nothing changed (the map's first resize, a click between shapes): no second render
+        return no_update, no_update
     return q, history_entry(q, push=not moved)
 
 

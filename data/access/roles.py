@@ -80,11 +80,18 @@ class Scope:
     record_level: bool = True
     level: str = "record"
     own_sites_exact: bool = False
+    whole_months: bool = False  # count whole months even at an exact level (a protected viewer's statistics)
 
     @property
     def exact(self) -> bool:
         """True when this viewer sees exact counts (record or exact level)."""
         return self.level != "protected"
+
+    @property
+    def months_only(self) -> bool:
+        """True when periods are counted in whole months: protected viewers, and the exact counts their
+        statistics are computed from (so a flag never rests on days the viewer's counts do not cover)."""
+        return not self.exact or self.whole_months
 
     def exact_for_sites(self, sites) -> bool:
         """Exact counts for figures of these ED sites only: the level, or the viewer's own sites."""

@@ -179,7 +179,7 @@ def _in(column: str, values) -> str:
 def counted_for(f: Filters, scope: Scope = UNRESTRICTED) -> Filters:
     """The filter over the period a viewer's counts cover: PERIOD_RULE's, and whole months for protected viewers."""
     f = f.counted()
-    if not scope.exact and f.start is not None and f.end is not None:
+    if scope.months_only and f.start is not None and f.end is not None:
         # protected viewers count whole months only: no single-day windows to difference (docs/disclosure.md)
         f = f.with_(start=f.start.replace(day=1), end=_month_end(f.end))
     return f

@@ -37,7 +37,7 @@ class ScopedStore:
     def unprotected(self) -> "ScopedStore":
         """The same scope with exact counts: for statistics whose result (a flag, a class) is shown, never the
         counts themselves (docs/disclosure.md: tests on protected block counts of 1-4 lose half the hot spots)."""
-        return self if self.scope.exact else replace(self, scope=replace(self.scope, level="exact"))
+        return self if self.scope.exact else replace(self, scope=replace(self.scope, level="exact", whole_months=True))
 
     def exact_for_sites(self, sites) -> "ScopedStore":
         """This store with exact counts when the viewer sees these ED sites' figures exactly (an ED's data
