@@ -22,7 +22,7 @@ class Ids(StrEnum):
 
 def layout(search: str = "") -> html.Div:
     return html.Div([
-        html.H2("Audit log", className="h4"),
+        html.H1("Audit log", className="h4"),
         html.P("Every sign-in, failed sign-in, lock-out, export (who, what, filters, rows) and user change, newest "
                "first. The log is append-only: nobody, admins included, can change or delete an entry.",
                className="text-muted"),

@@ -51,7 +51,7 @@ def layout(search: str = "") -> html.Div:
     boroughs = queries.boroughs(store)
     sites = store.df("SELECT site_code, name FROM ed_sites ORDER BY name")
     return html.Div([
-        html.H2("Users", className="h4"),
+        html.H1("Users", className="h4"),
         html.P("Add a user with a role and, for borough-scoped roles, their boroughs. To change a user, type "
                "their username and the fields to change: role, boroughs, ED sites, active, or a new password "
                "(leave a field empty to keep it). Users cannot be deleted; disable them.", className="text-muted"),

@@ -75,7 +75,7 @@ def layout(search: str = "") -> html.Div:
              for i, f, q in zip(log["load_id"], log["file"], log["rows_quarantined"]) if q]
     reasons = queries_loads.quarantine_reasons(store)
     return html.Div([
-        html.H2("Loads", className="h4"),
+        html.H1("Loads", className="h4"),
         html.P("Every file loaded, newest first: rows read, loaded, quarantined (broke a rule of the data standard), "
                "skipped as duplicates and replaced by a re-submission. Read = loaded + quarantined + duplicates. "
                "Below, the quarantined rows themselves, by file and rule, to fix at source and load again.",

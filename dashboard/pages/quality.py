@@ -71,7 +71,7 @@ def layout(search: str = "") -> html.Div:
     sites = qs.ed_sites(store)
     everyone = "All London EDs" if current_scope().ed_sites is None else "All your EDs"
     return html.Div([
-        html.H2("Data quality", className="h4"),
+        html.H1("Data quality", className="h4"),
         dbc.Row([
             dbc.Col([dbc.Label("Emergency Department", html_for=Ids.SITE),
                      dcc.Dropdown(id=Ids.SITE, value=site or None, placeholder=everyone,

@@ -50,7 +50,7 @@ def layout(search: str = "") -> html.Div:
     ]) for title, used, codes, extra in code_lists()]
     return html.Div([
         dbc.Row([
-            dbc.Col([html.H2(f"London minimum data standard (version {STANDARD_VERSION})", className="h4"),
+            dbc.Col([html.H1(f"London minimum data standard (version {STANDARD_VERSION})", className="h4"),
                      html.P("What the files loaded into ISTV London must hold: the NHS ISTV minimum data set "
                             "(ISB 1594) for ED submissions, with London's codes, and the other files the "
                             "product reads. This page and the JSON download are generated from one definition.")], md=9),

@@ -109,7 +109,7 @@ def layout(search: str = "") -> html.Div:
     options = [{"label": n, "value": c} for c, n in zip(boroughs["code"], boroughs["name"])]
     all_label = "All London" if current_scope().boroughs is None else "All your boroughs"
     return html.Div([
-        html.H2("Trends", className="h4"),
+        html.H1("Trends", className="h4"),
         dbc.Row([
             dbc.Col([dbc.Label("Boroughs", html_for=Ids.BOROUGHS),
                      dcc.Dropdown(id=Ids.BOROUGHS, options=options, value=list(f.boroughs), multi=True, placeholder=all_label)], md=5),
