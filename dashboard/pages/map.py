@@ -17,6 +17,7 @@ from dash import ALL, Input, Output, Patch, State as DashState, ctx, dcc, html, 
 
 from dashboard import basemap, figures, figures_map
 from dashboard.auth import guard
+from dashboard.components.loading import loading
 from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.url_state import HISTORY, history_entry, parse_day, to_query
 from dashboard.context import current_config, current_store
@@ -115,7 +116,6 @@ def layout(search: str = "") -> html.Div:
             className="d-flex gap-1"), md=3),
         dbc.Col(dbc.Button("Clear selection", id=Ids.CLEAR, size="sm", color="secondary", outline=True, className="mt-3"), md=2),
     ], className="g-2 mt-1")
-    loading = {"delay_show": 300, "overlay_style": {"visibility": "visible", "opacity": 0.5}, "type": "circle"}
     heading = dbc.Row([
         dbc.Col(html.H1("Map of violence", className="h4 mb-0"), md="auto", className="me-auto"),
         dbc.Col(dcc.Dropdown(id=Ids.SEARCH, options=[], placeholder="Search a street, premises, landmark or postcode",
@@ -134,14 +134,14 @@ def layout(search: str = "") -> html.Div:
         heading, controls,
         dbc.Row([
             dbc.Col([dbc.Row([
-                dbc.Col(dcc.Loading(dcc.Graph(id=Ids.MAP, style={"height": "64vh"}, config={"scrollZoom": True}),
-                                    target_components={Ids.MAP: "figure"}, **loading), md=9),
+                dbc.Col(loading(dcc.Graph(id=Ids.MAP, style={"height": "64vh"}, config={"scrollZoom": True}),
+                                (Ids.MAP, "figure")), md=9),
                 dbc.Col(html.Div(id=Ids.LEGEND, className="map-legend small", **{"aria-label": "Map legend"}), md=3),
             ], className="g-1"), html.Div(id=Ids.METHOD, className="small text-muted mt-1")], lg=7),
-            dbc.Col([dcc.Loading(html.Div([
+            dbc.Col([loading(html.Div([
                         dcc.Graph(id=Ids.SERIES, style={"height": "30vh"}, config={"displayModeBar": False}),
                         dcc.Graph(id=Ids.HEATMAP, style={"height": "24vh"}, config={"displayModeBar": False})]),
-                        target_components={Ids.SERIES: "figure", Ids.HEATMAP: "figure"}, **loading),
+                        (Ids.SERIES, "figure"), (Ids.HEATMAP, "figure")),
                      html.Div([html.Span("Boroughs in this view", className="fw-semibold me-2"),
                                html.A("Download CSV", id=Ids.DOWNLOAD, href="/download/boroughs.csv",
                                       className="btn btn-sm btn-outline-secondary")], className="d-flex align-items-center mt-2"),

@@ -10,6 +10,7 @@ from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_up
 from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 
+from dashboard.components.loading import loading
 from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.components.grid import COUNT, column, data_grid, page_request, sort_shown
 from dashboard.auth import guard
@@ -143,10 +144,10 @@ def layout(search: str = "") -> html.Div:
                      dcc.Store(id=Ids.REFRESHED),
                      _help()], xs=12),
         ], className="g-3"),
-        dbc.Row(dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}), xs=12),
+        dbc.Row(dbc.Col(loading(dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}), (Ids.MAP, "figure")), xs=12),
                 className="g-3 mt-1"),
         html.Hr(),
-        html.Div(id=Ids.PROFILE),
+        loading(html.Div(id=Ids.PROFILE), (Ids.PROFILE, "children")),
     ])
 
 

@@ -9,6 +9,7 @@ from dash import Input, Output, dcc, html
 from flask import Response, request
 
 from dashboard import figures_ops
+from dashboard.components.loading import loading
 from dashboard.components.filters import borough_dropdown, period_picker
 from dashboard.components.grid import COUNT, column, data_grid
 from dashboard.auth import guard
@@ -139,8 +140,8 @@ def layout(search: str = "") -> html.Div:
                      html.Div(id=Ids.METHOD, className="small text-muted mt-1"), _help()], xs=12),
         ], className="g-3"),
         dbc.Row([
-            dbc.Col(dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}), lg=7),
-            dbc.Col(dcc.Graph(id=Ids.HOURS, style={"height": "50vh"}), lg=5),
+            dbc.Col(loading(dcc.Graph(id=Ids.MAP, style={"height": "50vh"}, config={"scrollZoom": True}), (Ids.MAP, "figure")), lg=7),
+            dbc.Col(loading(dcc.Graph(id=Ids.HOURS, style={"height": "50vh"}), (Ids.HOURS, "figure")), lg=5),
         ], className="g-3 mt-1"),
     ])
 
