@@ -24,7 +24,7 @@ from h3.api import basic_int as h3i
 
 OUTPUTS = (("map-hexes", "figure"), ("map-series", "figure"), ("map-dayhour", "figure"), ("map-summary", "children"),
            ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"),
-           ("map-method", "children"), ("map-legend", "children"))
+           ("map-method", "children"), ("map-legend", "children"), ("map-outline", "data"))
 
 
 def payload(state: str, geo_key: str | None) -> dict:

@@ -110,6 +110,7 @@ def _discrete_scale(colours) -> list:
 UNITS_UID = "units"  # the units' MapLibre layers are "plotly-trace-layer-units-fill" / "-line"
 UNITS_LAYER = f"plotly-trace-layer-{UNITS_UID}-fill"
 DEFAULT_OPACITY = 0.85
+OUTLINED_MAX = 1500  # units drawn with white edges at most
 SELECTED_COLOUR = "#0b3d91"
 
 
@@ -129,7 +130,9 @@ def unit_trace(geojson: dict, ids: list[str], z, customdata: list[list], classes
         "type": "choroplethmap", "geojson": geojson, "locations": list(ids), "z": np.asarray(z).tolist(), "customdata": customdata,
         "text": list(names), "zmin": -0.5, "zmax": n - 0.5, "colorscale": _discrete_scale(classes.colours),
         "showscale": False, "colorbar": colorbar(classes),
-        "marker": {"line": {"width": 0.4, "color": "#ffffff"}, "opacity": float(opacity)},
+        # white edges only where there are few enough to read (in software-drawn browsers the edge layer
+        # of an all-London map cost 40 % of a redraw: bench/README.md "Map in Chromium")
+        "marker": {"line": {"width": 0.4 if len(ids) <= OUTLINED_MAX else 0, "color": "#ffffff"}, "opacity": float(opacity)},
         "hovertemplate": hover_template(), "name": "units", "uid": UNITS_UID,
     }
 
@@ -139,12 +142,6 @@ def first_label_layer(style) -> str | None:
     if not isinstance(style, dict):
         return None
     return next((layer["id"] for layer in style.get("layers", []) if layer.get("type") == "symbol"), None)
-
-
-def selection_trace(lats: list, lons: list) -> dict:
-    """The selected unit's outline (trace 2; empty when nothing is selected)."""
-    return {"type": "scattermap", "lat": list(lats), "lon": list(lons), "mode": "lines", "hoverinfo": "skip",
-            "line": {"width": 3.5, "color": SELECTED_COLOUR}, "name": "Selected", "showlegend": False, "uid": "selected"}
 
 
 _BLOCK_FEATURES: dict[tuple[int, bytes], dict] = {}   # (block id, its WKB line) -> GeoJSON feature
@@ -196,11 +193,12 @@ def unit_geojson(units: pd.DataFrame, kind: str, shapes: pd.DataFrame | None = N
 
 
 def unit_map(geojson: dict, ids: list[str], z, customdata, classes: Classes, outlines: pd.DataFrame, *,
-             style, center: dict, zoom: float, names: list[str], selected: tuple[list, list] = ((), ()),
+             style, center: dict, zoom: float, names: list[str],
              premises: pd.DataFrame | None = None, premises_on_top: bool = True, opacity: float = DEFAULT_OPACITY,
              record_level: bool = True, note: str = "") -> dict:
-    """The map as a figure dict: units (trace 0), borough outlines (1), the selected unit's outline (2), then
-    the premises (their outline, then their markers). No legend on the map: it sits beside it (pages/map.py)."""
+    """The map as a figure dict: units (trace 0), borough outlines (1), then the premises (their outline, then
+    their markers). The selected unit's outline is drawn apart (assets/map.js); no legend on the map: it sits
+    beside it (pages/map.py)."""
     lats, lons = outline_lines(outlines)
     units = unit_trace(geojson, ids, z, customdata, classes, names, opacity)
     labels = first_label_layer(style)
@@ -208,8 +206,7 @@ def unit_map(geojson: dict, ids: list[str], z, customdata, classes: Classes, out
         units["below"] = labels
     data = [units,
             {"type": "scattermap", "lat": lats, "lon": lons, "mode": "lines", "line": {"width": 1.2, "color": "#555"},
-             "hoverinfo": "skip", "name": "Borough boundaries", "showlegend": False},
-            selection_trace(*selected)]
+             "hoverinfo": "skip", "name": "Borough boundaries", "showlegend": False}]
     if premises is not None:
         data += premises_traces(premises, record_level, below="" if premises_on_top else UNITS_LAYER)
     layout = {"map": {"style": style, "center": {"lat": float(center["lat"]), "lon": float(center["lon"])}, "zoom": float(zoom)},

@@ -17,7 +17,7 @@ from tests.fixtures import config_for, page_request
 WESTMINSTER, HACKNEY = "E09000033", "E09000012"
 OUTPUTS = (("map-hexes", "figure"), ("map-series", "figure"), ("map-dayhour", "figure"), ("map-summary", "children"),
            ("map-borough-table", "children"), ("map-download", "href"), ("map-selection", "children"), ("map-geo-key", "data"),
-           ("map-method", "children"), ("map-legend", "children"))
+           ("map-method", "children"), ("map-legend", "children"), ("map-outline", "data"))
 
 
 def map_request(boroughs, start="2024-01-01", end="2025-12-31"):

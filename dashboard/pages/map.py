@@ -7,13 +7,16 @@ same, the map is updated with a Dash Patch instead of re-sending geometry.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from enum import StrEnum
+
+import orjson
 
 import dash_bootstrap_components as dbc
 from flask_login import current_user
 from h3.api import basic_int as h3i
-from dash import ALL, Input, Output, Patch, State as DashState, ctx, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, Patch, State as DashState, ctx, dcc, html, no_update
 
 from dashboard import basemap, figures, figures_map
 from dashboard.auth import guard
@@ -56,6 +59,8 @@ class Ids(StrEnum):
     SELECTION = "map-selection"
     SEARCH = "map-search"
     LEGEND = "map-legend"
+    OUTLINE = "map-outline"
+    OUTLINE_DRAWN = "map-outline-drawn"
 
 
 def fid(name: str) -> dict:
@@ -131,6 +136,7 @@ def layout(search: str = "") -> html.Div:
     # at 768 px and below the map comes first, under the heading and the search box
     return html.Div([
         dcc.Store(id=Ids.STATE, data=st.query(default)), dcc.Store(id=Ids.GEO_KEY),
+        dcc.Store(id=Ids.OUTLINE), dcc.Store(id=Ids.OUTLINE_DRAWN),
         heading, controls,
         dbc.Row([
             dbc.Col([dbc.Row([
@@ -244,8 +250,6 @@ def collect(values, start, end, relayout, click, brush, clear, found, state):
             st.sel = whole_months(min(a, b), max(a, b))
     st.f = f
     q = st.query(default)
-    if q == state:  # nothing changed (the map's first resize, a click between shapes): no second render
-        return no_update, no_update
     return q, history_entry(q, push=not moved)
 
 
@@ -280,18 +284,22 @@ def render(state: str, geo_key: str | None):
     # premises markers are more traces, their layer order moves layers: neither is patchable
     key = md.geo_key + ("|premises" if st.premises else "") + ("" if st.premises_on_top else "|units-top")
     outline = selected_outline(store, st)
-    if key == geo_key and not st.premises:
-        fig_map = Patch()  # same shapes on screen: send values only
-        units = fig_map["data"][0]
-        units["z"] = z
-        units["customdata"] = hover
-        units["colorscale"] = figures_map._discrete_scale(classes.colours)
-        units["zmax"] = len(classes.labels) - 0.5
-        units["colorbar"] = figures_map.colorbar(classes)
-        units["marker"]["opacity"] = st.opacity
-        fig_map["data"][2]["lat"], fig_map["data"][2]["lon"] = outline
-        fig_map["layout"]["annotations"] = figures_map.map_annotations(md.note, empty=not len(z))
-        if st.center:  # a search moves the map (the same place when the person moved it)
+    shapes_key, shown = (geo_key or "#").split("#", 1) if geo_key else ("", "")
+    values = _values_key(z, hover, classes, st.opacity)
+    if key == shapes_key and not st.premises:
+        # same shapes on screen: send values only, and nothing when they are the same (a click: the outline
+        # is drawn on its own, assets/map.js)
+        fig_map = Patch() if values != shown else no_update
+        if values != shown:
+            units = fig_map["data"][0]
+            units["z"] = z
+            units["customdata"] = hover
+            units["colorscale"] = figures_map._discrete_scale(classes.colours)
+            units["zmax"] = len(classes.labels) - 0.5
+            units["colorbar"] = figures_map.colorbar(classes)
+            units["marker"]["opacity"] = st.opacity
+            fig_map["layout"]["annotations"] = figures_map.map_annotations(md.note, empty=not len(z))
+        if st.center and fig_map is not no_update:  # a search moves the map (where it is when the person moved it)
             fig_map["layout"]["map"]["center"], fig_map["layout"]["map"]["zoom"] = st.center, st.zoom
             fig_map["layout"]["uirevision"] = _view_revision(st)
     else:
@@ -299,7 +307,7 @@ def render(state: str, geo_key: str | None):
         center, zoom = (st.center, st.zoom) if st.center else figures.fit_view(outlines)
         prem = queries.premises_near(store, st.map_filters) if st.premises else None
         fig_map = figures_map.unit_map(geo, ids, z, hover, classes, outlines, style=map_style(),
-                                       names=unit_names(store, md), selected=outline, center=center, zoom=zoom,
+                                       names=unit_names(store, md), center=center, zoom=zoom,
                                        premises=prem, premises_on_top=st.premises_on_top, opacity=st.opacity,
                                        record_level=record_level, note=md.note)
         fig_map["layout"]["uirevision"] = _view_revision(st)
@@ -319,7 +327,14 @@ def render(state: str, geo_key: str | None):
     method = [html.Div(n, className="map-method-note") for n in method_notes(store, st, md, record_level)]
     return (fig_map, fig_series, fig_heat, summary_cards(summary(store, st, record_level), notes),
             borough_table(table, record_level), "/download/boroughs.csv" + to_query(st.selection_filters.with_(place=None)),
-            selection_text(st, place_title(store, st)), key, method, legend(classes, st, md.kind))
+            selection_text(st, place_title(store, st)), f"{key}#{values}", method, legend(classes, st, md.kind),
+            [[lon, lat] for lat, lon in zip(*outline)])
+
+
+def _values_key(z, hover, classes, opacity) -> str:
+    """A digest of the values the map shows: the same digest, nothing to send again."""
+    return hashlib.blake2b(orjson.dumps([list(map(int, z)), hover, classes.labels, classes.colours, opacity]),
+                           digest_size=10).hexdigest()
 
 
 def _view_revision(st: State) -> str:
@@ -438,6 +453,8 @@ def register_callbacks(app) -> None:
     app.callback(
         Output(Ids.MAP, "figure"), Output(Ids.SERIES, "figure"), Output(Ids.HEATMAP, "figure"), Output(Ids.SUMMARY, "children"),
         Output(Ids.TABLE, "children"), Output(Ids.DOWNLOAD, "href"), Output(Ids.SELECTION, "children"), Output(Ids.GEO_KEY, "data"),
-        Output(Ids.METHOD, "children"), Output(Ids.LEGEND, "children"),
+        Output(Ids.METHOD, "children"), Output(Ids.LEGEND, "children"), Output(Ids.OUTLINE, "data"),
         Input(Ids.STATE, "data"), DashState(Ids.GEO_KEY, "data"),
     )(guard(PERMISSION)(render))
+    app.clientside_callback(ClientsideFunction("istv_map", "outline"), Output(Ids.OUTLINE_DRAWN, "data"),
+                            Input(Ids.OUTLINE, "data"), DashState(Ids.MAP, "id"))

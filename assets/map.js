@@ -1,0 +1,58 @@
+// The map page's selected-place outline, drawn straight on the map's MapLibre instance.
+//
+// The server sends the outline's coordinates to the "map-outline" store; this draws them as a line
+// layer of their own. Through Plotly, changing the outline redrew every hexagon of the map (a click
+// waited 1 s in software-drawn browsers: bench/README.md "Map in Chromium"); here only the line is
+// redrawn, and a click that changes nothing else leaves the map's figure alone.
+// A file, not inline script: the Content-Security-Policy allows no inline script.
+(function () {
+  var SOURCE = "istv-selected", LAYER = "istv-selected-line", COLOUR = "#0b3d91";
+  var wanted = {};  // graph id -> the coordinates to show
+
+  function mapOf(graphId) {
+    var gd = document.querySelector("#" + graphId + " .js-plotly-plot");
+    var sub = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+    return sub && sub.map ? {gd: gd, map: sub.map} : null;
+  }
+
+  function collection(coords) {
+    var features = coords && coords.length > 1 ? [{type: "Feature", properties: {},
+      geometry: {type: "LineString", coordinates: coords}}] : [];
+    return {type: "FeatureCollection", features: features};
+  }
+
+  function draw(graphId) {
+    var found = mapOf(graphId);
+    if (!found) { return false; }
+    var map = found.map;
+    if (!found.gd.__istvOutline) {  // once per plot: draw again after Plotly redraws or the style reloads
+      found.gd.__istvOutline = true;
+      found.gd.on("plotly_afterplot", function () { draw(graphId); });
+      map.on("styledata", function () { setTimeout(function () { draw(graphId); }, 0); });
+    }
+    if (!map.isStyleLoaded()) { map.once("idle", function () { draw(graphId); }); return true; }
+    var data = collection(wanted[graphId]);
+    var source = map.getSource(SOURCE);
+    if (source) { source.setData(data); } else { map.addSource(SOURCE, {type: "geojson", data: data}); }
+    if (!map.getLayer(LAYER)) {
+      map.addLayer({id: LAYER, type: "line", source: SOURCE,
+                    paint: {"line-color": COLOUR, "line-width": 3.5}, layout: {"line-join": "round"}});
+    } else {
+      map.moveLayer(LAYER);  // above layers Plotly added since
+    }
+    return true;
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    istv_map: {
+      outline: function (coords, graphId) {
+        wanted[graphId] = coords || [];
+        var tries = 0;
+        (function attempt() {  // the map may not exist yet on the page's first render
+          if (!draw(graphId) && tries++ < 100) { setTimeout(attempt, 100); }
+        })();
+        return window.dash_clientside.no_update;
+      }
+    }
+  });
+})();
