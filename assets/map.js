@@ -28,7 +28,10 @@
     if (!found.gd.__istvOutline) {  // once per plot: draw again after Plotly redraws or the style reloads
       found.gd.__istvOutline = true;
       found.gd.on("plotly_afterplot", function () { draw(graphId); });
-      map.on("styledata", function () { setTimeout(function () { draw(graphId); }, 0); });
+      // a new style drops our layer: add it again (only then: adding a layer is itself a style change)
+      map.on("styledata", function () {
+        if (map.isStyleLoaded() && !map.getLayer(LAYER)) { setTimeout(function () { draw(graphId); }, 0); }
+      });
     }
     if (!map.isStyleLoaded()) { map.once("idle", function () { draw(graphId); }); return true; }
     var data = collection(wanted[graphId]);
@@ -38,7 +41,8 @@
       map.addLayer({id: LAYER, type: "line", source: SOURCE,
                     paint: {"line-color": COLOUR, "line-width": 3.5}, layout: {"line-join": "round"}});
     } else {
-      map.moveLayer(LAYER);  // above layers Plotly added since
+      var layers = map.getStyle().layers;
+      if (layers[layers.length - 1].id !== LAYER) { map.moveLayer(LAYER); }  // above layers Plotly added since
     }
     return true;
   }
