@@ -291,7 +291,8 @@ def selected_outline(store, st: State) -> tuple[list, list]:
         shapes = queries.block_shapes(store, [ident])
         if not len(shapes):
             return [], []
-        poly = shapely.buffer(lines_to_bng(shapely.from_wkb(shapes["geom_wkb"].iloc[:1])),
+        line = shapely.from_wkb([bytes(shapes["geom_wkb"].iloc[0])])  # DuckDB gives a bytearray
+        poly = shapely.buffer(lines_to_bng(line),
                               figures_map.BLOCK_HALF_WIDTH_M + 3, cap_style="flat")[0]
         x, y = np.asarray(poly.exterior.coords).T
         lat, lon = from_bng(x, y)

@@ -146,3 +146,15 @@ def test_search_options_always_offer_something_to_read(signed_in, text):
     with signed_in("analyst"):
         opts = map_page.search_options(text, None, [])
     assert opts and all("label" in o and "value" in o for o in opts)
+
+
+def test_a_selected_street_block_is_outlined_around_its_line(signed_in, store):
+    blk = store.df("SELECT block_id, lat, lon, length_m FROM blocks WHERE borough_code = ? AND length_m > 40 "
+                   "ORDER BY block_id LIMIT 1", [HACKNEY]).iloc[0]
+    with signed_in("analyst"):
+        out = map_page.render(f"?borough={HACKNEY}&unit=block&place=block:{int(blk['block_id'])}", None)
+    coords = np.asarray(out[10])
+    assert len(coords) >= 5 and (coords[0] == coords[-1]).all()  # a closed ring
+    # around the block: every corner within half a street plus its length of the block's middle
+    d = [_metres(lat, lon, blk["lat"], blk["lon"]) for lon, lat in coords]
+    assert max(d) < blk["length_m"] / 2 + 30 and "street block" in str(out[6])
