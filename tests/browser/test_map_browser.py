@@ -43,7 +43,18 @@ def sign_in(page, base, username, password=None):
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("#sign-in")
-    page.wait_for_selector("#nav-user")
+    page.wait_for_selector("#nav-user", state="attached")  # folded away on a phone
+
+
+def choose_borough(page, name: str, code: str) -> None:
+    """Add a borough in the map's borough dropdown as a person does (click, type, click the option, Escape)
+    and wait until the address bar has it."""
+    page.locator(BOROUGHS).click()
+    page.keyboard.type(name[:5])
+    page.locator(".dash-dropdown-content [role=option]", has_text=name).click()
+    page.keyboard.press("Escape")
+    page.wait_for_function(f"new URLSearchParams(location.search).getAll('borough').join(',').includes('{code}')",
+                           timeout=20000)
 
 
 def test_map_and_chart_render_and_borough_filter_updates_totals(page, live_server, store, artifacts):

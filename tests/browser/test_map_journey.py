@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from h3.api import basic_int as h3i
 
-from tests.browser.test_map_browser import BOROUGHS, _traces, _wait_for_plots, sign_in
+from tests.browser.test_map_browser import _traces, _wait_for_plots, choose_borough, sign_in
 
 HACKNEY = "E09000012"
 LOCATED = "(source = 'police' OR geocode_confidence IN ('street', 'venue'))"
@@ -41,12 +41,12 @@ def _wait_state(page, key, present=True):
 
 
 def test_map_journey(page, live_server, store, artifacts):
+    # the map sits under the heading, search box and controls: a screen tall enough to show all of it (a
+    # click outside the viewport clicks nothing)
+    page.set_viewport_size({"width": 1400, "height": 1200})
     sign_in(page, live_server, "analyst")
     _wait_for_plots(page)
-    page.locator(BOROUGHS).click()
-    page.keyboard.type("Hackn")
-    page.locator("[role=option]", has_text="Hackney").click()
-    page.keyboard.press("Escape")
+    choose_borough(page, "Hackney", HACKNEY)
     ed = _sql(store, f"borough_code = '{HACKNEY}' AND source = 'ed' AND year(occurred_at) = 2025")
     page.wait_for_function(f"document.querySelector('#summary-ed').innerText === '{ed:,}'", timeout=20000)
     assert f"borough={HACKNEY}" in page.url
@@ -59,6 +59,7 @@ def test_map_journey(page, live_server, store, artifacts):
     lat, lon = h3i.cell_to_latlng(h3i.str_to_int(busiest))
     xy = page.evaluate(PROJECT_JS, [lon, lat])
     box = page.locator("#map-hexes .js-plotly-plot").bounding_box()
+    assert 0 <= box["y"] + xy[1] < page.viewport_size["height"], "the hexagon is off screen"
     page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
     _wait_state(page, "place")
     assert _state(page)["place"].endswith(busiest)
@@ -105,7 +106,9 @@ def test_map_journey(page, live_server, store, artifacts):
     _wait_state(page, "premises")
     page.wait_for_function("document.querySelector('#map-hexes .js-plotly-plot').data.length > 2", timeout=15000)
     names = [t["name"] for t in page.evaluate("document.querySelector('#map-hexes .js-plotly-plot').data.map(t => ({name: t.name}))")]
-    assert "pub" in names
+    assert "premises" in names  # one trace of markers coloured by licence type, named in the legend
+    page.wait_for_selector("#map-legend-premises", timeout=15000)
+    assert "pub" in page.locator("#map-legend-premises").inner_text()
     page.wait_for_timeout(2000)
     page.locator("#map-hexes").screenshot(path=str(artifacts / "map-journey.png"))
     page.locator("text=show on map").click()

@@ -121,12 +121,22 @@ def test_every_page_is_offline_and_the_map_shows_streets(browser, live_server, s
         page.locator("#tasking-map").screenshot(path=str(artifacts / "offline-tasking-map.png"))
         zoom = page.evaluate(PROJECT, points[0])[2]
 
+        # the map page at street zoom with the premises on: street names and premises' markers need glyphs
+        # and the most detailed tiles
+        page.goto(f"{live_server}/?v=51.5136,-0.1340,15.5&premises=1")
+        _settle(page, "/")
+        page.wait_for_function("document.querySelector('#map-hexes .js-plotly-plot')._fullData"
+                               ".some(t => /premises/.test(t.name))", timeout=30000)
+        street_zoom = page.evaluate("document.querySelector('#map-hexes .js-plotly-plot')._fullLayout.map.zoom")
+        page.locator("#map-hexes").screenshot(path=str(artifacts / "offline-map-street-zoom.png"))
+
         assert net.other_hosts() == [], "requests to another host"
         tiles, glyphs = net.answered("tiles"), net.answered("glyphs")
         assert tiles and set(tiles.values()) == {200}, tiles
         assert glyphs and set(glyphs.values()) == {200}, glyphs
         assert any("Regular" in u for u in glyphs) and any("Bold" in u for u in glyphs), sorted(glyphs)
         assert 11 <= fitted < 13 and zoom == 13, (fitted, zoom)  # a borough view
+        assert street_zoom == 15.5 and any("/basemap/tiles/15/" in u for u in tiles), sorted(tiles)[-5:]
         assert share >= 0.6, f"street grey at only {share:.0%} of street midpoints (zoom {zoom:.1f})"
         assert 0.002 < grey < 0.5, f"{grey:.1%} of the map is street grey"
         assert errors == [], errors
