@@ -9,6 +9,7 @@
 // A file, not inline script: the Content-Security-Policy allows no inline script.
 (function () {
   var acted = false;
+  var LATE_MS = 2000;
   var lastPath = window.location.pathname;
 
   function person() { acted = true; }
@@ -20,8 +21,10 @@
     acted = false;
     lastPath = window.location.pathname;
   });
+  var poppedAt = 0;
   window.addEventListener("popstate", function () {
     acted = false;
+    poppedAt = Date.now();
     var samePage = window.location.pathname === lastPath;
     lastPath = window.location.pathname;
     if (samePage && window.dash_clientside && window.dash_clientside.set_props) {
@@ -39,6 +42,8 @@
         if (search === null || search === undefined) { return no; }
         if (search && search.charAt(0) !== "?") { search = "?" + search; }
         if (search === window.location.search) { return no; }
+        // a late answer of the page Back or Forward just replaced: it must not overwrite the restored entry
+        if (!acted && Date.now() - poppedAt < LATE_MS) { return no; }
         var url = window.location.pathname + search + window.location.hash;
         if (push && acted) {
           window.history.pushState({}, "", url);

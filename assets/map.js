@@ -30,10 +30,12 @@
       found.gd.on("plotly_afterplot", function () { draw(graphId); });
       // a new style drops our layer: add it again (only then: adding a layer is itself a style change)
       map.on("styledata", function () {
-        if (map.isStyleLoaded() && !map.getLayer(LAYER)) { setTimeout(function () { draw(graphId); }, 0); }
+        if (map.style && map.style._loaded && !map.getLayer(LAYER)) { setTimeout(function () { draw(graphId); }, 0); }
       });
     }
-    if (!map.isStyleLoaded()) { map.once("idle", function () { draw(graphId); }); return true; }
+    // the style's own layers must be in (not its tiles: isStyleLoaded() waits for every tile, and "idle" for a
+    // drawn frame, which a background tab never draws)
+    if (!(map.style && map.style._loaded)) { setTimeout(function () { draw(graphId); }, 100); return true; }
     var data = collection(wanted[graphId]);
     var source = map.getSource(SOURCE);
     if (source) { source.setData(data); } else { map.addSource(SOURCE, {type: "geojson", data: data}); }
@@ -49,11 +51,24 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     istv_map: {
+      // a search result: move the map there (the figure may be left as it is: same shapes and values)
+      fly: function (target, graphId) {
+        if (!target) { return window.dash_clientside.no_update; }
+        var tries = 0;
+        (function attempt() {
+          var found = mapOf(graphId);
+          if (!found) { if (tries++ < 100) { setTimeout(attempt, 100); } return; }
+          // through Plotly, so its layout (and the link's view) follow; MapLibre's own jumpTo would leave
+          // Plotly's layout behind, and its next redraw would move the map back
+          window.Plotly.relayout(found.gd, {"map.center": {lat: target.lat, lon: target.lon}, "map.zoom": target.zoom});
+        })();
+        return window.dash_clientside.no_update;
+      },
       outline: function (coords, graphId) {
         wanted[graphId] = coords || [];
         var tries = 0;
         (function attempt() {  // the map may not exist yet on the page's first render
-          if (!draw(graphId) && tries++ < 100) { setTimeout(attempt, 100); }
+          if (!draw(graphId) && tries++ < 600) { setTimeout(attempt, 100); }  // up to a minute
         })();
         return window.dash_clientside.no_update;
       }

@@ -98,12 +98,14 @@ def test_search_result_moves_the_map_and_selects_the_place(signed_in, store):
         context_value.set(AttributeDict(inputs_list=[inputs], triggered_inputs=[{"prop_id": f"{map_page.Ids.SEARCH}.value",
                                                                                  "value": hit.value}],
                                         states_list=[], outputs_list=[]))
-        q, entry = map_page.collect(["block"], None, None, None, None, None, None, hit.value, st.query(default))
+        q, entry, fly = map_page.collect(["block"], None, None, None, None, None, None, hit.value, st.query(default))
     state = map_page.parse_state(q, {HACKNEY}, default)
     assert state.f.place == ("block", hit.block_id) and state.zoom == hit.zoom
     blk = store.df("SELECT lat, lon FROM blocks WHERE block_id = ?", [hit.block_id]).iloc[0]  # the map centres on it
     assert _metres(state.center["lat"], state.center["lon"], blk["lat"], blk["lon"]) < 15
     assert entry == history_entry(q, push=True)
+    # the map is moved there even when nothing else on it changes (assets/map.js jumps to `fly`)
+    assert fly["zoom"] == hit.zoom and _metres(fly["lat"], fly["lon"], state.center["lat"], state.center["lon"]) < 10
 
 
 def test_selected_unit_is_outlined_and_the_legend_sits_beside_the_map(signed_in, store):
@@ -141,11 +143,14 @@ def test_view_state_keeps_layers_and_opacity_and_refuses_nonsense():
     assert map_view.parse_state("?op=7", set(), default).opacity == 1.0  # the nearest offered value
 
 
-@pytest.mark.parametrize("text", ["Mill", "zz", "E1", "SW1A 1AA"])
-def test_search_options_always_offer_something_to_read(signed_in, text):
+@pytest.mark.parametrize("text,found", [("Mill", True), ("zzqx", False), ("E1", None), ("SW1A 1AA", None)])
+def test_search_options_are_labelled_and_none_when_nothing_matches(signed_in, text, found):
     with signed_in("analyst"):
         opts = map_page.search_options(text, None, [])
-    assert opts and all("label" in o and "value" in o for o in opts)
+    assert all(o["label"].split(":")[0] in ("Street", "Premises", "Landmark", "Postcode") and ":" in o["value"]
+               for o in opts)
+    if found is not None:
+        assert bool(opts) == found  # nothing found: no option to choose (the box says so itself)
 
 
 def test_a_selected_street_block_is_outlined_around_its_line(signed_in, store):

@@ -60,6 +60,8 @@ class Ids(StrEnum):
     SEARCH = "map-search"
     LEGEND = "map-legend"
     OUTLINE = "map-outline"
+    FLY = "map-fly"
+    FLOWN = "map-flown"
     OUTLINE_DRAWN = "map-outline-drawn"
 
 
@@ -136,7 +138,7 @@ def layout(search: str = "") -> html.Div:
     # at 768 px and below the map comes first, under the heading and the search box
     return html.Div([
         dcc.Store(id=Ids.STATE, data=st.query(default)), dcc.Store(id=Ids.GEO_KEY),
-        dcc.Store(id=Ids.OUTLINE), dcc.Store(id=Ids.OUTLINE_DRAWN),
+        dcc.Store(id=Ids.OUTLINE), dcc.Store(id=Ids.OUTLINE_DRAWN), dcc.Store(id=Ids.FLY), dcc.Store(id=Ids.FLOWN),
         heading, controls,
         dbc.Row([
             dbc.Col([dbc.Row([
@@ -216,13 +218,14 @@ def collect(values, start, end, relayout, click, brush, clear, found, state):
                        unit=v.get("unit") or "hex",
                        start=dates[0] if dates else st.f.start, end=dates[-1] if dates else st.f.end)
     except (ValueError, TypeError):
-        return no_update, no_update  # a crafted request with values no control can produce
+        return no_update, no_update, no_update  # a crafted request with values no control can produce
     st.color = v.get("color") if v.get("color") in figures_map.COLOUR_MODES else "count"
     st.premises = bool(v.get("premises")) and premises_allowed()
     st.premises_on_top = v.get("layers") != "units-top"
     st.opacity = v.get("opacity") if v.get("opacity") in OPACITIES else st.opacity
     trigger = ctx.triggered_id
     moved = False  # moving the map replaces the history entry; every other action adds one
+    fly = no_update  # a search result: the map moves there at once (assets/map.js), whatever else is redrawn
     if f.unit != st.f.unit or f.boroughs != st.f.boroughs:
         f = f.with_(place=None)
     if trigger == Ids.CLEAR:
@@ -237,8 +240,9 @@ def collect(values, start, end, relayout, click, brush, clear, found, state):
     elif trigger == Ids.SEARCH and found:
         hit = queries_places.resolve(store, found, premises=premises_allowed())
         if hit is None:
-            return no_update, no_update  # not something this viewer may find (or a crafted value)
+            return no_update, no_update, no_update  # not something this viewer may find (or a crafted value)
         st.center, st.zoom = {"lat": hit.lat, "lon": hit.lon}, hit.zoom
+        fly = {"lat": hit.lat, "lon": hit.lon, "zoom": hit.zoom}
         if f.unit == "block" and hit.block_id is not None:
             f = f.with_(place=("block", hit.block_id))
         elif f.unit == "hex":
@@ -250,7 +254,7 @@ def collect(values, start, end, relayout, click, brush, clear, found, state):
             st.sel = whole_months(min(a, b), max(a, b))
     st.f = f
     q = st.query(default)
-    return q, history_entry(q, push=not moved)
+    return q, history_entry(q, push=not moved), fly
 
 
 def search_options(text, value, options):
@@ -261,8 +265,7 @@ def search_options(text, value, options):
         return kept if value else no_update
     found = queries_places.search(current_store(), text, premises=premises_allowed())
     offered = [{"label": f"{queries_places.KIND_LABEL[h.value.split(':')[0]]}: {h.label}", "value": h.value} for h in found]
-    return kept + [o for o in offered if o["value"] != value] or [{"label": f"Nothing found for '{text[:40]}'",
-                                                                 "value": "none:", "disabled": True}]
+    return kept + [o for o in offered if o["value"] != value]  # none: the box says it found nothing
 
 
 def premises_allowed() -> bool:
@@ -443,7 +446,7 @@ def borough_table(table, record_level: bool) -> dbc.Table:
 
 def register_callbacks(app) -> None:
     app.callback(
-        Output(Ids.STATE, "data"), Output(HISTORY, "data", allow_duplicate=True),
+        Output(Ids.STATE, "data"), Output(HISTORY, "data", allow_duplicate=True), Output(Ids.FLY, "data"),
         Input({"type": FILTER, "name": ALL}, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
         Input(Ids.MAP, "relayoutData"), Input(Ids.MAP, "clickData"), Input(Ids.SERIES, "selectedData"), Input(Ids.CLEAR, "n_clicks"),
         Input(Ids.SEARCH, "value"), DashState(Ids.STATE, "data"), prevent_initial_call=True,
@@ -458,3 +461,5 @@ def register_callbacks(app) -> None:
     )(guard(PERMISSION)(render))
     app.clientside_callback(ClientsideFunction("istv_map", "outline"), Output(Ids.OUTLINE_DRAWN, "data"),
                             Input(Ids.OUTLINE, "data"), DashState(Ids.MAP, "id"))
+    app.clientside_callback(ClientsideFunction("istv_map", "fly"), Output(Ids.FLOWN, "data"),
+                            Input(Ids.FLY, "data"), DashState(Ids.MAP, "id"), prevent_initial_call=True)
