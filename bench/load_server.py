@@ -47,7 +47,10 @@ def app_env(db: Path, users_url: str, **extra: str) -> dict:
 class Server:
     """The Procfile's gunicorn in its own process group, stopped by stop() (or the with block)."""
 
-    def __init__(self, db: Path, users_url: str, log: Path, workers: int | None = None, app: str = "app:server", **env: str):
+    def __init__(self, db: Path, users_url: str, log: Path, workers: int | None = None, app: str = "app:server",
+                 root: Path = ROOT, wait_for_workers: int = 1, **env: str):
+        self.root = root  # the code to serve: this checkout, or a commit exported elsewhere
+        self.wait_for_workers = wait_for_workers  # workers up before start() returns
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.cmd = [app if c == "app:server" else c for c in procfile_command(self.port, workers)]
@@ -56,7 +59,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120) -> "Server":
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=open(self.log, "ab"),
+        self.proc = subprocess.Popen(self.cmd, cwd=self.root, env=self.env, stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -64,7 +67,7 @@ class Server:
                 raise SystemExit(f"gunicorn exited with {self.proc.returncode}; see {self.log}")
             try:
                 with urllib.request.urlopen(self.base + "/healthz", timeout=2) as r:
-                    if r.status == 200 and len(self.workers()) >= 1:
+                    if r.status == 200 and len(self.workers()) >= self.wait_for_workers:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass

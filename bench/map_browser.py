@@ -153,32 +153,6 @@ WEBGL = """() => { const gl = document.createElement('canvas').getContext('webgl
 
 # ---- the server ------------------------------------------------------------------------------
 
-class TreeServer(Server):
-    """The Procfile's gunicorn (bench/load_server.Server) serving the code in `root`: the working tree or
-    a commit exported with `git archive` (the working tree may hold someone's half-made change)."""
-
-    def __init__(self, root: Path, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.root = root
-
-    def start(self, timeout: float = 180) -> "TreeServer":
-        self.proc = subprocess.Popen(self.cmd, cwd=self.root, env=self.env, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.proc.returncode}; see {self.log}")
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as r:
-                    if r.status == 200 and len(self.workers()) >= 2:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.3)
-        self.stop()
-        raise SystemExit(f"gunicorn did not answer /healthz within {timeout:g} s; see {self.log}")
-
-
 def prime_workers(base: str, fetches: int = 24) -> dict:
     """Make every gunicorn worker serve Dash's index once, and count what a browser meets before that.
 
@@ -558,7 +532,9 @@ def main() -> None:
     env_path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"  # gunicorn of this Python
     root, commit = code_tree(args.rev, tmp)
     style = {"ISTV_MAP_STYLE": args.style} if args.style else {}
-    server = TreeServer(root, db, f"sqlite:///{tmp / 'users.sqlite'}", tmp / "server.log", ISTV_DEMO="1", PATH=env_path, **style)
+    # the working tree or a commit exported with `git archive` (the working tree may hold someone's half-made change)
+    server = Server(db, f"sqlite:///{tmp / 'users.sqlite'}", tmp / "server.log", root=root,
+                    wait_for_workers=2, ISTV_DEMO="1", PATH=env_path, **style)
     from playwright.sync_api import sync_playwright
     results: dict = {}
     meta: dict = {}
