@@ -355,7 +355,7 @@ def legend(classes, st: State, kind: str) -> list:
     """One key per layer, beside the map: the units' colour classes, the selected unit, borough
     boundaries, and the premises by licence type when they are shown."""
     units = "Street blocks" if kind == "block" else "Hexagons"
-    out = [html.Div(f"{units}: {classes.title.lower()}", className="fw-semibold"),
+    out = [html.Div(f"{units}: {classes.title[:1].lower()}{classes.title[1:]}", className="fw-semibold"),  # keeps "Gi*", "FDR"
            html.Ul([html.Li([_swatch(c, st.opacity), label]) for c, label in zip(classes.colours, classes.labels)],
                    className="list-unstyled mb-2", id="map-legend-units")]
     out.append(html.Ul([html.Li([html.Span(className="legend-line", style={"borderColor": "#555"}), "borough boundary"]),
