@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import Error as PlaywrightError, TimeoutError as PlaywrightTimeout
 
 OPTION = ".dash-dropdown-content [role=option]"  # a dcc.Dropdown's options (rendered outside the dropdown)
 MAP = "#map-hexes .js-plotly-plot"
@@ -66,8 +66,16 @@ def drawn(page, timeout: float = 30000) -> None:
     page.wait_for_function(DRAWN, timeout=timeout)
 
 
-def view(page) -> dict:
-    return page.evaluate(VIEW)
+def view(page, timeout: float = 15.0) -> dict:
+    """The view; while the page is still being built (an element it reads not there yet), read again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return page.evaluate(VIEW)
+        except PlaywrightError:
+            if time.monotonic() > deadline:
+                raise
+            page.wait_for_timeout(200)
 
 
 def outline(page) -> list[list[float]]:

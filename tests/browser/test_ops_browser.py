@@ -65,6 +65,7 @@ def test_licensing_officer_finds_a_premises_opens_its_profile_and_downloads_the_
     assert page.locator("#profile-name").inner_text() == target["name"]
     shown = lambda n: "<5" if 0 < n < 5 else f"{n:,}"  # noqa: E731  licensing sees aggregates only
     assert page.locator("#profile-ed").inner_text() == shown(int(target["ed"]))
+    page.wait_for_function(f"location.search.includes('premises={target['premises_id']}')", timeout=10000)
     assert f"premises={target['premises_id']}" in page.url and "q=" in page.url
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "premises-profile.png"), full_page=True)
@@ -101,6 +102,8 @@ def test_tasking_meeting_picks_a_borough_and_takes_the_pack(page, live_server, s
     assert int(counts["ed"].sum()) == truth_ed
     page.wait_for_function(f"document.querySelector('#tasking-ed') && document.querySelector('#tasking-ed').innerText === '{truth_ed:,}'",
                            timeout=15000)
+    # the address bar follows the callback's answer (assets/history.js writes it, a step after the cards)
+    page.wait_for_function("location.search.includes('borough=E09000033')", timeout=10000)
     assert "borough=E09000033" in page.url
     # the hot list holds only blocks the test flags; on the small test data a month may hold none, and says so
     hot = queries.hot_blocks(store, dec)
@@ -112,6 +115,7 @@ def test_tasking_meeting_picks_a_borough_and_takes_the_pack(page, live_server, s
     # the busiest blocks: a ranking by count
     page.locator("#tasking-list label", has_text="Busiest blocks").click()
     wait_for_rows(page, "tasking-table")
+    page.wait_for_function("location.search.includes('list=busiest')", timeout=10000)
     assert "list=busiest" in page.url
     page.wait_for_function("[...document.querySelectorAll('#tasking-table .ag-row[row-index] .ag-cell[col-id=borough]')]"
                            ".every(c => c.innerText === 'Westminster')", timeout=15000)

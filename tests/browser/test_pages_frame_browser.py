@@ -22,6 +22,11 @@ def test_every_page_has_its_title_and_one_h1(page, live_server):
         page.wait_for_function("(p) => location.pathname === p && document.querySelector('#page h1')", arg=path,
                                timeout=20000)
         seen[path] = page.locator("h1").all_inner_texts()
+        # let the page finish drawing before the next link (plotly.js logs an error for a chart unmounted mid-draw)
+        page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]') && "
+                               "[...document.querySelectorAll('#page .js-plotly-plot')].every(g => g._fullLayout)",
+                               timeout=30000)
+        page.wait_for_timeout(300)
     assert all(len(h) == 1 for h in seen.values()), {p: h for p, h in seen.items() if len(h) != 1}
     assert {p: seen[p][0] for p in HEADINGS} == HEADINGS
     assert page.errors == []
@@ -43,6 +48,7 @@ def test_phone_navbar_folds_and_the_map_comes_first(page, live_server):
     page.wait_for_function("Array.from(document.querySelectorAll('.navbar .nav-link'))"
                            ".every(a => a.getBoundingClientRect().height === 0 || a.offsetParent === null)", timeout=5000)
 
+    page.wait_for_selector("#summary-ed", state="visible", timeout=20000)  # the cards come with the first render
     the_map = page.locator("#map-hexes").bounding_box()
     card = page.locator("#summary-ed").bounding_box()
     assert the_map["y"] < card["y"], (the_map, card)
