@@ -3,6 +3,8 @@ with; the Layers controls put the premises under the colours and make the colour
 changing any shape's value."""
 from __future__ import annotations
 
+import time
+
 from tests.browser.mapview import MAP, OPTION, Fresh, drawn, fid, history_length, same_as_fresh
 from tests.browser.test_map_browser import sign_in
 
@@ -37,8 +39,13 @@ def _choose(page, control: str, label: str) -> None:
     page.locator(OPTION, has_text=label).click()
 
 
-def _classes_agree(page, what: str) -> dict:
+def _classes_agree(page, what: str, timeout: float = 15.0) -> dict:
+    # the legend (HTML) and the map (drawn by Plotly a moment later) come in one answer: wait until both show it
+    deadline = time.monotonic() + timeout
     c = page.evaluate(CLASSES)
+    while c["legend"] != c["map"] and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        c = page.evaluate(CLASSES)
     assert c["legend"] == c["map"] and len(c["legend"]) == c["classes"], f"{what}: legend {c['legend']} vs map {c['map']}"
     assert c["showlegend"] is False and c["showscale"] is False and c["drawn_keys"] == 0, f"{what}: a key drawn on the map"
     return c
