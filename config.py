@@ -41,6 +41,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ISTV_TRUSTED_PROXIES", "0", "How many reverse proxies in front of the app set X-Forwarded-For; 0: use the connection's address. Only set it behind your own proxy, or anyone can claim any address."),
     Setting("ISTV_QUERY_TIMEOUT_S", "20", "Seconds a web query may run before it is stopped and the user asked to narrow the filter."),
     Setting("ISTV_MAX_REQUEST_BYTES", "1000000", "Largest request body the web app accepts (bytes); larger ones get 413."),
+    Setting("ISTV_UPLOAD_MAX_MB", "50", "Largest ED file (megabytes) a data lead or analyst may upload in the browser; larger files are refused before they are read (load them with the CLI)."),
+    Setting("ISTV_UPLOAD_DIR", "", "Folder holding uploaded files while they are checked and loaded (kept a day); empty: `uploads` beside ISTV_DB."),
+    Setting("ISTV_SUBMISSION_DUE_DAY", "15", "Day of the next month by which an ED's monthly file is due; the submission tracker marks months without a file after that day as overdue."),
     Setting("ISTV_DISCLOSURE", "", "Per-role disclosure levels overriding the policy table (docs/disclosure.md), e.g. `licensing=protected,csp=exact`; levels `record`, `exact`, `protected`."),
     Setting("ISTV_DISCLOSURE_THRESHOLD", "5", "Protected level: protected counts below this show as `<5` (the threshold)."),
     Setting("ISTV_DISCLOSURE_ROUNDING", "5", "Protected level: counts at or above the threshold are rounded to a multiple of this (1: no rounding)."),
@@ -52,6 +55,16 @@ SETTINGS: tuple[Setting, ...] = (
 
 class ConfigError(ValueError):
     """A setting has a value the product cannot use."""
+
+
+def _due_day(text: str) -> int:
+    try:
+        day = int(text)
+    except ValueError:
+        day = 0
+    if not 1 <= day <= 28:
+        raise ConfigError(f"ISTV_SUBMISSION_DUE_DAY={text!r}: expected a day of the month from 1 to 28")
+    return day
 
 
 def secret_problem(secret: str) -> str | None:
@@ -82,6 +95,9 @@ class Config:
     trusted_proxies: int = 0
     query_timeout_s: float = 20.0
     max_request_bytes: int = 1_000_000
+    upload_max_mb: float = 50.0
+    upload_dir: str = ""
+    submission_due_day: int = 15
     disclosure: str = ""
     disclosure_threshold: int = 5
     disclosure_rounding: int = 5
@@ -92,6 +108,14 @@ class Config:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def upload_max_bytes(self) -> int:
+        return int(self.upload_max_mb * 1024 * 1024)
+
+    @property
+    def uploads_path(self) -> Path:
+        return Path(self.upload_dir) if self.upload_dir else self.db_path.parent / "uploads"
 
     @property
     def users_url(self) -> str:
@@ -141,6 +165,9 @@ class Config:
             trusted_proxies=number("ISTV_TRUSTED_PROXIES", int),
             query_timeout_s=number("ISTV_QUERY_TIMEOUT_S", float),
             max_request_bytes=number("ISTV_MAX_REQUEST_BYTES", int),
+            upload_max_mb=number("ISTV_UPLOAD_MAX_MB", float),
+            upload_dir=raw["ISTV_UPLOAD_DIR"],
+            submission_due_day=_due_day(raw["ISTV_SUBMISSION_DUE_DAY"]),
             block_max_m=number("ISTV_BLOCK_MAX_M", float),
             disclosure=raw["ISTV_DISCLOSURE"],
             disclosure_threshold=number("ISTV_DISCLOSURE_THRESHOLD", int),

@@ -5,6 +5,7 @@ swap it in only when every file loaded, so a failed or interrupted load changes 
 """
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import date
 from pathlib import Path
@@ -37,6 +38,14 @@ def _date(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a date like 2025-01-31") from None
 
 
+def _os_user() -> str:
+    """Who runs the command, for load_log (the shell's user; '' where the OS cannot say)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
 def _print(reports) -> None:
     for r in reports:
         click.echo(r.summary())
@@ -64,7 +73,7 @@ def register_cli(server: Flask) -> None:
 
     def run_load(kind: str, files, **options) -> None:
         config = server.extensions[CONFIG_KEY]
-        opts = LoadOptions(max_distance_m=config.block_max_m, **options)
+        opts = LoadOptions(max_distance_m=config.block_max_m, loaded_by=f"cli:{_os_user()}", **options)
         try:
             reports = load_files(kind, list(files), config.db_path, opts, Progress())
         except (IstvError, ValueError) as exc:

@@ -23,3 +23,7 @@ class InputFileError(IstvError, ValueError):
 
 class StoreError(IstvError, RuntimeError):
     """The database file is missing, unreadable or not an ISTV database."""
+
+
+class BusyError(StoreError):
+    """Another load is writing the database: one writer at a time (try again when it has finished)."""

@@ -115,7 +115,8 @@ def test_view_league_and_no_submissions(hand, store):
     assert list(view.league["ed_site"]) == [B, A]  # B: 1 of 2 complete (50 %) beats A: 2 of 6
     assert list(view.league["rank"]) == [1, 2]
     assert view.league.set_index("ed_site").loc[A, "days_after_month_end"] == 6.5  # median of 10 and 3
-    assert rq.compute(store, (), date(2025, 1, 1), date(2025, 1, 1)).submissions is False
+    assert rq.compute(hand, (), JAN, FEB).submissions is True
+    assert rq.compute(store, (), date(2025, 1, 1), date(2025, 1, 1)).submissions is True  # the demo's monthly files
     assert rq.days(3, 10, True, False) == rq.NO_SUBMISSIONS
 
 

@@ -9,6 +9,8 @@ PAGE_MODULES = (
     "tasking",
     "trends",
     "quality",
+    "submissions",
+    "upload",
     "standard",
     "loads",
     "admin_users",

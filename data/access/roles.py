@@ -21,8 +21,8 @@ DATA_PAGES = frozenset({"view_map", "view_premises", "view_tasking", "view_trend
 EVERYONE = frozenset({"view_standard"})  # pages without data: the data standard
 ROLES: dict[str, Role] = {r.name: replace(r, permissions=r.permissions | EVERYONE) for r in (
     Role("admin", "Manages users and reads the audit log; sees all data.",
-         DATA_PAGES | {"manage_users", "view_audit", "load_data"}, record_level=True, borough_scoped=False),
-    Role("analyst", "Loads data; all boroughs, record-level.", DATA_PAGES | {"load_data"},
+         DATA_PAGES | {"manage_users", "view_audit", "load_data", "submit_data"}, record_level=True, borough_scoped=False),
+    Role("analyst", "Loads data; all boroughs, record-level.", DATA_PAGES | {"load_data", "submit_data"},
          record_level=True, borough_scoped=False),
     Role("police", "Police analysts and tasking: record-level, all boroughs or a given scope.",
          frozenset({"view_map", "view_premises", "view_tasking", "view_trends", "export"}),
@@ -31,8 +31,8 @@ ROLES: dict[str, Role] = {r.name: replace(r, permissions=r.permissions | EVERYON
          frozenset({"view_map", "view_premises", "view_trends", "export"}), record_level=False, borough_scoped=True),
     Role("csp", "Community Safety Partnership: aggregates in their boroughs.",
          frozenset({"view_map", "view_trends", "export"}), record_level=False, borough_scoped=True),
-    Role("health", "ED data leads: data quality for their own ED sites; London aggregates.",
-         frozenset({"view_map", "view_trends", "view_quality", "export"}), record_level=False,
+    Role("health", "ED data leads: upload and track their own ED sites' submissions, data quality for them; London aggregates.",
+         frozenset({"view_map", "view_trends", "view_quality", "export", "submit_data"}), record_level=False,
          borough_scoped=False, ed_site_scoped=True),
 )}
 

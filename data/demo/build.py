@@ -122,6 +122,7 @@ def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, prog
     pol_t["ed_site"] = None
     pol_t["geocode_confidence"] = "street"  # police.uk map points are snapped to streets
     pol_t["record_hash"] = record_hash(pol.assign(lat=plat, lon=plon), ["crime_id", "month", "category", "location", "lat", "lon"])
+    log, ed_t["load_id"] = demo_submissions(ed_t)
     incidents = pd.concat([ed_t, pol_t], ignore_index=True)
 
     ed_ids = dict(zip(ed["record_id"], ed_t["incident_id"]))
@@ -148,10 +149,34 @@ def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, prog
         "premises": premises_t,
         "incidents": incidents.sort_values(["source", "month", "borough_code", "incident_id"]).reset_index(drop=True),
         "demo_truth": truth,
+        "load_log": log,
         "geocode_matches": pd.DataFrame({"incident_id": ed_t["incident_id"].to_numpy(), "matched": geo["matched"].to_numpy(),
                                          "method": geo["method"].to_numpy() if "method" in geo else None,
                                          "score": geo["score"].to_numpy(float) if "score" in geo else np.nan}),
     }
+
+
+def demo_submissions(ed: pd.DataFrame, seed: int = 1594) -> tuple[pd.DataFrame, np.ndarray]:
+    """The monthly ED files the demo's records would have come in: one per site and month, loaded 2 to 25
+    days after the month ended (a few late), for the submission tracker and the data-quality page.
+
+    Returns load_log rows and each ED record's load_id.
+    """
+    rng = np.random.default_rng(seed)
+    keys = pd.DataFrame({"site": ed["ed_site"].to_numpy(), "month": pd.to_datetime(ed["month"]).to_numpy()})
+    files = keys.value_counts().rename("rows").reset_index().sort_values(["month", "site"], kind="stable").reset_index(drop=True)
+    files["load_id"] = np.arange(1, len(files) + 1, dtype=np.int64)
+    month_end = files["month"] + pd.offsets.MonthEnd(0)
+    delay = np.where(rng.random(len(files)) < 0.1, rng.integers(16, 45, len(files)), rng.integers(2, 15, len(files)))
+    log = pd.DataFrame({
+        "load_id": files["load_id"].astype("int32"),
+        "loaded_at": month_end + pd.to_timedelta(delay, unit="D") + pd.to_timedelta(rng.integers(8 * 60, 18 * 60, len(files)), unit="min"),
+        "kind": "istv", "file": [f"demo_{s}_{m:%Y-%m}.csv" for s, m in zip(files["site"], files["month"])],
+        "rows_read": files["rows"], "rows_loaded": files["rows"], "rows_quarantined": 0, "duplicates": 0, "replaced": 0,
+        "message": "synthetic demo submission", "reasons": "{}", "site_code": files["site"],
+        "period_start": files["month"].dt.date, "period_end": month_end.dt.date, "loaded_by": "demo"})
+    ids = keys.merge(files[["site", "month", "load_id"]], on=["site", "month"], how="left")["load_id"].to_numpy()
+    return log, ids
 
 
 def insert_tables(con, tables: dict[str, pd.DataFrame]) -> None:

@@ -103,6 +103,8 @@ def load_istv_file(ctx: LoadContext, path: Path) -> FileReport:
     report.site_code, report.period_start, report.period_end = con.execute(
         """SELECT mode(upper(site_code)), mode(reporting_period_start), mode(reporting_period_end)
            FROM _judged""").fetchone()
+    report.sites = tuple(r[0] for r in con.execute(
+        "SELECT DISTINCT upper(site_code) FROM _judged WHERE _fail IS NULL AND site_code IS NOT NULL ORDER BY 1").fetchall())
     repeated = _exact_repeats(con, report)
     if not ctx.write:
         report.duplicates = repeated

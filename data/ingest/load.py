@@ -102,7 +102,7 @@ def run_files(con, kind: str, paths: Sequence[Path | str], options: LoadOptions,
         reports = load_police_files(ctx, [Path(p) for p in paths], load_ids)
         for report, load_id in zip(reports, load_ids):
             _finish(con, kind, report, load_id)
-            write_log(con, report, load_id, now)
+            write_log(con, report, load_id, now, options.loaded_by)
         progress.done()
         return reports
     loader = _loader(kind)
@@ -111,8 +111,11 @@ def run_files(con, kind: str, paths: Sequence[Path | str], options: LoadOptions,
         load_id = next_load_id(con)
         ctx = LoadContext(con, geo, load_id, workdir, progress, options, now)
         report = loader(ctx, Path(path))
+        if options.file_name:  # an upload: the log and quarantine name the file as its sender called it
+            report.file = options.file_name
+            con.execute("UPDATE quarantine SET file = ? WHERE load_id = ?", [options.file_name, load_id])
         _finish(con, kind, report, load_id)
-        write_log(con, report, load_id, now)
+        write_log(con, report, load_id, now, options.loaded_by)
         reports.append(report)
         if kind in GEOGRAPHIC:
             geo = store_geography(con, options.max_distance_m)

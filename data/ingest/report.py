@@ -49,6 +49,7 @@ class FileReport:
     site_code: str | None = None       # ED submissions: the site and reporting period the file covers
     period_start: date | None = None
     period_end: date | None = None
+    sites: tuple[str, ...] = ()        # ED submissions: every site code among the file's good rows
 
     @property
     def rows_quarantined(self) -> int:
@@ -68,18 +69,18 @@ class FileReport:
             lines.append(f"  refused: {self.refused}")
         return "\n".join(lines)
 
-    def log_row(self, load_id: int, loaded_at: datetime) -> list:
+    def log_row(self, load_id: int, loaded_at: datetime, loaded_by: str | None = None) -> list:
         message = "; ".join([f"warning: {w}" for w in self.warnings] + self.notes) or None
         return [load_id, loaded_at, self.kind, self.file, self.rows_read, self.rows_loaded, self.rows_quarantined,
                 self.duplicates, self.replaced, message, json.dumps(dict(sorted(self.quarantined.items()))),
-                self.site_code, self.period_start, self.period_end]
+                self.site_code, self.period_start, self.period_end, loaded_by or None]
 
 
-def write_log(con, report: FileReport, load_id: int, loaded_at: datetime) -> None:
+def write_log(con, report: FileReport, load_id: int, loaded_at: datetime, loaded_by: str | None = None) -> None:
     con.execute("""INSERT INTO load_log (load_id, loaded_at, kind, file, rows_read, rows_loaded, rows_quarantined,
-                   duplicates, replaced, message, reasons, site_code, period_start, period_end)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                report.log_row(load_id, loaded_at))
+                   duplicates, replaced, message, reasons, site_code, period_start, period_end, loaded_by)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                report.log_row(load_id, loaded_at, loaded_by))
 
 
 def next_load_id(con) -> int:
@@ -154,6 +155,8 @@ class LoadOptions:
     allow_partial: bool = False             # boroughs, streets: load even if stored points lose their borough/block
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M
     write: bool = True                      # False: validate only
+    loaded_by: str = ""                     # who loads ('upload:<username>', 'cli:<OS user>'), kept in load_log
+    file_name: str | None = None            # one uploaded file: the name its sender gave it (not the stored copy's)
 
 
 @dataclass

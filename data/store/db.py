@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from data.access.disclosure import protect_frame
-from data.errors import StoreError
+from data.errors import BusyError, StoreError
 from layers.hexes import H3_RESOLUTIONS
 
 SCHEMA_VERSION = "2"
@@ -62,6 +62,7 @@ CREATE TABLE quarantine (
 # file written before gains them on its next load (`upgrade_schema`) and a new file has them too.
 # load_log.site_code/period_start/period_end: the ED site and reporting period an ED submission
 # covers (the data-quality page lists received files by them); empty for other loads.
+# load_log.loaded_by: who loaded the file ('upload:<username>' from the browser, 'cli:<OS user>').
 # geocode_matches: what the geocoder matched for each ED record ('premises:P000123',
 # 'street:Name|E09000012', 'private', ...); the premises page counts ED records naming a venue.
 UPGRADE_DDL = """
@@ -71,6 +72,7 @@ ALTER TABLE load_log ADD COLUMN IF NOT EXISTS replaced BIGINT;
 ALTER TABLE load_log ADD COLUMN IF NOT EXISTS site_code VARCHAR;
 ALTER TABLE load_log ADD COLUMN IF NOT EXISTS period_start DATE;
 ALTER TABLE load_log ADD COLUMN IF NOT EXISTS period_end DATE;
+ALTER TABLE load_log ADD COLUMN IF NOT EXISTS loaded_by VARCHAR;
 """
 
 TABLES = ("meta", "boroughs", "blocks", "landmarks", "ed_sites", "premises", "incidents", "load_log", "quarantine",
@@ -133,7 +135,7 @@ def writer_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise StoreError(f"{path}: another load or build is writing it; try again when it has finished") from None
+            raise BusyError(f"{path}: another load or build is writing it; try again when it has finished") from None
         try:
             if os.stat(lock).st_ino == os.fstat(fd).st_ino:
                 break

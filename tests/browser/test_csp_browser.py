@@ -20,6 +20,8 @@ READY = {
     "/trends": "#trends-ranking .js-plotly-plot",
     "/quality": "#quality-trend .js-plotly-plot",
     "/standard": "#standard-page",
+    "/submissions": "#submissions-table, #submissions-empty",
+    "/upload": "#upload-page",
     "/loads": "#loads-log .ag-root-wrapper",  # the demo is built, not loaded: its load log may be empty
     "/admin/users": "#users-list .ag-row",
     "/admin/audit": "#audit-list .ag-row",

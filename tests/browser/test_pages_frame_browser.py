@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.browser.mapview import drawn
 from tests.browser.test_map_browser import sign_in
 
-TITLES = {"/": "Map", "/premises": "Premises", "/tasking": "Tasking", "/trends": "Trends", "/quality": "Data quality",
+TITLES = {"/": "Map", "/premises": "Premises", "/tasking": "Tasking", "/trends": "Trends", "/quality": "Data quality", "/submissions": "Submissions", "/upload": "Upload",
           "/standard": "Data standard", "/loads": "Loads", "/admin/users": "Users", "/admin/audit": "Audit"}
 HEADINGS = {"/": "Map of violence", "/premises": "Licensed premises", "/tasking": "Tasking"}
 

@@ -19,6 +19,8 @@ HAS_DATA = {
     "/trends": ("#page", r"Police"),
     "/quality": ("#page", r"(RJ122|St Thomas)"),
     "/standard": ("#standard-page", r"Assault"),
+    "/submissions": ("#submissions-table", r"(RJ122|St Thomas)"),
+    "/upload": ("#upload-page", r"Check file"),
     "/loads": ("#loads-log .ag-row", r"\.csv|\.geojson"),
     "/admin/users": ("#users-list .ag-row", r"r-"),
     "/admin/audit": ("#audit-list .ag-row", r"\w"),

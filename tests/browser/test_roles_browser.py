@@ -8,12 +8,12 @@ from tests.browser.test_map_browser import BOROUGHS, _traces, _wait_for_plots, s
 
 DATA = {"Map", "Premises", "Tasking", "Trends", "Data quality"}
 EXPECT = {  # role: (nav links, borough options in the filter); pages everyone sees (the data standard) come on top
-    "admin": (DATA | {"Users", "Audit", "Loads"}, 33),
-    "analyst": (DATA | {"Loads"}, 33),
+    "admin": (DATA | {"Users", "Audit", "Loads", "Submissions", "Upload"}, 33),
+    "analyst": (DATA | {"Loads", "Submissions", "Upload"}, 33),
     "police": ({"Map", "Premises", "Tasking", "Trends"}, 33),
     "licensing": ({"Map", "Premises", "Trends"}, 1),
     "csp": ({"Map", "Trends"}, 1),
-    "health": ({"Map", "Trends", "Data quality"}, 33),
+    "health": ({"Map", "Trends", "Data quality", "Submissions", "Upload"}, 33),
 }
 
 
