@@ -195,9 +195,52 @@ def field_table(total: pd.DataFrame, bench: pd.DataFrame, record_level: bool) ->
     return pd.DataFrame(rows)
 
 
+def since_last_month(view: QualityView, previous: QualityView, record_level: bool) -> pd.DataFrame:
+    """This month against the one before: records, every field complete, placed on a street or venue, and what
+    changed (percentage points); shares through the same disclosure rule as every other share here."""
+    def row(v: QualityView):
+        return v.total.iloc[0] if len(v.total) else None
+    now, before = row(view), row(previous)
+    out = []
+    for label, pct_col, part in (("All fields complete", "pct_all", "all_complete"),
+                                 ("Placed on a street or venue", "pct_placed", "placed")):
+        cells = []
+        for t in (before, now):
+            n = 0 if t is None else int(t["records"])
+            cells.append(("–", None) if not n else (pct(t[pct_col], n, record_level, t[part]),
+                                                    None if _hide(n, record_level) or reveals_small(t[part], n) and not record_level
+                                                    else float(t[pct_col])))
+        (b_text, b), (n_text, v) = cells
+        change = "–" if b is None or v is None else (
+            f"{v - b:+.1f} points: better" if v - b >= 0.05 else f"{v - b:+.1f} points: worse" if v - b <= -0.05 else "the same")
+        out.append({"": label, f"{previous.first:%B %Y}": b_text, f"{view.first:%B %Y}": n_text, "Change": change})
+    n_before = 0 if before is None else int(before["records"])
+    n_now = 0 if now is None else int(now["records"])
+    out.insert(0, {"": "Records", f"{previous.first:%B %Y}": _n(n_before, record_level),
+                   f"{view.first:%B %Y}": _n(n_now, record_level), "Change": ""})
+    return pd.DataFrame(out)
+
+
+def locations_html(feedback: pd.DataFrame, good: list[str], records: int, record_level: bool) -> str:
+    """The month's locations that could not be placed, by kind with their commonest texts, and good examples."""
+    if feedback.empty:
+        return '<p id="report-locations">Every location written this month was placed on a street or at a venue.</p>'
+    items = []
+    for r in feedback.to_dict("records"):
+        examples = ", ".join(f"&lsquo;{escape(t)}&rsquo;" for t in r["examples"]) if record_level else ""
+        items.append(f'<li><b>{escape(_n(int(r["records"]), record_level))}</b> {escape(r["problem"])}'
+                     + (f": {examples}" if examples else "") + "</li>")
+    good_text = ("<p>Entries that were placed at the venue, from your own records: "
+                 + ", ".join(f"&lsquo;{escape(t)}&rsquo;" for t in good)
+                 + ". Name the venue or the street and the nearest junction or landmark; "
+                 "&lsquo;home&rsquo; is enough for a private address.</p>") if good and record_level else ""
+    return (f'<ul id="report-locations">{"".join(items)}</ul>{good_text}')
+
+
 def report_html(site: pd.Series, month: date, view: QualityView, trend: QualityView, contribution: dict,
                 months_table: pd.DataFrame, blocks_table: pd.DataFrame, record_level: bool, back: str,
-                draw: Callable[[dict, int, int], str]) -> str:
+                draw: Callable[[dict, int, int], str], previous: QualityView | None = None,
+                feedback: tuple[pd.DataFrame, list[str]] | None = None, this_month: dict | None = None) -> str:
     """The monthly feedback report of one ED: its month, its last 12 months, and what its data made possible.
 
     months_table and blocks_table come already through disclosure control and the audited export;
@@ -220,6 +263,20 @@ def report_html(site: pd.Series, month: date, view: QualityView, trend: QualityV
                      f'{"" if late == NO_SUBMISSIONS or late in ("*", "not loaded") else " after the end of the month"}.</p>')
         parts.append('<section><h2>Completeness and geocoding this month</h2>'
                      + table_html(field_table(view.total, view.benchmark, record_level), "report-fields") + "</section>")
+    if previous is not None:
+        parts.append('<section><h2>Since last month</h2>'
+                     + table_html(since_last_month(view, previous, record_level), "report-since") + "</section>")
+    if feedback is not None and n:
+        parts.append('<section><h2>Locations to write better</h2><p>Only records placed on a street or at a venue count '
+                     'on street blocks and hot blocks. These could not be placed:</p>'
+                     + locations_html(*feedback, n, record_level) + "</section>")
+    if this_month is not None:
+        parts.append(
+            '<section><h2>What your data contributed this month</h2>'
+            f'<p id="report-month-hot">{escape(_n(this_month["in_hot"], record_level))} of your '
+            f'{escape(_n(this_month["located"], record_level))} assaults placed on a street block in {month:%B %Y} were at '
+            f'one of London\'s {this_month["hot_blocks"]:,} hot blocks of the month: the places a tasking meeting reviews.</p>'
+            "</section>")
     chart = draw(fs.quality_trend_chart(trend.monthly, FIELDS, record_level)
                  .update_layout(title={"text": "Data quality over 12 months", "x": 0}, margin={"t": 40}).to_dict(), 900, 380)
     parts.append(f'<section><h2>The last 12 months</h2>{chart}{table_html(months_table[list(REPORT_MONTH_COLUMNS)], "report-months")}</section>')

@@ -112,3 +112,37 @@ def test_health_league_export_is_its_own_ed_and_london(client_as):
 
 def test_timeliness_months_need_whole_months(store):
     assert qs.months_between(date(2024, 12, 1), date(2025, 11, 30)) == 12
+
+
+def test_report_says_what_changed_since_last_month_which_locations_to_write_better_and_what_they_contributed(
+        client_as, store):
+    page = client_as("analyst").get(REPORT).get_data(as_text=True)
+    where = "source='ed' AND ed_site=? AND month=?"
+    for month, label in (("2025-10-01", "October 2025"), ("2025-11-01", "November 2025")):
+        n = _n(store, f"SELECT count(*) FROM incidents WHERE {where}", [SITE, month])
+        placed = _n(store, f"SELECT count(*) FROM incidents WHERE {where} AND geocode_confidence IN ('venue', 'street')",
+                    [SITE, month])
+        since = page.split('id="report-since"')[1].split("</table>")[0]
+        assert f"{placed / n * 100:.1f} %" in since.split("Placed on a street or venue")[1].split("</tr>")[0], label
+        assert label in since
+    # every kind of location that could not be placed, counted as SQL counts it (home addresses are no problem)
+    locations = page.split('id="report-locations"')[1].split("</ul>")[0]
+    not_home = f"{where} AND location_type <> '03'"
+    unknown = _n(store, f"""SELECT count(*) FROM incidents WHERE {not_home} AND coalesce(trim(location_text), '') <> ''
+                            AND coalesce(geocode_confidence, 'none') = 'none'""", [SITE, "2025-11-01"])
+    area = _n(store, f"""SELECT count(*) FROM incidents WHERE {not_home} AND coalesce(trim(location_text), '') <> ''
+                         AND geocode_confidence = 'area'""", [SITE, "2025-11-01"])
+    for count, text in ((unknown, "Not recognised"), (area, "Only an area")):
+        assert (f"<b>{count:,}</b> {text}" in locations) if count else (text not in locations)
+    assert unknown + area > 0
+    kind = "coalesce(geocode_confidence, 'none') = 'none'" if unknown else "geocode_confidence = 'area'"
+    top = store.df(f"""SELECT trim(location_text) AS t, count(*) AS n FROM incidents WHERE {not_home}
+                       AND coalesce(trim(location_text), '') <> '' AND {kind}
+                       GROUP BY 1 ORDER BY n DESC, t LIMIT 1""", [SITE, "2025-11-01"])
+    assert f"&lsquo;{top['t'].iat[0]}&rsquo;" in locations
+    assert "Entries that were placed at the venue" in page
+    month_hot = re.search(r'id="report-month-hot">([\d,]+) of your ([\d,]+) assaults placed', page)
+    located = _n(store, f"""SELECT count(*) FROM incidents WHERE {where} AND block_id IS NOT NULL
+                            AND geocode_confidence IN ('venue', 'street')""", [SITE, "2025-11-01"])
+    assert int(month_hot.group(2).replace(",", "")) == located
+    assert 0 <= int(month_hot.group(1).replace(",", "")) <= located

@@ -21,6 +21,7 @@ from dashboard.exports import Export, audited_export, csv_response, refuse, requ
 from dashboard.url_state import from_query, parse_month, to_query, HISTORY
 from data.access import disclosure
 from data.store import queries
+from data.store import queries_submissions as qsub
 from data.store import queries_trends as qs
 from data.store.filters import Filters
 
@@ -302,7 +303,11 @@ def register_routes(server) -> None:
             "block_id": "Block", "street": "Street", "borough_code": "Borough", "site_records": "Your records",
             "ed": "All ED records", "police": "Police violence"})
         blocks = disclosure.suppress_parts(blocks, ["Your records", "All ED records", "Police violence"], record_level)
+        previous = rq.compute(store, (site,), qs.add_months(month, -1), qs.add_months(month, -1), bench)
+        this_month = qs.site_contribution(bench, site, month, month, own=store)
+        feedback = qsub.location_feedback(store, site, month, qs.add_months(month, -11))
         html_text = rq.report_html(sites.loc[sites["site_code"] == site].iloc[0], month, view, trend, contribution,
                                    months, blocks, record_level, to_query(f, extra={"site": site}),
-                                   pack_draw(current_config()))
+                                   pack_draw(current_config()), previous=previous, feedback=feedback,
+                                   this_month=this_month)
         return Response(html_text, mimetype="text/html")

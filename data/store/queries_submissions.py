@@ -100,3 +100,47 @@ def tracker(store, sites: pd.DataFrame, first: date, last: date, today: date, du
     out["status"] = [status(m, None if pd.isna(f) else f, today, due_day)
                      for m, f in zip(out["month"], out["first_loaded"])]
     return out[TRACKER_COLUMNS]
+
+
+# ---- feedback to the ED's receptionists: which free-text locations could not be placed ------------
+
+PROBLEM_KINDS = {  # kind: (what the receptionist reads, SQL over incidents)
+    "blank": ("No location written", "coalesce(trim(location_text), '') = ''"),
+    "area": ("Only an area (a town or borough), not a street or venue",
+             "coalesce(trim(location_text), '') <> '' AND geocode_confidence = 'area'"),
+    "unknown": ("Not recognised as a London street, venue or landmark",
+                "coalesce(trim(location_text), '') <> '' AND coalesce(geocode_confidence, 'none') = 'none'"),
+}
+EXAMPLES = 3
+
+
+def location_feedback(store, site: str, month: date, good_from: date) -> tuple[pd.DataFrame, list[str]]:
+    """The site's records of the month whose location could not be placed on a street, by kind, with the
+    commonest texts of each; and its commonest texts placed at a venue since `good_from` (good examples).
+
+    Home or private locations are never placed and are not a problem. Returns (kind, problem, records,
+    records__key, examples) and the good texts. The texts are the site's own records: callers show them
+    only to viewers who see the site's records exactly (its data lead, analysts)."""
+    from data.ingest.schema import LOCATION_TYPES
+    private = [c.code for c in LOCATION_TYPES if c.label.startswith("Home")]
+    s, sp = site_condition(store, (site,))
+    kinds = "CASE " + " ".join(f"WHEN {cond} THEN '{k}'" for k, (_, cond) in PROBLEM_KINDS.items()) + " END"
+    base = (f"source = 'ed' AND {s} AND coalesce(location_type, '') NOT IN ({', '.join('?' * len(private))})")
+    rows = store.df(f"""SELECT kind, {counted("records")} FROM (SELECT *, {kinds} AS kind FROM incidents
+                        WHERE {base} AND month = ?) WHERE kind IS NOT NULL GROUP BY kind""",
+                    sp + private + [month_start(month)])
+    texts = store.df(f"""SELECT kind, text FROM (
+                             SELECT kind, text, row_number() OVER (PARTITION BY kind ORDER BY count(*) DESC, text) AS n
+                             FROM (SELECT {kinds} AS kind, trim(location_text) AS text FROM incidents
+                                   WHERE {base} AND month = ?) WHERE kind IN ('area', 'unknown') GROUP BY kind, text)
+                         WHERE n <= ? ORDER BY kind, n""", sp + private + [month_start(month), EXAMPLES])
+    good = store.df(f"""SELECT trim(location_text) AS text FROM incidents
+                        WHERE {base} AND month >= ? AND month <= ? AND geocode_confidence = 'venue'
+                          AND coalesce(trim(location_text), '') <> ''
+                        GROUP BY ALL ORDER BY count(*) DESC, text LIMIT ?""",
+                    sp + private + [month_start(good_from), month_start(month), EXAMPLES])
+    order = {k: i for i, k in enumerate(PROBLEM_KINDS)}
+    rows["problem"] = rows["kind"].map(lambda k: PROBLEM_KINDS[k][0])
+    rows["examples"] = rows["kind"].map(lambda k: list(texts.loc[texts["kind"] == k, "text"]))
+    rows = rows.sort_values("kind", key=lambda c: c.map(order)).reset_index(drop=True)
+    return rows, list(good["text"])
