@@ -14,6 +14,7 @@ from datetime import date
 
 import pandas as pd
 
+from data.ingest.schema import LOCATION_TYPES
 from data.store.counting import counted
 from data.store.queries_trends import FIELDS, _columns, add_months, month_start, site_condition
 
@@ -121,7 +122,6 @@ def location_feedback(store, site: str, month: date, good_from: date) -> tuple[p
     Home or private locations are never placed and are not a problem. Returns (kind, problem, records,
     records__key, examples) and the good texts. The texts are the site's own records: callers show them
     only to viewers who see the site's records exactly (its data lead, analysts)."""
-    from data.ingest.schema import LOCATION_TYPES
     private = [c.code for c in LOCATION_TYPES if c.label.startswith("Home")]
     s, sp = site_condition(store, (site,))
     kinds = "CASE " + " ".join(f"WHEN {cond} THEN '{k}'" for k, (_, cond) in PROBLEM_KINDS.items()) + " END"
