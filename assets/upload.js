@@ -72,6 +72,8 @@
     var data = new FormData();
     data.append("file", file, file.name);
     data.append("month", month);
+    var kind = document.getElementById("upload-kind");
+    data.append("kind", kind ? kind.value : "");
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.getAttribute("data-post"));
     xhr.setRequestHeader("X-CSRF-Token", form.getAttribute("data-csrf"));

@@ -17,7 +17,7 @@ from config import CONFIG_KEY
 from data.errors import IstvError
 from data.ingest.schema import LICENCE_TYPES
 from data.demo.build import build_demo_database
-from data.ingest.load import load_files
+from data.ingest.load import add_source, list_sources, load_files
 from data.ingest.report import LoadOptions, Progress, shown
 from data.ingest.load import validate_files
 from data.ingest.schema import data_package
@@ -81,6 +81,32 @@ def register_cli(server: Flask) -> None:
         _print(reports)
         click.echo(f"{config.db_path}: updated; the running app serves the new data on its next request")
 
+    @server.cli.group("sources")
+    def sources():
+        """Extra incident sources (another agency's incidents), registered by code."""
+
+    @sources.command("add")
+    @click.argument("code")
+    @click.option("--name", required=True, help="What its records are, e.g. 'Ambulance assault call-outs'.")
+    @click.option("--agency", required=True, help="Who sends them, e.g. 'London Ambulance Service'.")
+    @click.option("--description", default="", help="A sentence for the data standard page and the maps' legends.")
+    def sources_add(code, name, agency, description):
+        """Register an extra source (or change its name, agency or description)."""
+        config = server.extensions[CONFIG_KEY]
+        try:
+            new = add_source(config.db_path, code, name, agency, description)
+        except (IstvError, ValueError) as exc:
+            raise click.ClickException(f"{exc} (nothing was changed)") from None
+        click.echo(f"{'registered' if new else 'updated'} source {code.strip().lower()}: {name} ({agency}); load its "
+                   f"files with `flask --app app load incidents --source {code.strip().lower()} FILE`")
+
+    @sources.command("list")
+    def sources_list():
+        """The registered extra sources."""
+        config = server.extensions[CONFIG_KEY]
+        for row in list_sources(config.db_path):
+            click.echo(f"{row['source']}: {row['name']} ({row['agency']}), {row['records']:,} records")
+
     @server.cli.group("load")
     def load():
         """Load real files into ISTV_DB (created by the first load). Re-loading a file adds no duplicates."""
@@ -99,6 +125,13 @@ def register_cli(server: Flask) -> None:
     def load_istv(files, site, period_start, period_end):
         """ED assault submissions (ISTV minimum data set) as CSV or XML; geocodes their locations."""
         run_load("istv", files, site=site, period_start=period_start, period_end=period_end)
+
+    @load.command("incidents")
+    @FILES
+    @click.option("--source", required=True, help="Code of the registered extra source (see `sources list`).")
+    def load_incidents(files, source):
+        """Another agency's incidents (an extra source: ambulance call-outs, transport police, ...)."""
+        run_load("incidents", files, source=source)
 
     @load.command("premises")
     @ONE_FILE

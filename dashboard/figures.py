@@ -12,6 +12,7 @@ from layers.hexes import cell_str, cells_geojson
 
 LONDON_CENTER = {"lat": 51.49, "lon": -0.11}
 ED_COLOUR, POLICE_COLOUR = "#c0392b", "#2c3e50"
+OTHER_COLOUR = "#1e8449"  # another agency's incidents (a registered extra source)
 # counts are skewed (a few central hexes hold many), so the scale spends most of its colours low down
 # and starts at a visible colour: a hex with one incident must not look empty
 HEX_SCALE = [[0, "#fdd49e"], [0.05, "#fdbb84"], [0.15, "#fc8d59"], [0.35, "#ef6548"], [0.6, "#d7301f"], [1, "#990000"]]
@@ -123,20 +124,25 @@ def _line(series: pd.DataFrame, col: str, record_level: bool) -> tuple[np.ndarra
                                              for s, v in zip(small, values)]
 
 
-def monthly_series(series: pd.DataFrame, record_level: bool = True) -> dict:
+def monthly_series(series: pd.DataFrame, record_level: bool = True, other_label: str = "") -> dict:
     """Monthly ED assaults (left axis) against police-recorded violence (right axis), as a figure dict
-    (go.Figure validation cost 25 ms a render for 36 points).
+    (go.Figure validation cost 25 ms a render for 36 points). other_label: the name of another agency's
+    incidents in series["other"], drawn on the left axis beside ED assaults (nothing without it).
 
     Without record-level access, months with 1-4 are gaps in the line, marked and labelled "<5".
     """
-    if series.empty or (series["ed"].sum() == 0 and series["police"].sum() == 0):
+    other = bool(other_label) and "other" in series and series["other"].sum() > 0
+    if series.empty or (series["ed"].sum() == 0 and series["police"].sum() == 0 and not other):
         return empty_figure("No incidents match these filters").to_plotly_json()
     months = pd.to_datetime(series["month"]).dt.strftime("%Y-%m-%d").to_numpy()
-    data, tops = [], {}
-    for col, name, colour, dash, axis, what in (("ed", "ED assaults", ED_COLOUR, None, "y", "ED assaults"),
-                                                ("police", "Police violence", POLICE_COLOUR, "dot", "y2", "police violence crimes")):
+    data, tops = [], {"y": 0.0}
+    lines = [("ed", "ED assaults", ED_COLOUR, None, "y", "ED assaults"),
+             ("police", "Police violence", POLICE_COLOUR, "dot", "y2", "police violence crimes")]
+    if other:
+        lines.append(("other", other_label, OTHER_COLOUR, "dash", "y", other_label.lower()))
+    for col, name, colour, dash, axis, what in lines:
         y, labels = _line(series, col, record_level)
-        tops[axis] = float(np.nanmax(y)) if np.isfinite(y).any() else 0.0
+        tops[axis] = max(tops.get(axis, 0.0), float(np.nanmax(y)) if np.isfinite(y).any() else 0.0)
         line = {"color": colour, "width": 2} | ({"dash": dash} if dash else {})
         data.append({"type": "scatter", "x": months.tolist(), "y": [None if np.isnan(v) else float(v) for v in y],
                      "text": labels, "name": name, "mode": "lines+markers", "yaxis": axis, "line": line,
@@ -148,7 +154,8 @@ def monthly_series(series: pd.DataFrame, record_level: bool = True) -> dict:
                          "name": f"{name}: fewer than 5", "text": [SMALL] * int(gaps.sum()),
                          "hovertemplate": f"%{{x|%b %Y}}: fewer than 5 {what}<extra></extra>"})
     layout = {
-        "yaxis": {"title": {"text": "ED assaults", "font": {"color": ED_COLOUR}}, "rangemode": "tozero",
+        "yaxis": {"title": {"text": "ED assaults" + (f" and {other_label.lower()}" if other else ""),
+                            "font": {"color": ED_COLOUR}}, "rangemode": "tozero",
                   "dtick": count_step(tops["y"]), "tickformat": ",d"},
         "yaxis2": {"title": {"text": "Police-recorded violence", "font": {"color": POLICE_COLOUR}},
                    "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,

@@ -65,11 +65,15 @@ HOVER = ("ED assaults: %{customdata[0]}<br>Police violence: %{customdata[1]}<br>
          "<br>ED placed at venue / street / area: %{customdata[3]}%{customdata[4]}<extra></extra>")
 
 
-def hover_data(units: pd.DataFrame, record_level: bool) -> list[list]:
+def hover_data(units: pd.DataFrame, record_level: bool, other_label: str = "") -> list[list]:
     """Per unit, compact values for the hover template (customdata, not text: a values-only update stays small):
-    ed, police, total (disclosure applied), the ED shares by confidence, and extra lines."""
-    shown = suppress_parts(units, ["ed", "police"], record_level, "total")
+    ed, police, total (disclosure applied), the ED shares by confidence, and extra lines (another agency's
+    incidents, named other_label, first: a part of the total like ED and police)."""
+    other = bool(other_label) and "other" in units
+    shown = suppress_parts(units, ["ed", "police"] + (["other"] if other else []), record_level, "total")
     extra = units["extra"].tolist() if "extra" in units else [""] * len(units)
+    if other:
+        extra = [f"{other_label}: {o}" + (f"<br>{x}" if x else "") for o, x in zip(shown["other"].tolist(), extra)]
     ed = units["ed"].to_numpy()
     safe = np.maximum(ed, 1)
     share_ok = (ed >= 5) | (record_level & (ed > 0))

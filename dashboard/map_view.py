@@ -126,6 +126,7 @@ class MapData:
     note: str = ""
     res: int | None = None
     method: str = ""             # what the colours mean and how they were tested (shown under the cards)
+    other_label: str = ""        # the name of the other agencies' incidents counted in `other` (none: "")
 
 
 def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
@@ -160,7 +161,8 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
         units = units.reset_index().rename(columns={"index": "unit"}).sort_values("unit")
         units["unit"] = units["unit"].astype("uint64")
         key = f"hex|{res}|{_cells_key(units['unit'])}"  # the set of cells: a values-only update needs the same shapes
-        return MapData("hex", units, key, None, note, res, _method(st, fitted, f"H3 hexagons (resolution {res})"))
+        return MapData("hex", units, key, None, note, res, _method(st, fitted, f"H3 hexagons (resolution {res})"),
+                       other_label(store, f))
     blocks, nb = queries.block_study_area(store, f)
     cur = queries.unit_counts(store, f, "block_id").set_index("unit")
     stats = queries.block_stats(store, f).set_index("block_id")  # the one hot-block definition of every page
@@ -181,10 +183,16 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
     shapes = queries.block_shapes(store, units["unit"])
     units = units.merge(shapes[["block_id", "street"]], left_on="unit", right_on="block_id").drop(columns="block_id")
     key = f"block|{_cells_key(units['unit'])}"
-    return MapData("block", units, key, shapes, note, None, _method(st, dict(stats.attrs), "street blocks"))
+    return MapData("block", units, key, shapes, note, None, _method(st, dict(stats.attrs), "street blocks"),
+                   other_label(store, f))
 
 
-COUNT_COLUMNS = ("ed", "police", "total", "ed_venue", "ed_street", "ed_area")
+def other_label(store, f) -> str:
+    """The name of the other agencies' incidents a view counts ('' when it counts none)."""
+    return queries.extras_label(store, f.extras)
+
+
+COUNT_COLUMNS = ("ed", "police", "other", "total", "ed_venue", "ed_street", "ed_area")
 
 
 def _method(st: State, fitted: dict, units: str) -> str:
@@ -244,7 +252,7 @@ def map_values(md: MapData, color: str, record_level: bool) -> tuple[np.ndarray,
         ch = [f"Change: {c} (previous period {p})" if isinstance(c, str) else "" for c, p in zip(units["change"], prev)]
         extra = [f"{a}<br>{b}" if a and b else a or b for a, b in zip(extra, ch)]
     z, classes = figures_map.classes_for(units, color, record_level)
-    return z, figures_map.hover_data(units.assign(extra=extra), record_level), classes
+    return z, figures_map.hover_data(units.assign(extra=extra), record_level, md.other_label), classes
 
 
 def summary(store, st: State, record_level: bool) -> dict:
@@ -258,13 +266,15 @@ def summary(store, st: State, record_level: bool) -> dict:
     ed_both, police_both = int(covered["ed"].sum()), int(covered["police"].sum())
     out = {"ed": show(now["ed"], record_level), "police": show(now["police"], record_level),
            "ratio": ratio(ed_both, police_both, record_level), "raw": now}
+    if f.extras:
+        out["other"], out["other_label"] = show(now["other"], record_level), other_label(store, f)
     if (ed_both, police_both) != (now["ed"], now["police"]) and both:
         out["ratio_months"] = month_ranges(sorted(m for m in both if (not f.start or m >= f.start.replace(day=1))
                                                   and (not f.end or m <= f.end)))
     if f.start and f.end:
         before = queries.totals(store, f.previous())
         days = f.days() / f.previous().days()  # per day of exposure: March against February is 31 against 28
-        for k in ("ed", "police"):
+        for k in ("ed", "police") + (("other",) if f.extras else ()):
             small = not record_level and (0 < now[k] < 5 or 0 < before[k] < 5)
             out[f"{k}_change"] = "*" if small else (f"{now[k] / (before[k] * days) - 1:+.0%}" if before[k] else "–")
         out["raw_previous"] = before

@@ -278,11 +278,15 @@ def tasking_table(stats: pd.DataFrame, listed: pd.DataFrame, compare: pd.DataFra
     test (`ed_excess`) run over every block of the study area, then the listed ones are picked.
     """
     every = stats.set_index("block_id")
-    before = compare.set_index("block_id")[["ed", "police"]].reindex(every.index, fill_value=0)
-    pc = period_change(every["total"], (before["ed"] + before["police"]), ratio=ratio)
+    cols = ["ed", "police"] + (["other"] if "other" in compare else [])
+    before = compare.set_index("block_id")[cols].reindex(every.index, fill_value=0)
+    pc = period_change(every["total"], before.sum(axis=1), ratio=ratio)
     ex = ed_excess(every["ed"], every["police"])
     ids = listed["block_id"].to_numpy()
-    out = listed[["rank", "block_id", "street", "borough_code", "ed", "police", "total", "rate_per_100m", "hot", "q"]].copy()
+    if "other" not in listed:  # counts of ED and police only (no extra source in the view)
+        listed = listed.assign(other=0)
+    out = listed[["rank", "block_id", "street", "borough_code", "ed", "police", "other", "total", "rate_per_100m", "hot",
+                  "q"]].copy()
     out["previous_total"] = pc.loc[ids, "previous"].to_numpy()
     out["expected"] = pc.loc[ids, "expected"].to_numpy()
     out["change_class"] = pc.loc[ids, "class"].to_numpy()
@@ -314,14 +318,14 @@ def gather_tasking(store, f: Filters, mode: str = "baseline", show_n: int = 20, 
     table["pattern"] = em["category"].reindex(table["block_id"]).fillna("no pattern").to_numpy()
     in_area = previous["block_id"].isin(stats["block_id"])
     return Tasking(f, cmp, mode, listing, table,
-                   {"ed": int(stats["ed"].sum()), "police": int(stats["police"].sum())},
-                   {"ed": int(previous.loc[in_area, "ed"].sum()), "police": int(previous.loc[in_area, "police"].sum())},
+                   {k: int(stats[k].sum()) for k in ("ed", "police", "other")},
+                   {k: int(previous.loc[in_area, k].sum()) for k in ("ed", "police", "other")},
                    ratio, int(stats["hot"].sum()), len(stats), dict(stats.attrs), day_hour,
                    queries_ops.block_lines(store, ids),
                    {"slices": em.attrs.get("slices", 0), "trend_possible": em.attrs.get("trend_possible", False)})
 
 
-TASKING_EXPORT_COLUMNS = ["rank", "block_id", "street", "borough", "borough_code", "ed", "police", "total", "per_100m",
+TASKING_EXPORT_COLUMNS = ["rank", "block_id", "street", "borough", "borough_code", "ed", "police", "other", "total", "per_100m",
                           "hot", "pattern", "expected", "change", "change_class", "peak_days", "peak_hours",
                           "ed_per_police", "ed_excess"]
 
@@ -332,7 +336,7 @@ def tasking_frame(t: Tasking, record_level: bool, borough_names: dict | None = N
     Derived numbers (rate, expected count, change, ED per police) show '*' for aggregate roles where
     a count they come from is 1-4, so they never reveal a protected count."""
     tab = t.table
-    out = tab[["rank", "block_id", "street", "borough_code", "ed", "police", "total"]].copy()
+    out = tab[["rank", "block_id", "street", "borough_code", "ed", "police", "other", "total"]].copy()
     out["borough"] = [(borough_names or {}).get(c, c) for c in tab["borough_code"]]
     hidden = (lambda *vs: not record_level and any(is_small(v) for v in vs))
     out["per_100m"] = [SECONDARY if hidden(n) else ("–" if r != r else f"{r:.1f}")
@@ -347,4 +351,5 @@ def tasking_frame(t: Tasking, record_level: bool, borough_names: dict | None = N
     out["ed_per_police"] = [("–" if not p else SECONDARY if hidden(e, p) else f"{e / p:.2f}")
                             for e, p in zip(tab["ed"], tab["police"])]
     out["ed_excess"] = np.where(tab["ed_excess"], "yes", "")
-    return out[TASKING_EXPORT_COLUMNS]
+    # another agency's incidents only when the view counts some (a registered extra source chosen)
+    return out[[c for c in TASKING_EXPORT_COLUMNS if c != "other" or t.filters.extras]]

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode
 
 from h3.api import basic_int as h3i
 
-from data.store.filters import ALL_SOURCES, PLACE_KINDS, UNITS, Filters
+from data.store.filters import ALL_SOURCES, EXTRA_CODE, PLACE_KINDS, UNITS, Filters
 from data.ingest.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, POLICE_CATEGORIES
 
 HISTORY = "view-url"      # store a page writes its view's query string to (assets/history.js puts it in the address bar)
@@ -73,6 +73,12 @@ def to_query(f: Filters, default: Filters | None = None, extra: dict | None = No
     return "?" + urlencode(p) if p else ""
 
 
+class _Sources:
+    """The built-in sources and any well-formed extra source code (`in` only)."""
+    def __contains__(self, code) -> bool:
+        return code in ALL_SOURCES or bool(EXTRA_CODE.match(str(code)))
+
+
 def _list(raw: str, allowed, name: str, notes: list, sep: str = ",") -> tuple | None:
     values = [v for v in raw.split(sep) if v]
     good = tuple(v for v in values if v in allowed)
@@ -94,7 +100,7 @@ def _parse_place(raw: str):
 
 
 def from_query(search: str | None, known_boroughs: set[str], default: Filters,
-               extra_keys: tuple[str, ...] = ()) -> tuple[Filters, list[str]] | tuple[Filters, list[str], dict]:
+               extra_keys: tuple[str, ...] = (), known_sources=None) -> tuple[Filters, list[str]] | tuple[Filters, list[str], dict]:
     """Parse a query string into Filters (and, when extra_keys are given, those raw values).
 
     Every unknown or malformed value is dropped with a note; the rest of the link still works.
@@ -120,7 +126,10 @@ def from_query(search: str | None, known_boroughs: set[str], default: Filters,
         dates = {"start": default.start, "end": default.end}
     values.update(dates)
     if "src" in qs:
-        values["sources"] = () if qs["src"] == "none" else _list(qs["src"], ALL_SOURCES, "source(s)", notes)
+        # known_sources: the built-in and registered sources (None: any well-formed extra code, which counts
+        # nothing unless registered)
+        allowed = _Sources() if known_sources is None else set(known_sources)
+        values["sources"] = () if qs["src"] == "none" else _list(qs["src"], allowed, "source(s)", notes)
     if "pcat" in qs:
         values["police_categories"] = () if qs["pcat"] == "all" else _list(qs["pcat"], POLICE_CATEGORIES, "police category", notes, "|")
     if "method" in qs:

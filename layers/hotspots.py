@@ -150,16 +150,17 @@ def period_change(current: pd.Series, previous: pd.Series, alpha: float = 0.05,
                          "p": p, "p_fdr": q, "class": cls}, index=units)
 
 
-BLOCK_COLUMNS = ["block_id", "street", "borough_code", "length_m", "ed", "police", "total", "rate_per_100m",
+BLOCK_COLUMNS = ["block_id", "street", "borough_code", "length_m", "ed", "police", "other", "total", "rate_per_100m",
                  "gi_z", "p", "q", "hot", "cold"]
-RANKED_COLUMNS = ["block_id", "street", "borough_code", "ed", "police", "total", "rate_per_100m",
+RANKED_COLUMNS = ["block_id", "street", "borough_code", "ed", "police", "other", "total", "rate_per_100m",
                   "gi_z", "q", "hot", "rank"]
 
 
 def block_statistics(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbours, alpha: float = 0.05) -> pd.DataFrame:
-    """Every block of a study area with its counts, rate per 100 m and the local test on ed + police.
+    """Every block of a study area with its counts, rate per 100 m and the local test on their total.
 
-    block_counts: index block_id, columns ed and police (counts in the window; absent blocks
+    block_counts: index block_id, columns ed and police and optionally other (another agency's
+    incidents; the total is their sum) (counts in the window; absent blocks
     count 0, blocks outside `blocks` are ignored). blocks: block_id, street, borough_code,
     length_m of the whole study area (every block of the filtered boroughs). neighbours: block
     id -> adjacent block ids (`neighbours_block`), or weights_matrix(blocks["block_id"], that
@@ -179,10 +180,12 @@ def block_statistics(block_counts: pd.DataFrame, blocks: pd.DataFrame, neighbour
     if not block_counts.index.is_unique:
         raise ValueError("block_counts has a block_id more than once; sum the counts per block first")
     area = blocks[["block_id", "street", "borough_code", "length_m"]].set_index("block_id").sort_index()
-    counts = block_counts[["ed", "police"]].reindex(area.index, fill_value=0)
+    cols = ["ed", "police"] + (["other"] if "other" in block_counts.columns else [])
+    counts = block_counts[cols].reindex(area.index, fill_value=0)
     check_counts(as_values(counts), counts.index, "block_counts")
-    area = area.assign(ed=counts["ed"].astype(np.int64), police=counts["police"].astype(np.int64))
-    area["total"] = area["ed"] + area["police"]
+    area = area.assign(ed=counts["ed"].astype(np.int64), police=counts["police"].astype(np.int64),
+                       other=counts["other"].astype(np.int64) if "other" in counts else np.int64(0))
+    area["total"] = area["ed"] + area["police"] + area["other"]
     length = area["length_m"].astype(float)
     area["rate_per_100m"] = (area["total"] / length.where(length > 0) * 100).astype(float)
     if sp.issparse(neighbours) and not blocks["block_id"].is_monotonic_increasing:

@@ -74,7 +74,7 @@ def test_query_layer_intersects_scope_even_without_the_url_parser(store):
     from data.store.filters import Filters
     from data.access.roles import Scope
     hackney_only = queries.ScopedStore(store, Scope(boroughs=(HACKNEY,), record_level=False))
-    assert queries.totals(hackney_only, Filters(boroughs=(WESTMINSTER,))) == {"ed": 0, "police": 0}
+    assert queries.totals(hackney_only, Filters(boroughs=(WESTMINSTER,))) == {"ed": 0, "police": 0, "other": 0}
     assert queries.totals(hackney_only, Filters()) == queries.totals(store, Filters(boroughs=(HACKNEY,)))
     assert set(queries.borough_table(hackney_only, Filters(boroughs=(WESTMINSTER, HACKNEY)))["code"]) == {HACKNEY}
     assert queries.unit_counts(hackney_only, Filters(boroughs=(WESTMINSTER,)), "h3_r8").empty

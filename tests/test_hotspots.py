@@ -315,7 +315,7 @@ def two_boroughs():
 def test_hot_blocks_are_those_the_test_flags_ranked_by_total(two_boroughs):
     counts, blocks, nb, cluster = two_boroughs
     stats = block_statistics(counts, blocks, nb)
-    assert list(stats.columns) == ["block_id", "street", "borough_code", "length_m", "ed", "police", "total",
+    assert list(stats.columns) == ["block_id", "street", "borough_code", "length_m", "ed", "police", "other", "total",
                                    "rate_per_100m", "gi_z", "p", "q", "hot", "cold"]
     assert len(stats) == 227 and 5555 not in stats["block_id"].tolist()
     res = rank_hot_blocks(counts, blocks, nb)
@@ -324,7 +324,7 @@ def test_hot_blocks_are_those_the_test_flags_ranked_by_total(two_boroughs):
     assert res["rank"].tolist() == list(range(1, 10))
     assert res.loc[0, "total"] == 12 and res.loc[0, "rate_per_100m"] == pytest.approx(24.0)
     assert (res["q"] < 0.05).all() and res["hot"].all()
-    assert list(res.columns) == ["block_id", "street", "borough_code", "ed", "police", "total",
+    assert list(res.columns) == ["block_id", "street", "borough_code", "ed", "police", "other", "total",
                                  "rate_per_100m", "gi_z", "q", "hot", "rank"]
     assert rank_hot_blocks(counts, blocks, weights_matrix(blocks["block_id"], nb)).equals(res)
     # the ring around the cluster has significant neighbourhoods but quiet blocks: not hot

@@ -107,12 +107,13 @@ def test_tasking_table_tests_change_and_ed_excess_over_every_block_on_hand_built
 
 def test_callback_numbers_equal_sql_for_police(signed_in, store):
     with signed_in("police"):
-        summary, rows, fig_map, hours, pack, csv, search, method = page.update_view(
+        summary, rows, fig_map, hours, pack, csv, search, method, columns = page.update_view(
             [WESTMINSTER, HACKNEY], None, None, "baseline", 20, "busiest")
     truth = truth_blocks(store, "2025-12-01", "2025-12-31", [WESTMINSTER, HACKNEY]).set_index("block_id")
     before = truth_blocks(store, "2024-12-01", "2025-11-30", [WESTMINSTER, HACKNEY]).set_index("block_id")
     text = str(summary)
     assert f"'{truth['ed'].sum():,}'" in text and f"'{truth['police'].sum():,}'" in text
+    assert "other" not in [c["field"] for c in columns]  # no extra source chosen: no column for one
     assert len(rows) == 20 and {r["borough_code"] for r in rows} <= {WESTMINSTER, HACKNEY}
     totals = (truth["ed"] + truth["police"]).sort_values(ascending=False, kind="stable")
     assert [r["total"] for r in rows] == sorted(totals.to_numpy()[:20].tolist(), reverse=True)
@@ -142,7 +143,7 @@ def test_hot_list_holds_only_significant_blocks(signed_in, store):
 
 def test_same_months_last_year(signed_in, store):
     with signed_in("police"):
-        _, rows, *_, search, _ = page.update_view([WESTMINSTER], "2025-12-04", "2025-12-31", "year", 10, "busiest")
+        _, rows, *_, search, _, _ = page.update_view([WESTMINSTER], "2025-12-04", "2025-12-31", "year", 10, "busiest")
     before = truth_blocks(store, "2024-12-01", "2024-12-31", [WESTMINSTER]).set_index("block_id")
     assert len(rows) == 10 and "cmp=year" in search and "top=10" in search
     for r in rows:
@@ -153,7 +154,7 @@ def test_same_months_last_year(signed_in, store):
 def test_a_scoped_store_returns_nothing_for_another_borough(store):
     scoped = ScopedStore(store, Scope(boroughs=(HACKNEY,), record_level=False))
     t = gather_tasking(scoped, DEC.with_(boroughs=(WESTMINSTER,)), listing="busiest")
-    assert t.table.empty and t.totals == {"ed": 0, "police": 0}
+    assert t.table.empty and t.totals == {"ed": 0, "police": 0, "other": 0}
     t = gather_tasking(scoped, DEC, listing="busiest")
     assert set(t.table["borough_code"]) == {HACKNEY}
     frame = tasking_frame(t, record_level=False)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pandas as pd
-from dash import dcc
+import dash_bootstrap_components as dbc
+from dash import dcc, html
 
 from dashboard.context import current_scope
+from data.store import queries
 from data.store import queries_trends as qs
 from data.store.filters import Filters
 
@@ -32,3 +34,17 @@ def month_options(bounds) -> list[dict]:
         out.append({"label": f"{m:%b %Y}", "value": f"{m:%Y-%m}"})
         m = qs.add_months(m, 1)
     return out
+
+
+def extras_control(component_id, store, f: Filters) -> html.Div:
+    """'Also count' checkboxes of the registered extra sources (another agency's incidents), beside ED and
+    police; present but hidden where none is registered (the page's callback still reads it)."""
+    extra = queries.extra_sources(store)
+    return html.Div([
+        dbc.Label("Also count", html_for=component_id, className="small mb-0 me-2"),
+        dcc.Checklist(id=component_id, options=[{"label": f" {n} ({a})", "value": c}
+                                                for c, n, a in zip(extra["source"], extra["name"], extra["agency"])],
+                      value=[x for x in f.extras if x in set(extra["source"])], inline=True,
+                      inputClassName="me-1", labelClassName="me-3"),
+    ], className="d-flex align-items-center mb-2", id=f"{component_id}-box",
+        style=None if len(extra) else {"display": "none"})

@@ -30,6 +30,13 @@ def column(field: str, header: str, kind: str = TEXT, *, min_width: int = 70, wi
     return col
 
 
+def pinned(columns: list[dict]) -> list[dict]:
+    """Column definitions with the first one pinned to the left (what data_grid shows; a callback that
+    changes a grid's columns returns these)."""
+    first = {k: v for k, v in columns[0].items() if k != "flex"}  # a pinned column keeps its width
+    return [dict(first, pinned="left", lockPinned=True, width=first["minWidth"])] + [dict(c) for c in columns[1:]]
+
+
 def data_grid(grid_id: str, columns: list[dict], *, row_id: str | None = None, page_size: int | None = None,
               infinite: bool = False, height: str | None = None, **props) -> dag.AgGrid:
     """An AgGrid with the product's defaults; the first column is pinned to the left.
@@ -38,8 +45,7 @@ def data_grid(grid_id: str, columns: list[dict], *, row_id: str | None = None, p
     sorted there too; otherwise `rowData` holds every row and the browser sorts.
     height: a CSS height for long tables (rows scroll inside); None grows the grid to its rows.
     """
-    first = {k: v for k, v in columns[0].items() if k != "flex"}  # a pinned column keeps its width
-    columns = [dict(first, pinned="left", lockPinned=True, width=first["minWidth"])] + [dict(c) for c in columns[1:]]
+    columns = pinned(columns)
     options = {"suppressCellFocus": False, "enableCellTextSelection": True, "ensureDomOrder": True,
                "tooltipShowDelay": 300, "suppressDragLeaveHidesColumns": True,
                # every column is drawn (they are sized to fit), so a test and a screen reader see them all

@@ -75,6 +75,13 @@ def _context():
     return store, boroughs, default_filters(queries.date_bounds(store))
 
 
+def source_options(store) -> list[dict]:
+    """ED, police and every registered extra source (another agency's incidents) as checklist options."""
+    extra = queries.extra_sources(store)
+    return [{"label": " ED", "value": "ed"}, {"label": " Police", "value": "police"}] + [
+        {"label": f" {n}", "value": c} for c, n in zip(extra["source"], extra["name"])]
+
+
 def layout(search: str = "") -> html.Div:
     store, boroughs, default = _context()
     st = parse_state(search, set(boroughs["code"]), default)
@@ -88,7 +95,7 @@ def layout(search: str = "") -> html.Div:
     main = dbc.Row([
         col("Boroughs", borough_dropdown(fid("boroughs"), boroughs, f), md=4),
         col("Period", period_picker(Ids.DATES, f, bounds), md=3),
-        col("Sources", dcc.Checklist(id=fid("sources"), options=[{"label": " ED", "value": "ed"}, {"label": " Police", "value": "police"}],
+        col("Sources", dcc.Checklist(id=fid("sources"), options=source_options(store),
                                      value=list(f.sources), inline=True, inputClassName="me-1", labelClassName="me-3"), md=2),
         col("Show", dcc.RadioItems(id=fid("unit"), options=[{"label": " hexagons", "value": "hex"}, {"label": " street blocks", "value": "block"}],
                                    value=f.unit, inline=True, inputClassName="me-1", labelClassName="me-2"), md=3),
@@ -316,7 +323,8 @@ def render(state: str, geo_key: str | None):
         fig_map["layout"]["uirevision"] = _view_revision(st)
     series_f = st.f  # the series keeps the whole period (the brush is drawn on it)
     cov = coverage(store)
-    fig_series = figures.monthly_series(mask_uncovered(queries.monthly_series(store, series_f), cov), record_level)
+    fig_series = figures.monthly_series(mask_uncovered(queries.monthly_series(store, series_f), cov), record_level,
+                                        queries.extras_label(store, series_f.extras))
     if st.sel and fig_series["data"]:
         fig_series["layout"]["shapes"] = [{"type": "rect", "xref": "x", "yref": "y domain", "x0": str(st.sel[0]),
                                            "x1": str(st.sel[1]), "y0": 0, "y1": 1, "fillcolor": "#f4a582",
@@ -423,11 +431,13 @@ def summary_cards(s: dict, notes: list[str] = ()) -> html.Div:
     cards = [("ED assaults", fmt(s["ed"]), s.get("ed_change"), "summary-ed"),
              ("Police violence", fmt(s["police"]), s.get("police_change"), "summary-police"),
              ("ED per police record", s["ratio"], None, "summary-ratio")]
+    if "other" in s:
+        cards.insert(2, (s["other_label"], fmt(s["other"]), s.get("other_change"), "summary-other"))
     row = dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(label, className="small text-muted"),
         html.Div([html.Span(value, id=cid, className="fs-4 fw-bold me-2"),
                   html.Span(f"{change} vs previous period", className="small text-muted", id=f"{cid}-change") if change else None]),
-    ])), xs=4) for label, value, change, cid in cards], className="g-2")
+    ])), xs=12 // len(cards)) for label, value, change, cid in cards], className="g-2")
     if s.get("ratio_months"):
         notes = [*notes, f"ED per police record counts only the months both sources cover ({s['ratio_months']})."]
     return html.Div([row, html.Div([dbc.Alert(n, color="info", className="py-1 px-2 mb-1 small") for n in notes],

@@ -8,7 +8,12 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 
 from data.ingest.standard import code_lists, field_rows, general_rules
-from data.ingest.schema import FORMATS, GEO_FILES, STANDARD_VERSION, data_package
+from flask import has_request_context
+from flask_login import current_user
+
+from dashboard.context import current_store
+from data.ingest.schema import EXTRA_INCIDENTS, FORMATS, GEO_FILES, STANDARD_VERSION, data_package
+from data.store import queries
 
 # the standard holds no data: every role may read it
 PATH, TITLE, PERMISSION = "/standard", "Data standard", "view_standard"
@@ -38,10 +43,31 @@ def _codes_table(codes, extra) -> dbc.Table:
     return dbc.Table([head, html.Tbody(rows)], bordered=False, striped=True, size="sm", responsive=True)
 
 
+def _registered_sources() -> html.Div:
+    """The extra sources this deployment has registered (names only: no data), for the extra format."""
+    if not has_request_context() or not current_user or not current_user.is_authenticated:
+        return None
+    extra = queries.extra_sources(current_store())
+    if not len(extra):
+        return html.P(["No extra source is registered in this deployment yet: ",
+                       html.Code("flask --app app sources add CODE --name NAME --agency AGENCY"), "."],
+                      className="small", id="standard-sources")
+    return html.Div([html.P("Sources registered in this deployment (choose them on the map, trends and tasking pages; "
+                            "analysts send their files on the Upload page):", className="small mb-1"),
+                     html.Ul([html.Li([html.Code(c), f" {n} ({a})" + (f": {d}" if d else "")])
+                              for c, n, a, d in zip(extra["source"], extra["name"], extra["agency"], extra["description"])],
+                             className="small")], id="standard-sources")
+
+
+def _load_command(fmt) -> str:
+    return f"flask --app app load {fmt.name}" + (" --source CODE" if fmt is EXTRA_INCIDENTS else "") + " FILE"
+
+
 def layout(search: str = "") -> html.Div:
     formats = [html.Section([
         html.H3(fmt.title, className="h5 mt-4"),
-        html.P([fmt.description, " Load with ", html.Code(f"flask --app app load {fmt.name} FILE")]),
+        html.P([fmt.description, " Load with ", html.Code(_load_command(fmt))]),
+        _registered_sources() if fmt is EXTRA_INCIDENTS else None,
         _fields_table(fmt),
     ], id=f"standard-{fmt.name}") for fmt in FORMATS.values()]
     lists = [html.Section([

@@ -10,8 +10,8 @@ from flask import Response, request
 
 from dashboard import figures_ops
 from dashboard.components.loading import loading
-from dashboard.components.filters import borough_dropdown, period_picker
-from dashboard.components.grid import COUNT, column, data_grid
+from dashboard.components.filters import borough_dropdown, extras_control, period_picker
+from dashboard.components.grid import COUNT, column, data_grid, pinned
 from dashboard.auth import guard
 from dashboard.basemap import map_style
 from dashboard.context import current_config, current_store
@@ -24,7 +24,7 @@ from dashboard.coverage import coverage_notes
 from data.store import queries
 from data.store.queries_coverage import coverage
 from data.access.disclosure import show
-from data.store.filters import LOCATED_RULE, PERIOD_RULE, Filters
+from data.store.filters import ALL_SOURCES, LOCATED_RULE, PERIOD_RULE, Filters
 from data.store.queries_ops import EMERGING_SLICES
 from layers.hotspots_local import SIZE_MAX
 from data.access.disclosure import suppress_parts
@@ -34,25 +34,29 @@ MODES = TASKING_MODES
 SHOW_N = (10, 20, 50)
 EXTRA_KEYS = ("cmp", "top", "list")
 
-COLUMNS = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "total": "Total",
+COLUMNS = {"rank": "#", "street": "Street", "borough": "Borough", "ed": "ED", "police": "Police", "other": "Other",
+           "total": "Total",
            "per_100m": "Per 100 m", "hot": "Hot spot", "pattern": "Pattern", "expected": "Expected",
            "change_class": "Class", "peak_days": "Peak days", "peak_hours": "Peak hours", "ed_excess": "ED > police"}
 # the grid shows these; the CSV and the pack also give the change (total - expected) and ED per police
 TOOLTIPS = {"ed_excess": "More ED assaults relative to police-recorded violence than in the area, beyond chance",
             "pattern": "Emerging hot spot category over the last 12 windows",
             "expected": "Count expected from the comparison period, scaled by days",
-            "hot": "A significant hot spot (Gi*, exact negative-binomial test, 5 % FDR)"}
+            "hot": "A significant hot spot (Gi*, exact negative-binomial test, 5 % FDR)",
+            "other": "Incidents of the other agencies' sources chosen under 'Also count'"}
 
 
-COUNT_COLUMNS = {"rank", "ed", "police", "total", "per_100m", "expected"}
+COUNT_COLUMNS = {"rank", "ed", "police", "other", "total", "per_100m", "expected"}
 WIDTHS = {"rank": 50, "street": 150, "borough": 100, "ed": 60, "police": 60, "total": 60, "change_class": 80,
           "peak_days": 100, "peak_hours": 100, "ed_excess": 90, "hot": 70, "pattern": 130}
 
 
-def table_columns() -> list[dict]:
-    """The tasking grid's columns: counts right-aligned; rising in red, falling in green."""
+def table_columns(extras: bool = False) -> list[dict]:
+    """The tasking grid's columns: counts right-aligned; rising in red, falling in green. extras: the view
+    counts another agency's incidents (their column shows)."""
     cols = [column(k, v, COUNT if k in COUNT_COLUMNS else "text", min_width=WIDTHS.get(k, 70),
-                   **({"headerTooltip": TOOLTIPS[k]} if k in TOOLTIPS else {})) for k, v in COLUMNS.items()]
+                   **({"headerTooltip": TOOLTIPS[k]} if k in TOOLTIPS else {})) for k, v in COLUMNS.items()
+            if k != "other" or extras]
     for c in cols:
         if c["field"] == "change_class":
             c["cellClassRules"] = {"istv-rising": "params.value === 'rising' || params.value === 'new'",
@@ -74,6 +78,7 @@ class Ids(StrEnum):
     HOURS = "tasking-hours"
     PACK = "tasking-pack"
     CSV = "tasking-csv"
+    EXTRAS = "tasking-extras"
 
 
 def default_filters(bounds) -> Filters:
@@ -129,6 +134,7 @@ def layout(search: str = "") -> html.Div:
             dbc.Col([dbc.Label("Blocks listed", html_for=Ids.TOP),
                      dcc.Dropdown(id=Ids.TOP, options=list(SHOW_N), value=top, clearable=False)], md=1),
         ], className="g-2 mb-2"),
+        extras_control(Ids.EXTRAS, store, f),
         html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in notes], id=Ids.NOTES),
         html.Div([html.Div(id=Ids.SUMMARY, className="me-auto"),
                   html.A("Tasking pack", id=Ids.PACK, href="/download/tasking/pack.html", target="_blank",
@@ -136,7 +142,7 @@ def layout(search: str = "") -> html.Div:
                   html.A("Download CSV", id=Ids.CSV, href="/download/tasking/pack.csv",
                          className="btn btn-sm btn-outline-secondary")], className="d-flex align-items-center mb-2"),
         dbc.Row([
-            dbc.Col([data_grid(Ids.TABLE, table_columns(), row_id="rank", page_size=20),
+            dbc.Col([data_grid(Ids.TABLE, table_columns(bool(f.extras)), row_id="rank", page_size=20),
                      html.Div(id=Ids.METHOD, className="small text-muted mt-1"), _help()], xs=12),
         ], className="g-3"),
         dbc.Row([
@@ -188,29 +194,35 @@ def method_line(t) -> str:
             f"{'' if t.pattern['trend_possible'] else ' (too few for a trend test)'}. {PERIOD_RULE} {LOCATED_RULE}")
 
 
-def _filters(boroughs, start, end, bounds) -> Filters:
+def _filters(boroughs, start, end, bounds, extras=()) -> Filters:
     dates = sorted(d for d in (parse_day(start), parse_day(end)) if d is not None)
     d = default_filters(bounds)
     if len(dates) < 2:
         dates = [d.start, d.end]
-    return Filters(boroughs=tuple(str(b) for b in boroughs or ()), start=dates[0], end=dates[-1])
+    known = set(queries.extra_sources(current_store())["source"]) if extras else set()
+    return Filters(boroughs=tuple(str(b) for b in boroughs or ()), start=dates[0], end=dates[-1],
+                   sources=ALL_SOURCES + tuple(x for x in (extras or ()) if x in known))
+
+
+def _parts(f: Filters) -> list[str]:
+    return ["ed", "police"] + (["other"] if f.extras else [])
 
 
 def table_rows(t, record_level: bool) -> list[dict]:
     """The tasking table as the page shows it (the export frame after disclosure)."""
     frame = tasking_frame(t, record_level, _borough_names())
-    return suppress_parts(frame, ["ed", "police"], record_level, "total").to_dict("records")
+    return suppress_parts(frame, _parts(t.filters), record_level, "total").to_dict("records")
 
 
 def _borough_names() -> dict:
     return queries.boroughs(current_store()).set_index("code")["name"].to_dict()
 
 
-def update_view(boroughs, start, end, mode, top, listing):
+def update_view(boroughs, start, end, mode, top, listing, extras=()):
     """Callback body: borough, window, list and comparison in → summary, table, map, hours, pack links, URL query."""
     store = current_store()
     bounds = queries.date_bounds(store)
-    f = _filters(boroughs, start, end, bounds)
+    f = _filters(boroughs, start, end, bounds, extras)
     mode = mode if mode in MODES else "baseline"
     listing = listing if listing in LISTS else "hot"
     top = int(top) if top in SHOW_N else 20
@@ -234,12 +246,15 @@ def update_view(boroughs, start, end, mode, top, listing):
     summary = html.Span([
         f"{c.start:%d %b %Y} to {c.end:%d %b %Y}: ",
         html.B(_fmt(show(t.totals["ed"], rl)), id="tasking-ed"), " ED assaults and ",
-        html.B(_fmt(show(t.totals["police"], rl)), id="tasking-police"), " police violence on the area's blocks; ",
+        html.B(_fmt(show(t.totals["police"], rl)), id="tasking-police"), " police violence",
+        *([" and ", html.B(_fmt(show(t.totals["other"], rl)), id="tasking-other"),
+           f" {queries.extras_label(store, f.extras).lower()}"] if f.extras else []),
+        " on the area's blocks; ",
         html.B(f"{t.hot_count:,}", id="tasking-hot-count"), " hot blocks",
         *widened, *none_hot,
         *[html.Div(n, className="small text-info-emphasis") for n in _coverage(store, c)]], id="tasking-summary-text")
     return (summary, rows, fig_map, hours, "/download/tasking/pack.html" + query, "/download/tasking/pack.csv" + query,
-            query, method_line(t))
+            query, method_line(t), pinned(table_columns(bool(f.extras))))
 
 
 def _coverage(store, f: Filters) -> list[str]:
@@ -258,9 +273,9 @@ def register_callbacks(app) -> None:
     app.callback(
         Output(Ids.SUMMARY, "children"), Output(Ids.TABLE, "rowData"), Output(Ids.MAP, "figure"),
         Output(Ids.HOURS, "figure"), Output(Ids.PACK, "href"), Output(Ids.CSV, "href"), Output(HISTORY, "data", allow_duplicate=True),
-        Output(Ids.METHOD, "children"),
+        Output(Ids.METHOD, "children"), Output(Ids.TABLE, "columnDefs"),
         Input(Ids.BOROUGHS, "value"), Input(Ids.DATES, "start_date"), Input(Ids.DATES, "end_date"),
-        Input(Ids.MODE, "value"), Input(Ids.TOP, "value"), Input(Ids.LIST, "value"),
+        Input(Ids.MODE, "value"), Input(Ids.TOP, "value"), Input(Ids.LIST, "value"), Input(Ids.EXTRAS, "value"),
         prevent_initial_call="initial_duplicate",
     )(guard(PERMISSION)(update_view))
 
@@ -275,7 +290,8 @@ def _pack():
                                          set(queries.boroughs(store)["code"]), bounds)
     t = gather_tasking(store, f, mode, top, listing)
     shown = audited_export("tasking-pack", tasking_frame(t, store.scope.exact, _borough_names()), t.filters,
-                           Export(None, parts=("ed", "police"), total="total"), {"cmp": mode, "top": top, "list": listing})
+                           Export(None, parts=tuple(_parts(t.filters)), total="total"),
+                           {"cmp": mode, "top": top, "list": listing})
     return store, f, t, shown
 
 

@@ -15,7 +15,7 @@ from flask import abort, request
 
 from dashboard import figures, figures_strategic as fs
 from dashboard.auth import guard
-from dashboard.components.filters import month_options
+from dashboard.components.filters import extras_control, month_options
 from dashboard.context import current_scope, current_store
 from dashboard.exports import Export, audited_export, csv_response, require_export
 from dashboard.url_state import from_query, parse_month, to_query, HISTORY
@@ -23,7 +23,7 @@ from data.access import disclosure
 from data.store import queries
 from data.store import queries_trends as qs
 from data.store.queries_coverage import coverage, mask_uncovered
-from data.store.filters import Filters
+from data.store.filters import ALL_SOURCES, Filters
 
 PATH, TITLE, PERMISSION = "/trends", "Trends", "view_trends"
 MEASURES = ("count", "rate")
@@ -42,6 +42,7 @@ class Ids(StrEnum):
     TO = "trends-to"
     MEASURE = "trends-measure"
     RANK_BY = "trends-rank-by"
+    EXTRAS = "trends-extras"
     NOTES = "trends-notes"
     CARDS = "trends-cards"
     MONTHLY = "trends-monthly"
@@ -121,6 +122,7 @@ def layout(search: str = "") -> html.Div:
                      dbc.RadioItems(id=Ids.MEASURE, value=measure, inline=True,
                                     options=[{"label": "counts", "value": "count"}, {"label": "per 1,000 residents", "value": "rate"}])], md=3),
         ], className="g-3 mb-2"),
+        extras_control(Ids.EXTRAS, store, f),
         html.Div([dbc.Alert(n, color="warning", className="py-1 mb-2") for n in notes], id=Ids.NOTES),
         html.Div(id=Ids.CARDS, className="mb-2"),
         dbc.Row([
@@ -233,21 +235,25 @@ def cards(view: View, record_level: bool) -> dbc.Row:
         html.Div(sub, className="small", id=f"{cid}-sub")])), md=4) for label, v, sub, cid in items], className="g-2")
 
 
-def view_filters(store, boroughs, start, end) -> tuple[Filters, tuple[date, date] | None]:
-    """The filter of the page's inputs (every month of data when none is chosen) and the data's bounds."""
+def view_filters(store, boroughs, start, end, extras=()) -> tuple[Filters, tuple[date, date] | None]:
+    """The filter of the page's inputs (every month of data when none is chosen) and the data's bounds.
+
+    extras: registered extra sources to draw beside ED and police (others are ignored)."""
     months = sorted(m for m in (parse_month(start), parse_month(end)) if m is not None)  # a crafted reversed range is swapped
     bounds = queries.date_bounds(store)
     default = default_filters(bounds)
+    known = set(queries.extra_sources(store)["source"])
     return Filters(boroughs=tuple(str(b) for b in boroughs or ()),
                    start=months[0] if months else default.start,
-                   end=qs.month_end(months[-1]) if months else default.end), bounds
+                   end=qs.month_end(months[-1]) if months else default.end,
+                   sources=ALL_SOURCES + tuple(x for x in (extras or ()) if x in known)), bounds
 
 
-def update_view(boroughs, start, end, measure, rank_by):
+def update_view(boroughs, start, end, measure, rank_by, extras=()):
     """Callback body: filters in → cards, five charts, two CSV links and the URL query out."""
     store = current_store()
     record_level = store.scope.exact
-    f, bounds = view_filters(store, boroughs, start, end)
+    f, bounds = view_filters(store, boroughs, start, end, extras)
     measure = measure if measure in MEASURES else "count"
     rank_by = rank_by if rank_by in qs.RANK_BY else "police"
     query = to_query(f, extra={"measure": measure if measure != "count" else "", "rank": rank_by if rank_by != "police" else ""})
@@ -257,7 +263,7 @@ def update_view(boroughs, start, end, measure, rank_by):
         return (html.P("No data loaded yet."), empty, empty, empty, empty, empty, "#", "#", query)
     trend = view.trend
     return (cards(view, record_level),
-            figures.monthly_series(trend[["month", "ed", "police"]], record_level),
+            figures.monthly_series(trend[["month", "ed", "police", "other"]], record_level, queries.extras_label(store, f.extras)),
             fs.rolling_chart(trend, measure, record_level), fs.ratio_chart(trend, record_level),
             fs.seasonality_chart(view.season, record_level),
             fs.ranking_chart(view.ranking, f.boroughs or store.scope.boroughs or (), rank_by, record_level),
@@ -318,7 +324,7 @@ def register_callbacks(app) -> None:
         Output(Ids.DOWNLOAD, "href"), Output(Ids.DOWNLOAD_BOROUGHS, "href"),
         Output(HISTORY, "data", allow_duplicate=True),
         Input(Ids.BOROUGHS, "value"), Input(Ids.FROM, "value"), Input(Ids.TO, "value"),
-        Input(Ids.MEASURE, "value"), Input(Ids.RANK_BY, "value"),
+        Input(Ids.MEASURE, "value"), Input(Ids.RANK_BY, "value"), Input(Ids.EXTRAS, "value"),
         prevent_initial_call="initial_duplicate",
     )(guard(PERMISSION)(update_view))
 

@@ -22,6 +22,7 @@ from dashboard.context import current_config, current_scope, current_store
 from dashboard.exports import csv_response, require_export
 from data.ingest import jobs as uploads
 from data.ingest.submission import SUFFIXES
+from data.store import queries
 from data.store import queries_trends as qs
 
 PATH, TITLE, PERMISSION = "/upload", "Upload", "submit_data"
@@ -35,6 +36,7 @@ class Ids(StrEnum):
     FORM = "upload-form"
     FILE = "upload-file"
     MONTH = "upload-month"
+    KIND = "upload-kind"
     CHECK = "upload-check"
     TRANSFER = "upload-transfer"
     JOB = "upload-job"
@@ -63,6 +65,16 @@ def _sites_allowed() -> list[str] | None:
     """The sites the signed-in user may submit for: their own ED sites, or any (None) without a site scope."""
     sites = current_scope().ed_sites
     return None if sites is None else list(sites)
+
+
+def _kinds() -> list[tuple[str, str]]:
+    """(value, label) of the kinds of file the user may send: ED submissions, and, without an ED-site scope,
+    each registered extra source (another agency's incidents)."""
+    kinds = [("", "ED submission (ISTV)")]
+    if current_scope().ed_sites is None:
+        extra = queries.extra_sources(current_store())
+        kinds += [(c, f"{n} ({a})") for c, n, a in zip(extra["source"], extra["name"], extra["agency"])]
+    return kinds
 
 
 def _is_demo() -> bool:
@@ -101,11 +113,15 @@ def layout(search: str = "") -> html.Div:
                                               html.Div("No file chosen", id="upload-chosen", className="small text-muted")]),
                                     id=Ids.FILE, accept=",".join(SUFFIXES), multiple=False,
                                     className="border border-2 rounded p-2 text-center", style={"borderStyle": "dashed",
-                                                                                             "cursor": "pointer"})], md=5),
+                                                                                             "cursor": "pointer"})], md=4),
+                dbc.Col([dbc.Label("Kind of file", html_for=Ids.KIND),
+                         html.Select([html.Option(label, value=value) for value, label in _kinds()],
+                                     id=Ids.KIND, className="form-select")], md=3,
+                        style=None if len(_kinds()) > 1 else {"display": "none"}),
                 dbc.Col([dbc.Label("Month it covers", html_for=Ids.MONTH),
                          html.Select([html.Option(o["label"], value=o["value"]) for o in _month_options(date.today())],
-                                     id=Ids.MONTH, className="form-select")], md=4),
-                dbc.Col(html.Button("Check file", id=Ids.CHECK, type="button", className="btn btn-primary mt-4"), md=3),
+                                     id=Ids.MONTH, className="form-select")], md=3),
+                dbc.Col(html.Button("Check file", id=Ids.CHECK, type="button", className="btn btn-primary mt-4"), md=2),
             ], className="g-3"),
             html.Div(id=Ids.TRANSFER, className="mt-2", **{"aria-live": "polite"}),
         ], id=Ids.FORM, className="card card-body mb-3",
@@ -147,7 +163,8 @@ def _summary(job: uploads.Job) -> dbc.Card:
     s = job.summary
     period = (f"{date.fromisoformat(s['period_start']):%d %b %Y} to {date.fromisoformat(s['period_end']):%d %b %Y}"
               if s.get("period_start") and s.get("period_end") else "–")
-    items = [("Site", s.get("site") or "–"), ("Reporting period", period), ("Rows read", _n(s.get("rows_read"))),
+    first = ("Source", job.source) if job.source else ("Site", s.get("site") or "–")
+    items = [first, ("Reporting period", period), ("Rows read", _n(s.get("rows_read"))),
              ("Rows that can be loaded", _n(s.get("rows_ok"))), ("Rows with problems", _n(s.get("rows_quarantined"))),
              ("Exact repeats", _n(s.get("duplicates")))]
     reasons = sorted((s.get("reasons") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
@@ -166,7 +183,8 @@ def _receipt(job: uploads.Job) -> dbc.Alert:
     r = job.receipt
     return dbc.Alert([
         html.H2("Loaded", className="h6"),
-        html.P(f"{r['file']} ({r.get('site') or '–'}, {r.get('period_start')} to {r.get('period_end')}): "
+        html.P(f"{r['file']} ({r.get('source') or r.get('site') or '–'}"
+               + (f", {r.get('period_start')} to {r.get('period_end')}" if r.get("period_start") else "") + "): "
                f"{_n(r['rows_loaded'])} rows loaded, {_n(r['rows_quarantined'])} quarantined, "
                f"{_n(r['replaced'])} replaced an earlier submission's record, {_n(r['duplicates'])} were already loaded.",
                id="upload-receipt-text", className="mb-1"),
@@ -265,11 +283,15 @@ def register_routes(server) -> None:
         if upload is None or not upload.filename:
             return jsonify(error="Choose a file to send."), 400
         month = request.form.get("month", "")
+        source = request.form.get("kind", "") or None
+        if source is not None and source not in {k for k, _ in _kinds()}:
+            return _refuse(403, "You may not send files of that kind (an extra source must be registered, and ED data "
+                                "leads send their ED's files only).", kind=source[:40])
         if month and _month(month) is None:
             return jsonify(error=f"Month {month[:20]!r}: expected a month like 2025-03."), 400
         store = jobs()
         job = store.create(current_user.id, current_user.username, upload.filename, upload.stream,
-                           config.upload_max_bytes, _sites_allowed(), month or None)
+                           config.upload_max_bytes, _sites_allowed(), None if source else (month or None), source)
         who, ip, audit = current_user.username, client_ip(), users()
         audit.audit("upload_received", who, ip, {"file": job.name, "bytes": job.size, "month": month or None})
 

@@ -123,7 +123,9 @@ def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, prog
     pol_t["geocode_confidence"] = "street"  # police.uk map points are snapped to streets
     pol_t["record_hash"] = record_hash(pol.assign(lat=plat, lon=plon), ["crime_id", "month", "category", "location", "lat", "lon"])
     log, ed_t["load_id"] = demo_submissions(ed_t)
-    incidents = pd.concat([ed_t, pol_t], ignore_index=True)
+    amb_t = demo_ambulance(ed, int(ed_t["incident_id"].max() + len(pol_t) + 1) if len(ed_t) else len(pol_t) + 1,
+                           index, max_distance_m, codes, polys)
+    incidents = pd.concat([ed_t, pol_t, amb_t], ignore_index=True)
 
     ed_ids = dict(zip(ed["record_id"], ed_t["incident_id"]))
     police_link = pd.Series(pol_t["incident_id"].to_numpy(), index=pol["ed_record_id"].to_numpy())
@@ -150,10 +152,57 @@ def demo_tables(demo: Demo, max_distance_m: float = DEFAULT_MAX_DISTANCE_M, prog
         "incidents": incidents.sort_values(["source", "month", "borough_code", "incident_id"]).reset_index(drop=True),
         "demo_truth": truth,
         "load_log": log,
+        "sources": pd.DataFrame([{**AMBULANCE, "registered_at": pd.Timestamp("2023-01-01")}]),
         "geocode_matches": pd.DataFrame({"incident_id": ed_t["incident_id"].to_numpy(), "matched": geo["matched"].to_numpy(),
                                          "method": geo["method"].to_numpy() if "method" in geo else None,
                                          "score": geo["score"].to_numpy(float) if "score" in geo else np.nan}),
     }
+
+
+AMBULANCE = {"source": "las", "name": "Ambulance assault call-outs", "agency": "London Ambulance Service",
+             "description": "Synthetic demo: ambulance call-outs to assaults, about a third of the ED attendances (those "
+                            "brought by ambulance) plus call-outs whose patient was not taken to an ED."}
+CONVEYED, NOT_CONVEYED = 0.35, 0.12  # shares of ED attendances: brought in by ambulance; treated at the scene
+
+
+def demo_ambulance(ed: pd.DataFrame, first_id: int, index, max_distance_m: float, codes, polys) -> pd.DataFrame:
+    """Ambulance call-outs correlated with the ED attendances: a share of them (called minutes before the
+    assault's arrival, at the true place of the assault, coordinates as an ambulance service records them)
+    and call-outs near other assaults' places on other days whose patient went to no ED."""
+    rng = np.random.default_rng(20250)
+    n = len(ed)
+    took = np.flatnonzero(rng.random(n) < CONVEYED)
+    scene = rng.choice(n, int(n * NOT_CONVEYED), replace=True) if n else np.array([], dtype=int)
+    rows = np.concatenate([took, scene])
+    if not len(rows):
+        return pd.DataFrame()
+    x = ed["truth_x"].to_numpy(float)[rows] + rng.normal(0, 15, len(rows))
+    y = ed["truth_y"].to_numpy(float)[rows] + rng.normal(0, 15, len(rows))
+    lat, lon = from_bng(x, y)
+    lat, lon = lat.round(5), lon.round(5)
+    when = pd.to_datetime(ed["assault_datetime"]).to_numpy()[rows] + pd.to_timedelta(rng.integers(2, 12, len(rows)), unit="min")
+    shift = np.concatenate([np.zeros(len(took)), rng.integers(-20, 21, len(scene))])  # other days, same places
+    when = pd.DatetimeIndex(when) + pd.to_timedelta(shift, unit="D")
+    method = ed["assault_method"].to_numpy()[rows]
+    weapon = np.isin(method, ["03", "05"])
+    out = pd.DataFrame({
+        "incident_id": np.arange(first_id, first_id + len(rows), dtype=np.int64), "source": AMBULANCE["source"],
+        "occurred_at": when, "time_precision": "minute", "arrived_at": pd.NaT,
+        "month": when.to_period("M").to_timestamp(), "borough_code": borough_of_points(lat, lon, codes, polys),
+        "lat": lat, "lon": lon})
+    out = pd.concat([out, locate(lat, lon, index, max_distance_m)], axis=1)
+    out["category"] = np.where(weapon, "Assault - stab or gunshot", "Assault")
+    out["location_type"] = None
+    out["location_text"] = None
+    out["ed_site"] = None
+    out["geocode_confidence"] = "street"
+    out["severity"] = np.where(weapon, "C1", np.where(rng.random(len(rows)) < 0.5, "C2", "C3"))
+    out["source_id"] = [f"LAS-D{i:07d}" for i in range(len(rows))]
+    out["record_hash"] = record_hash(out.assign(occurred_at=out["occurred_at"].astype(str)),
+                                     ["source", "source_id", "occurred_at", "lat", "lon"])
+    # the demo covers whole years: call-outs moved past its last day are left out (and before its first)
+    first, last = pd.to_datetime(ed["assault_datetime"]).min(), pd.to_datetime(ed["assault_datetime"]).max()
+    return out[(out["occurred_at"] >= first.normalize()) & (out["occurred_at"] <= last)].reset_index(drop=True)
 
 
 def demo_submissions(ed: pd.DataFrame, seed: int = 1594) -> tuple[pd.DataFrame, np.ndarray]:

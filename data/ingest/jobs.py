@@ -53,6 +53,7 @@ class Job:
     pid: int = 0
     sites: list[str] | None = None
     month: str | None = None      # 'YYYY-MM' the sender says the file covers
+    source: str | None = None     # a registered extra source's code (another agency's file); None: an ED file
     summary: dict = field(default_factory=dict)
     receipt: dict = field(default_factory=dict)
     message: str = ""
@@ -64,7 +65,7 @@ class Job:
     def rules(self, max_bytes: int) -> SubmissionRules:
         month = date.fromisoformat(self.month + "-01") if self.month else None
         return SubmissionRules(sites=tuple(self.sites) if self.sites is not None else None, month=month,
-                               max_bytes=max_bytes)
+                               max_bytes=max_bytes, source=self.source)
 
 
 class Jobs:
@@ -84,12 +85,12 @@ class Jobs:
         return self._dir(job.id) / PROBLEMS_FILE
 
     def create(self, owner: str, username: str, name: str, stream: BinaryIO, max_bytes: int,
-               sites: list[str] | None, month: str | None) -> Job:
+               sites: list[str] | None, month: str | None, source: str | None = None) -> Job:
         """Store an uploaded stream (at most max_bytes + 1 bytes are kept: enough to say it is too large)."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.sweep()
         job = Job(id=secrets.token_hex(16), owner=str(owner), username=username, name=display_name(name), size=0,
-                  created=self.clock(), sites=sites, month=month, pid=os.getpid())
+                  created=self.clock(), sites=sites, month=month, source=source, pid=os.getpid())
         folder = self._dir(job.id)
         folder.mkdir(mode=0o700)
         size = 0
@@ -215,7 +216,7 @@ def run_load(jobs: Jobs, job: Job, db_path: Path, max_bytes: int, *, now: dateti
                                                 "the database is unchanged")
             break
         job.state, job.message = "loaded", ""
-        job.receipt = {"file": job.name, "site": report.site_code,
+        job.receipt = {"file": job.name, "site": report.site_code, "source": job.source,
                        "period_start": report.period_start and report.period_start.isoformat(),
                        "period_end": report.period_end and report.period_end.isoformat(),
                        "rows_read": report.rows_read, "rows_loaded": report.rows_loaded,

@@ -22,13 +22,14 @@ from data.errors import StoreError
 from data.ingest.points import store_geography
 from data.ingest.read import workdir_for
 from data.ingest.report import FileReport, LoadContext, LoadOptions, Progress, Silent, next_load_id, write_log
+from data.ingest.extra import load_extra_file, register_source
 from data.ingest.istv import load_istv_file
 from data.ingest.premises import load_landmarks_file, load_premises_file
 from data.ingest.geo import load_boroughs_file, load_streets_file
 from data.ingest.police import load_police_files
 
-KINDS = ("police", "istv", "premises", "landmarks", "boroughs", "streets")
-TABULAR = ("police", "istv", "premises", "landmarks")
+KINDS = ("police", "istv", "incidents", "premises", "landmarks", "boroughs", "streets")
+TABULAR = ("police", "istv", "incidents", "premises", "landmarks")
 GEOGRAPHIC = ("boroughs", "streets")
 ONE_FILE = ("premises", "landmarks", "boroughs", "streets")
 # what validating a boundary or street file reads of the served database (to say what a load would strip)
@@ -39,6 +40,8 @@ HEADER_ONLY = "the file has a header but no rows: nothing to load"
 def _loader(kind: str) -> Callable[[LoadContext, Path], FileReport]:
     if kind == "istv":
         return load_istv_file
+    if kind == "incidents":
+        return load_extra_file
     if kind in ("premises", "landmarks"):
         return load_premises_file if kind == "premises" else load_landmarks_file
     if kind in ("boroughs", "streets"):
@@ -179,3 +182,29 @@ def _served_views(con, db_path: Path) -> None:
     for table in SERVED_TABLES:
         con.execute(f"DROP TABLE {table}")
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM served.{table}")
+
+
+def add_source(db_path: Path | str, code: str, name: str, agency: str, description: str = "",
+               now: datetime | None = None) -> bool:
+    """Register (or rename) an extra incident source in the database at db_path, atomically; True when new."""
+    db_path = Path(db_path)
+    _check_target(db_path)
+    out = []
+
+    def fill(con):
+        store.upgrade_schema(con)
+        out.append(register_source(con, code, name, agency, description, now or datetime.now().replace(microsecond=0)))
+    store.load(db_path, fill)
+    return out[0]
+
+
+def list_sources(db_path: Path | str) -> list[dict]:
+    """The registered extra sources with their stored records (empty for a database without any)."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'sources'").fetchone()[0]:
+            return []
+        return con.execute("""SELECT s.source, s.name, s.agency, count(i.incident_id) AS records FROM sources s
+                              LEFT JOIN incidents i ON i.source = s.source GROUP BY ALL ORDER BY s.source""").df().to_dict("records")
+    finally:
+        con.close()

@@ -157,6 +157,7 @@ class LoadOptions:
     write: bool = True                      # False: validate only
     loaded_by: str = ""                     # who loads ('upload:<username>', 'cli:<OS user>'), kept in load_log
     file_name: str | None = None            # one uploaded file: the name its sender gave it (not the stored copy's)
+    source: str | None = None               # incidents: the registered extra source the files belong to
 
 
 @dataclass

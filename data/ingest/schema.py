@@ -326,7 +326,35 @@ LANDMARKS = TableFormat(
     coordinates=(("lat", "lon", "EPSG:4326"),),
 )
 
-FORMATS: dict[str, TableFormat] = {f.name: f for f in (ISTV_ED, POLICE_UK, PREMISES, LANDMARKS)}
+# Another agency's incidents (ambulance call-outs, transport police, ...): one format for every extra source,
+# each registered by code (`flask --app app sources add`); see data/ingest/extra.py.
+EXTRA_INCIDENTS = TableFormat(
+    "incidents", "Another agency's incidents (an extra source)",
+    "One row per incident of a registered extra source, for example London Ambulance Service assault "
+    "call-outs or violence on the transport network. Each row needs a date and time or at least a month, "
+    "and either coordinates or a location description (placed by the geocoder like an ED's). Loading adds "
+    "new incidents and replaces an incident whose incident_id is stored with other values.",
+    (
+        Field("incident_id", "Incident identifier", "string", MANDATORY, "The agency's own reference, unique within the source.",
+              ("id", "record_id", "reference", "incident_reference", "call_id", "incident_number"), max_length=60, example="LAS-2025-000123"),
+        Field("datetime", "Date and time", "datetime", OPTIONAL, "When it happened (or the call was made).",
+              ("occurred_at", "date_time", "incident_datetime", "call_datetime", "timestamp"), example="2025-03-14 23:05"),
+        Field("month", "Month", "yearmonth", OPTIONAL, "The month, for sources that give no day (used when there is no date and time).",
+              ("incident_month", "period"), example="2025-03"),
+        Field("lat", "Latitude", "number", OPTIONAL, _LAT.description, _LAT.aliases, minimum=_LAT.minimum, maximum=_LAT.maximum, example="51.513"),
+        Field("lon", "Longitude", "number", OPTIONAL, _LON.description, _LON.aliases, minimum=_LON.minimum, maximum=_LON.maximum, example="-0.131"),
+        Field("location", "Location description", "string", OPTIONAL,
+              "Where it happened, in words (venue, street, landmark), for rows without coordinates.",
+              ("location_text", "location_description", "address", "place"), max_length=500, example="outside Brixton station"),
+        Field("category", "Category", "string", MANDATORY, "The agency's own category of incident.",
+              ("type", "incident_type", "call_type", "crime_type", "nature"), max_length=100, example="assault"),
+        Field("severity", "Severity", "string", OPTIONAL, "The agency's own severity or priority, if any.",
+              ("priority", "grade", "call_category"), max_length=40, example="C2"),
+    ),
+    coordinates=(("lat", "lon", "EPSG:4326"),),
+)
+
+FORMATS: dict[str, TableFormat] = {f.name: f for f in (ISTV_ED, POLICE_UK, PREMISES, LANDMARKS, EXTRA_INCIDENTS)}
 
 # Geographic files: attribute columns detected by name (GeoJSON, GeoPackage or Shapefile, any CRS).
 BOROUGH_CODE_COLUMNS = ("gss_code", "gsscode", "code", "lad_code", "ladcd", "lad24cd", "lad23cd", "lad22cd", "lad21cd", "lad20cd", "lad19cd", "ons_code")

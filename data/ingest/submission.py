@@ -19,11 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from data.errors import InputFileError, IstvError
+from data.ingest.extra import cross_checks as extra_checks
 from data.ingest.istv import cross_checks
 from data.ingest.load import load_files, validate_files
 from data.ingest.report import FileReport, LoadOptions, Progress, Silent
 from data.ingest.rules import EXPECTED, MALFORMED, field_checks
-from data.ingest.schema import ISTV_ED, spelling_key
+from data.ingest.schema import EXTRA_INCIDENTS, ISTV_ED, spelling_key
 
 SUFFIXES = (".csv", ".xml", ".csv.gz", ".xml.gz")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -32,10 +33,18 @@ PROBLEM_COLUMNS = ["line", "column", "value", "rule", "how_to_fix"]
 
 @dataclass(frozen=True)
 class SubmissionRules:
-    """What a sender may submit. sites None: any site (analysts); month None: the file's own period."""
+    """What a sender may submit. sites None: any site (analysts); month None: the file's own period.
+
+    source: the registered extra source the file belongs to (another agency's incidents), or None for
+    an ED submission; site and month rules are an ED submission's."""
     sites: tuple[str, ...] | None = None
     month: date | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
+    source: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "incidents" if self.source else "istv"
 
 
 @dataclass
@@ -54,7 +63,7 @@ class Checked:
     def summary(self) -> dict:
         """What the page and the audit log show: plain values only."""
         r = self.report
-        return {"file": self.name, "bytes": self.size, "refused": self.refused,
+        return {"file": self.name, "bytes": self.size, "refused": self.refused, "kind": r and r.kind,
                 "site": r and r.site_code, "period_start": r and r.period_start and r.period_start.isoformat(),
                 "period_end": r and r.period_end and r.period_end.isoformat(),
                 "rows_read": r.rows_read if r else 0, "rows_ok": r.rows_loaded if r else 0,
@@ -71,10 +80,11 @@ def display_name(name: str) -> str:
 
 
 def _advice() -> dict[tuple[str, str], str]:
-    """(column label, rule) → how to fix a row that broke it, for every rule of the ED standard."""
+    """(field, rule) → how to fix a row that broke it, for every rule of the ED standard and the extra format."""
     out: dict[tuple[str, str], str] = {}
-    for check in field_checks(ISTV_ED) + cross_checks():
-        f = ISTV_ED.field(check.field)
+    for fmt, check in ([(ISTV_ED, c) for c in field_checks(ISTV_ED) + cross_checks()]
+                       + [(EXTRA_INCIDENTS, c) for c in field_checks(EXTRA_INCIDENTS) + extra_checks()]):
+        f = fmt.field(check.field)
         example = f" (for example {f.example})" if f.example else ""
         if check.kind == "missing":
             tip = f"Fill in {f.title}{example}; it is mandatory in every row."
@@ -86,7 +96,7 @@ def _advice() -> dict[tuple[str, str], str]:
             tip = f"Write {f.title} as the ED's ODS site code, 3 to 12 letters or digits{example}."
         elif check.kind == "length":
             tip = f"Shorten {f.title} to {f.max_length} characters."
-        elif "future" in check.rule:
+        elif "future" in check.rule or "the future" in check.rule:
             tip = f"Check {f.title}: it is later than the day the file was checked (a typing error in the year?)."
         elif "reporting period" in check.rule and "starts" in check.rule:
             tip = "Give the reporting period's first day as its start and its last day as its end."
@@ -97,6 +107,16 @@ def _advice() -> dict[tuple[str, str], str]:
             tip = "Check the assault and arrival times: the assault cannot be after the patient arrived at the ED."
         elif check.field == "record_id":
             tip = "Give each record its own record_id; a record_id names one record of the site."
+        elif check.field == "incident_id":
+            tip = "Give each incident its own incident_id; an incident_id names one incident of the source."
+        elif "no date" in check.rule:
+            tip = "Give the date and time (for example 2025-03-14 23:05), or at least the month (2025-03)."
+        elif "no place" in check.rule:
+            tip = "Give latitude and longitude, or a location description (a venue, a street, a landmark)."
+        elif "only one of" in check.rule:
+            tip = "Give both latitude and longitude, or neither (and a location description)."
+        elif check.kind == "range" or "bounding" in check.rule:
+            tip = "Check the coordinates: they are outside Greater London (latitude and longitude swapped?)."
         else:
             tip = f"Check {f.title} against the data standard."
         out[(f.name, check.rule)] = tip
@@ -107,13 +127,13 @@ ADVICE = _advice()
 MALFORMED_TIP = "Give this line as many fields as the header (a comma inside a text needs the text in double quotes)."
 
 
-def field_of(label: str | None) -> str | None:
+def field_of(label: str | None, fmt=ISTV_ED) -> str | None:
     """The standard's field a quarantine column label names (the file's own header, an alias, or
     'Date + Time' for a date and a time column read together); None when it names none."""
     if not label:
         return None
     key = spelling_key(str(label).split(" + ")[0])
-    for f in ISTV_ED.fields:
+    for f in fmt.fields:
         if key in {spelling_key(n) for n in (f.name, f.title, *f.aliases, *(f.parts or ()))}:
             return f.name
     return None
@@ -123,8 +143,8 @@ def how_to_fix(column: str | None, rule: str) -> str:
     """Advice for one quarantined row, from its column label and the rule it broke."""
     if rule == MALFORMED:
         return MALFORMED_TIP
-    return ADVICE.get((field_of(column) or "", rule)) or next((tip for (c, r), tip in ADVICE.items() if r == rule),
-                                                             "Check this value against the data standard.")
+    return (ADVICE.get((field_of(column) or "", rule)) or ADVICE.get((field_of(column, EXTRA_INCIDENTS) or "", rule))
+            or next((tip for (c, r), tip in ADVICE.items() if r == rule), "Check this value against the data standard."))
 
 
 def problems_frame(sample: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +170,11 @@ def _month_of(d: date) -> str:
 
 
 def submission_refusal(report: FileReport, rules: SubmissionRules) -> str | None:
-    """Why a checked ED file may not be loaded by this sender (None: it may)."""
+    """Why a checked file may not be loaded by this sender (None: it may)."""
+    if rules.source:
+        return ("no row of the file can be loaded: every row broke a rule of the data standard (see the problems below)"
+                if report.rows_loaded == 0 and report.rows_read > 0 else
+                "the file has a header but no rows: nothing to load" if report.rows_read == 0 else None)
     sites = report.sites or ((report.site_code,) if report.site_code else ())
     if len(sites) > 1:
         return (f"the file holds records of {len(sites)} sites ({', '.join(sites[:5])}); send one file per ED site")
@@ -190,7 +214,8 @@ def check_submission(path: Path, name: str, rules: SubmissionRules, *, progress:
         checked.refused = f"{name}: the file is empty"
         return checked
     try:
-        reports, sample = validate_files("istv", [path], progress=progress or Silent(), now=now, examples=examples)
+        reports, sample = validate_files(rules.kind, [path], LoadOptions(source=rules.source),
+                                         progress=progress or Silent(), now=now, examples=examples)
     except (IstvError, ValueError, UnicodeError) as exc:
         checked.refused = _named(str(exc), path, name)
         return checked
@@ -213,7 +238,7 @@ def load_submission(path: Path, name: str, rules: SubmissionRules, db_path: Path
     checked = check_submission(path, name, rules, now=now, examples=0)
     if checked.refused:
         raise InputFileError(name, checked.refused.removeprefix(f"{name}: "))
-    options = LoadOptions(loaded_by=loaded_by, file_name=name,
+    options = LoadOptions(loaded_by=loaded_by, file_name=name, source=rules.source,
                           **({"max_distance_m": max_distance_m} if max_distance_m else {}))
-    reports = load_files("istv", [path], db_path, options, progress or Silent(), now=now)
+    reports = load_files(rules.kind, [path], db_path, options, progress or Silent(), now=now)
     return reports[0]

@@ -62,7 +62,9 @@ CREATE TABLE quarantine (
 # file written before gains them on its next load (`upgrade_schema`) and a new file has them too.
 # load_log.site_code/period_start/period_end: the ED site and reporting period an ED submission
 # covers (the data-quality page lists received files by them); empty for other loads.
-# load_log.loaded_by: who loaded the file ('upload:<username>' from the browser, 'cli:<OS user>').
+# incidents.severity: an extra source's own severity or priority (empty for ED and police records).
+# sources: extra incident sources (another agency's incidents, data/ingest/extra.py) by code; 'ed' and
+# 'police' are built in. load_log.loaded_by: who loaded the file ('upload:<username>' from the browser, 'cli:<OS user>').
 # geocode_matches: what the geocoder matched for each ED record ('premises:P000123',
 # 'street:Name|E09000012', 'private', ...); the premises page counts ED records naming a venue.
 UPGRADE_DDL = """
@@ -73,6 +75,9 @@ ALTER TABLE load_log ADD COLUMN IF NOT EXISTS site_code VARCHAR;
 ALTER TABLE load_log ADD COLUMN IF NOT EXISTS period_start DATE;
 ALTER TABLE load_log ADD COLUMN IF NOT EXISTS period_end DATE;
 ALTER TABLE load_log ADD COLUMN IF NOT EXISTS loaded_by VARCHAR;
+ALTER TABLE incidents ADD COLUMN IF NOT EXISTS severity VARCHAR;
+CREATE TABLE IF NOT EXISTS sources (
+    source VARCHAR PRIMARY KEY, name VARCHAR, agency VARCHAR, description VARCHAR, registered_at TIMESTAMP);
 """
 
 TABLES = ("meta", "boroughs", "blocks", "landmarks", "ed_sites", "premises", "incidents", "load_log", "quarantine",
@@ -87,8 +92,13 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def upgrade_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Add what a file written by an earlier release lacks (a no-op on a current file)."""
-    con.execute(UPGRADE_DDL)
+    """Add what a file written by an earlier release lacks (a no-op on a current file). Tables that are views
+    (validation reads the served database's points through views) are left as they are."""
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    for statement in filter(None, (s.strip() for s in UPGRADE_DDL.split(";"))):
+        target = statement.split()[2] if statement.upper().startswith("ALTER TABLE") else ""
+        if target not in views:
+            con.execute(statement)
 
 
 def _fsync(path: Path) -> None:

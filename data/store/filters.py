@@ -18,22 +18,25 @@ an area (a borough, London) count every record of the area.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from data.access.roles import UNRESTRICTED, Scope
 from data.ingest.schema import ASSAULT_METHODS, CONFIDENCE_ORDER, POLICE_CATEGORIES, POLICE_VIOLENCE, SOURCES
 
-ALL_SOURCES = tuple(s.code for s in SOURCES)
+ALL_SOURCES = tuple(s.code for s in SOURCES)  # the built-in sources, the default view: ED and police.uk
+EXTRA_CODE = re.compile(r"^[a-z][a-z0-9_]{1,19}$")  # a registered extra source (data/ingest/extra.py)
 UNITS = ("hex", "block")
 PLACE_KINDS = ("h3_r7", "h3_r8", "h3_r9", "h3_r10", "block")
 
 LOCATED = "street"
-LOCATED_RULE = ("Counts at a place (hexagon, street block, premises radius) include ED assaults placed on a street "
-                "or at a venue, not those placed only at an area's centre; borough and London totals include every record.")
-PERIOD_RULE = ("police.uk gives only the month of a crime, so while police records are shown the period is counted "
-               "in whole calendar months (widened to the months the dates touch), for ED and police alike; "
-               "ED-only views count the exact days.")
+LOCATED_RULE = ("Counts at a place (hexagon, street block, premises radius) include ED assaults (and other agencies' "
+                "incidents) placed on a street or at a venue, not those placed only at an area's centre; borough and "
+                "London totals include every record.")
+PERIOD_RULE = ("police.uk gives only the month of a crime (and other agencies' sources may too), so while police or "
+               "another agency's records are shown the period is counted in whole calendar months (widened to the "
+               "months the dates touch), for every source alike; ED-only views count the exact days.")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Filters:
     def __post_init__(self):
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"date range starts {self.start} after it ends {self.end}")
-        _check_subset("source", self.sources, ALL_SOURCES)
+        _check_subset("source", [x for x in self.sources if not EXTRA_CODE.match(str(x))], ALL_SOURCES)
         _check_subset("police category", self.police_categories, POLICE_CATEGORIES)
         _check_subset("assault method", self.assault_methods, tuple(m.code for m in ASSAULT_METHODS))
         _check_subset("weekday", self.weekdays, tuple(range(7)))
@@ -75,9 +78,20 @@ class Filters:
         """True when police.uk records can match this filter (police asked for, no hour or weekday filter)."""
         return "police" in self.sources and not self.timed
 
+    @property
+    def extras(self) -> tuple[str, ...]:
+        """The extra (registered, another agency's) sources asked for."""
+        return tuple(x for x in self.sources if x not in ALL_SOURCES)
+
+    @property
+    def in_months(self) -> bool:
+        """True when records that may carry only a month are in the view: police.uk or another agency's
+        (with an hour or weekday filter only exact-time records count, so the days are exact)."""
+        return not self.timed and ("police" in self.sources or bool(self.extras))
+
     def counted(self) -> "Filters":
-        """The filter over the period it counts (PERIOD_RULE): whole months while police records are in it."""
-        if not self.with_police or (self.start is None and self.end is None):
+        """The filter over the period it counts (PERIOD_RULE): whole months while month-only records are in it."""
+        if not self.in_months or (self.start is None and self.end is None):
             return self
         start = self.start.replace(day=1) if self.start else None
         end = _month_end(self.end) if self.end else None
@@ -240,6 +254,24 @@ def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: s
         if f.police_categories:
             cond += " AND " + _in("category", f.police_categories)
             params += list(f.police_categories)
+        source_parts.append(f"({cond})")
+    if f.extras:  # another agency's incidents: placed like ED records, timed ones only under an hour filter
+        cond = _in("source", f.extras)
+        params += list(f.extras)
+        level = max(CONFIDENCE_ORDER[min_confidence or "none"], CONFIDENCE_ORDER[LOCATED] if f.place is not None else 0)
+        if level > 0:
+            allowed = [c for c, i in CONFIDENCE_ORDER.items() if i >= level]
+            cond += " AND " + _in("geocode_confidence", allowed)
+            params += allowed
+        if f.timed:
+            cond += " AND time_precision = 'minute'"
+        if f.hours is not None:
+            lo, hi = f.hours
+            cond += f" AND (hour(occurred_at) >= ? {'AND' if lo < hi else 'OR'} hour(occurred_at) < ?)"
+            params += [lo, hi]
+        if f.weekdays:
+            cond += " AND " + _in("isodow(occurred_at) - 1", f.weekdays)
+            params += list(f.weekdays)
         source_parts.append(f"({cond})")
     parts.append("(" + (" OR ".join(source_parts) or "FALSE") + ")")
     if f.place is not None:

@@ -54,6 +54,32 @@ class ScopedStore:
         return out
 
 
+# another agency's incidents (registered extra sources): the view's WHERE has already kept only the ones asked for
+OTHER_SQL = "source NOT IN ('ed', 'police')"
+
+
+def extra_sources(store) -> pd.DataFrame:
+    """source, name, agency, description of the registered extra sources (none in a database without any)."""
+    if not len(store.df("SELECT 1 AS x FROM information_schema.tables WHERE table_name = 'sources' "
+                        "AND table_catalog = current_database()")):
+        return pd.DataFrame(columns=["source", "name", "agency", "description"])
+    return store.df("SELECT source, name, agency, description FROM sources ORDER BY source")
+
+
+def source_labels(store) -> dict[str, str]:
+    """Every source's short name: the built-in ones, then the registered extra sources."""
+    extra = extra_sources(store)
+    return {"ed": "ED assaults", "police": "Police violence", **dict(zip(extra["source"], extra["name"]))}
+
+
+def extras_label(store, extras) -> str:
+    """The name of the extra sources a view counts, joined ('' when it counts none)."""
+    if not extras:
+        return ""
+    names = source_labels(store)
+    return " and ".join(names.get(x, x) for x in extras)
+
+
 def scope_of(store) -> Scope:
     return store.scope if isinstance(store, ScopedStore) else UNRESTRICTED
 
@@ -109,22 +135,24 @@ def month_borough_counts(store, f: Filters) -> pd.DataFrame:
     borough table and the totals of the same filter are all read from (a map render asks for all three)."""
     w = _where(store, f)
     return store.df(
-        f"""SELECT month, borough_code, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
+        f"""SELECT month, borough_code, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
+                   {counted("other", OTHER_SQL)}
             FROM incidents WHERE {w.sql} GROUP BY month, borough_code ORDER BY month, borough_code""",
         w.params,
     )
 
 
 def monthly_series(store, f: Filters) -> pd.DataFrame:
-    """Per month: ed and police counts (every month from the first to the last with data, zeros included)."""
+    """Per month: ed, police and other (another agency's) counts (every month from the first to the last
+    with data, zeros included)."""
     c = month_borough_counts(store, f)
     if c.empty:
         return pd.DataFrame({"month": pd.Series(dtype="datetime64[us]"), "ed": pd.Series(dtype="int64"),
-                             "police": pd.Series(dtype="int64")})
-    by_month = c.groupby("month")[["ed", "police"]].sum()
+                             "police": pd.Series(dtype="int64"), "other": pd.Series(dtype="int64")})
+    by_month = c.groupby("month")[["ed", "police", "other"]].sum()
     months = pd.date_range(by_month.index.min(), by_month.index.max(), freq="MS")
     out = by_month.reindex(months, fill_value=0).rename_axis("month").reset_index()
-    return out.astype({"ed": "int64", "police": "int64"})
+    return out.astype({"ed": "int64", "police": "int64", "other": "int64"})
 
 
 @per_version(64)
@@ -136,9 +164,10 @@ def totals(store, f: Filters) -> dict[str, int]:
         c = month_borough_counts(store, f)  # protected: the total is the sum of the protected cells the table shows
     if c is None:
         w = _where(store, f)
-        c = store.df(f"""SELECT {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
+        c = store.df(f"""SELECT {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
+                                {counted("other", OTHER_SQL)}
                          FROM incidents WHERE {w.sql}""", w.params)
-    return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
+    return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum()), "other": int(c["other"].sum())}
 
 
 NO_BOROUGH = "No borough (location not placed)"
@@ -198,16 +227,17 @@ def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDEN
     # the parts are counted (each with its cell key, so each is protected on its own) and the sums derived:
     # an ED record with a unit is placed at venue, street or area
     c = store.df(
-        f"""SELECT {unit} AS unit, {counted("police", "source = 'police'")},
+        f"""SELECT {unit} AS unit, {counted("police", "source = 'police'")}, {counted("other", OTHER_SQL)},
                    {counted("ed_venue", "source = 'ed' AND geocode_confidence = 'venue'")},
                    {counted("ed_street", "source = 'ed' AND geocode_confidence = 'street'")},
                    {counted("ed_area", "source = 'ed' AND geocode_confidence = 'area'")}
             FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL GROUP BY unit""",
         w.params,
     )
-    c = c.astype({k: "int64" for k in ("police", "ed_venue", "ed_street", "ed_area")})
+    c = c.astype({k: "int64" for k in ("police", "other", "ed_venue", "ed_street", "ed_area")})
     ed = c["ed_venue"] + c["ed_street"] + c["ed_area"]
-    out = pd.DataFrame({"unit": c["unit"], "ed": ed, "police": c["police"], "total": ed + c["police"],
+    out = pd.DataFrame({"unit": c["unit"], "ed": ed, "police": c["police"], "other": c["other"],
+                        "total": ed + c["police"] + c["other"],
                         "ed_venue": c["ed_venue"], "ed_street": c["ed_street"], "ed_area": c["ed_area"]})
     return out.sort_values("unit", kind="stable").reset_index(drop=True)
 
@@ -246,11 +276,12 @@ def _version(store) -> tuple[str, tuple]:
 
 
 def source_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDENCE) -> pd.DataFrame:
-    """Per unit: ed and police counts only (the lean query hot-spot statistics need)."""
+    """Per unit: ed, police and other counts only (the lean query hot-spot statistics need)."""
     if unit not in UNIT_COLUMNS:
         raise ValueError(f"unit {unit!r}: expected one of {UNIT_COLUMNS}")
     w = incident_where(f, scope_of(store), min_confidence=max(min_confidence, f.min_confidence, key=CONFIDENCE_ORDER.get))
-    return store.df(f"""SELECT {unit} AS unit, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
+    return store.df(f"""SELECT {unit} AS unit, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
+                               {counted("other", OTHER_SQL)}
                         FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL GROUP BY unit""", w.params)
 
 
@@ -262,12 +293,12 @@ def block_stats(store, f: Filters, alpha: float = 0.05) -> pd.DataFrame:
     exact = unprotected(store)
     c = unit_counts.peek(exact, f, "block_id")  # the block map has these counts already
     c = (source_counts(exact, f, "block_id") if c is None else c).set_index("unit")
-    stats = block_statistics(c[["ed", "police"]], blocks, weights, alpha=alpha)
+    stats = block_statistics(c[["ed", "police", "other"]], blocks, weights, alpha=alpha)
     if exact is not store:  # the test ran on exact counts; the counts shown are the protected ones
-        shown = source_counts(store, f, "block_id").set_index("unit")[["ed", "police"]]
+        shown = source_counts(store, f, "block_id").set_index("unit")[["ed", "police", "other"]]
         shown = shown.reindex(stats["block_id"], fill_value=0)
-        stats = stats.assign(ed=shown["ed"].to_numpy(), police=shown["police"].to_numpy())
-        stats["total"] = stats["ed"] + stats["police"]
+        stats = stats.assign(ed=shown["ed"].to_numpy(), police=shown["police"].to_numpy(), other=shown["other"].to_numpy())
+        stats["total"] = stats["ed"] + stats["police"] + stats["other"]
         length = stats["length_m"].astype(float)
         stats["rate_per_100m"] = (stats["total"] / length.where(length > 0) * 100).astype(float)
     return stats

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where, window_case, windows_before
-from data.store.queries import MAP_CONFIDENCE, raw_of, scope_of
+from data.store.queries import MAP_CONFIDENCE, OTHER_SQL, raw_of, scope_of
 from data.store.cache import per_version
 from data.store.counting import counted, record_key
 from data.access.disclosure import protect_frame
@@ -170,7 +170,7 @@ def _near_rows(store, f: Filters, premises_id: str, radius_m: float) -> pd.DataF
               WHERE {_DISTANCE} <= ?
               ORDER BY i.occurred_at, i.incident_id"""
     rows = store.df(sql, [str(premises_id)] + w.params + [dlat, dlat, dlat, dlat, radius_m])
-    if f.start is not None and f.end is not None and not f.with_police:
+    if f.start is not None and f.end is not None and not f.in_months:
         when = pd.to_datetime(rows["occurred_at"])
         inside = (when >= pd.Timestamp(f.start)) & (when < pd.Timestamp(f.end) + pd.Timedelta(days=1))
         rows = rows.loc[(rows["source"] != "ed") | inside].reset_index(drop=True)
@@ -260,9 +260,11 @@ def _fill_months(c: pd.DataFrame, f: Filters, cols: list[str]) -> pd.DataFrame:
 
 @per_version(32)
 def tasking_block_counts(store, f: Filters) -> pd.DataFrame:
-    """Per block with any incident in the window: block_id, ed, police (LOCATED ED records, the counted period)."""
+    """Per block with any incident in the window: block_id, ed, police and other (the view's extra sources)
+    (LOCATED ED records, the counted period)."""
     w = _near_where(store, f)
-    return store.df(f"""SELECT block_id, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
+    return store.df(f"""SELECT block_id, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
+                               {counted("other", OTHER_SQL)}
                         FROM incidents WHERE {w.sql} AND block_id IS NOT NULL
                         GROUP BY block_id ORDER BY block_id""", w.params)
 
@@ -270,7 +272,7 @@ def tasking_block_counts(store, f: Filters) -> pd.DataFrame:
 def tasking_totals(store, f: Filters) -> dict[str, int]:
     """ED and police incidents of the window on any block of the view (the area's totals)."""
     c = tasking_block_counts(store, f)
-    return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum())}
+    return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum()), "other": int(c["other"].sum())}
 
 
 def block_day_hour(store, f: Filters, block_ids) -> pd.DataFrame:
@@ -311,15 +313,16 @@ def tasking_emerging(store, f: Filters, slices: int = EMERGING_SLICES, first_day
 
 
 def windows_block_counts(store, windows: list[Filters]) -> dict[int, pd.Series]:
-    """Per window (by index), each block's ed + police as `tasking_block_counts` counts them, in one
+    """Per window (by index), each block's total as `tasking_block_counts` counts them, in one
     grouped query (twelve windows' separate queries took 12 scans of the incidents)."""
     span = windows[0].with_(start=min(x.start for x in windows), end=max(x.end for x in windows))
     w = _near_where(store, span)
     case = window_case([x.with_(place=None) for x in windows], scope_of(store))
-    c = store.df(f"""SELECT block_id, win, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
+    c = store.df(f"""SELECT block_id, win, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
+                            {counted("other", OTHER_SQL)}
                      FROM (SELECT *, unnest({case.sql}) AS win FROM incidents WHERE {w.sql} AND block_id IS NOT NULL)
                      WHERE win IS NOT NULL GROUP BY block_id, win ORDER BY win, block_id""", case.params + w.params)
-    return {int(i): g.set_index("block_id").eval("ed + police") for i, g in c.groupby("win")}
+    return {int(i): g.set_index("block_id").eval("ed + police + other") for i, g in c.groupby("win")}
 
 
 def block_lines(store, block_ids) -> pd.DataFrame:

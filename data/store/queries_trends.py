@@ -53,15 +53,18 @@ HISTORY_MONTHS = 23  # a year-on-year change of rolling 12-month sums needs 23 m
 
 
 def monthly_counts(store, f: Filters, first: date, last: date) -> pd.DataFrame:
-    """month, ed, police for every month from first to last (zeros included) under f's other filters."""
+    """month, ed, police and other (the view's extra sources) for every month from first to last (zeros
+    included) under f's other filters."""
     w = incident_where(f.with_(start=month_start(first), end=month_end(last)), scope_of(store))
     return store.df(
         f"""WITH c AS (
-                SELECT month, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")}
+                SELECT month, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
+                       {counted("other", queries.OTHER_SQL)}
                 FROM incidents WHERE {w.sql} GROUP BY month),
             m AS (SELECT range::DATE AS month FROM range(?::DATE, ?::DATE + INTERVAL 1 MONTH, INTERVAL 1 MONTH))
             SELECT m.month, coalesce(c.ed, 0)::BIGINT AS ed, coalesce(c.ed__key, 0)::BIGINT AS ed__key,
-                   coalesce(c.police, 0)::BIGINT AS police, coalesce(c.police__key, 0)::BIGINT AS police__key
+                   coalesce(c.police, 0)::BIGINT AS police, coalesce(c.police__key, 0)::BIGINT AS police__key,
+                   coalesce(c.other, 0)::BIGINT AS other, coalesce(c.other__key, 0)::BIGINT AS other__key
             FROM m LEFT JOIN c USING (month) ORDER BY m.month""",
         w.params + [month_start(first), month_start(last)],
     )
@@ -80,6 +83,8 @@ def trend_frame(counts: pd.DataFrame, data_start: date, start: date, pop: int) -
     `start`); a rolling sum is NaN where its 12 months reach before data_start (no data there).
     """
     df = counts.copy()
+    if "other" not in df:
+        df["other"] = 0
     df["month"] = pd.to_datetime(df["month"])
     for col in ("ed", "police"):
         df[f"{col}_12m"] = df[col].rolling(12, min_periods=12).sum()
