@@ -212,6 +212,26 @@ def window_case(windows, scope: Scope = UNRESTRICTED) -> Where:
     return Where("[" + ", ".join(items) + "]", params)
 
 
+def _placed_and_timed(f: Filters, level: int, params: list) -> str:
+    """' AND ...' for records placed at least at confidence `level` (LOCATED at one place) and in the filter's
+    hours and weekdays (records with a time: ED, another agency's timed ones); appends the parameters."""
+    cond = ""
+    level = max(level, CONFIDENCE_ORDER[LOCATED] if f.place is not None else 0)
+    if level > 0:
+        allowed = [c for c, i in CONFIDENCE_ORDER.items() if i >= level]
+        cond += " AND " + _in("geocode_confidence", allowed)
+        params += allowed
+    if f.hours is not None:
+        lo, hi = f.hours
+        op = "AND" if lo < hi else "OR"  # (22, 6) wraps midnight
+        cond += f" AND (hour(occurred_at) >= ? {op} hour(occurred_at) < ?)"
+        params += [lo, hi]
+    if f.weekdays:
+        cond += " AND " + _in("isodow(occurred_at) - 1", f.weekdays)
+        params += list(f.weekdays)
+    return cond
+
+
 def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: str | None = None) -> Where:
     """The WHERE clause (without the keyword) selecting the incidents a filter asks for,
     within the viewer's scope, over its counted period (PERIOD_RULE). min_confidence raises the
@@ -234,20 +254,8 @@ def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: s
         if f.assault_methods:
             cond += " AND " + _in("category", f.assault_methods)
             params += list(f.assault_methods)
-        level = max(CONFIDENCE_ORDER[min_confidence or "none"], CONFIDENCE_ORDER[f.min_confidence],
-                    CONFIDENCE_ORDER[LOCATED] if f.place is not None else 0)
-        if level > 0:
-            allowed = [c for c, i in CONFIDENCE_ORDER.items() if i >= level]
-            cond += " AND " + _in("geocode_confidence", allowed)
-            params += allowed
-        if f.hours is not None:
-            lo, hi = f.hours
-            op = "AND" if lo < hi else "OR"  # (22, 6) wraps midnight
-            cond += f" AND (hour(occurred_at) >= ? {op} hour(occurred_at) < ?)"
-            params += [lo, hi]
-        if f.weekdays:
-            cond += " AND " + _in("isodow(occurred_at) - 1", f.weekdays)
-            params += list(f.weekdays)
+        cond += _placed_and_timed(f, max(CONFIDENCE_ORDER[min_confidence or "none"], CONFIDENCE_ORDER[f.min_confidence]),
+                                  params)
         source_parts.append(f"({cond})")
     if "police" in f.sources and not f.timed:
         cond = "source = 'police'"
@@ -256,22 +264,9 @@ def incident_where(f: Filters, scope: Scope = UNRESTRICTED, *, min_confidence: s
             params += list(f.police_categories)
         source_parts.append(f"({cond})")
     if f.extras:  # another agency's incidents: placed like ED records, timed ones only under an hour filter
-        cond = _in("source", f.extras)
+        cond = _in("source", f.extras) + (" AND time_precision = 'minute'" if f.timed else "")
         params += list(f.extras)
-        level = max(CONFIDENCE_ORDER[min_confidence or "none"], CONFIDENCE_ORDER[LOCATED] if f.place is not None else 0)
-        if level > 0:
-            allowed = [c for c, i in CONFIDENCE_ORDER.items() if i >= level]
-            cond += " AND " + _in("geocode_confidence", allowed)
-            params += allowed
-        if f.timed:
-            cond += " AND time_precision = 'minute'"
-        if f.hours is not None:
-            lo, hi = f.hours
-            cond += f" AND (hour(occurred_at) >= ? {'AND' if lo < hi else 'OR'} hour(occurred_at) < ?)"
-            params += [lo, hi]
-        if f.weekdays:
-            cond += " AND " + _in("isodow(occurred_at) - 1", f.weekdays)
-            params += list(f.weekdays)
+        cond += _placed_and_timed(f, CONFIDENCE_ORDER[min_confidence or "none"], params)
         source_parts.append(f"({cond})")
     parts.append("(" + (" OR ".join(source_parts) or "FALSE") + ")")
     if f.place is not None:
