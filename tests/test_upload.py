@@ -405,3 +405,27 @@ def test_the_demo_database_checks_files_but_never_loads_them(dash_app, signed_in
         page.start_load(1, job.id)
         assert spool.get(job.id, user.id).state == "checked"
         assert "upload-demo" in str(page.layout())
+
+
+def test_a_nil_return_marks_a_month_received_with_no_records_and_is_refused_over_records(upload_app, real_copy):
+    from flask_login import login_user
+    from dashboard.auth import USERS_KEY
+    from dashboard.pages import upload as page
+    lead = upload_app.server.extensions[USERS_KEY].by_username("lead")
+    with upload_app.server.test_request_context("/"):
+        login_user(lead)
+        assert page.nil_return(1, "RJ122", "2025-03") is page.no_update  # not her site: refused, audited
+        job_id = page.nil_return(1, "RRV03", "2025-03")
+    job = _finished(upload_app, job_id, lead.id, ("loaded", "failed"))
+    assert job.state == "loaded" and job.receipt["nil"] and job.receipt["period_end"] == "2025-03-31"
+    assert json.loads(_events(upload_app, "upload_refused")[0].detail)["site"] == "RJ122"
+    store = Store(real_copy)
+    t = qsub.tracker(store, qs.ed_sites(store), date(2025, 3, 1), date(2025, 3, 1), date(2025, 6, 1), 15)
+    row = t.set_index("site_code").loc["RRV03"]
+    assert row["status"] == "late" and row["records"] == 0 and row["files"] == 1 and row["first_by"] == "upload:lead"
+    # February has records of the site: a nil return would contradict them
+    with upload_app.server.test_request_context("/"):
+        login_user(lead)
+        again = page.nil_return(1, "RRV03", "2025-02")
+    failed = _finished(upload_app, again, lead.id, ("loaded", "failed"))
+    assert failed.state == "failed" and "has 17 records for February 2025 already" in failed.message

@@ -8,6 +8,7 @@ in the upload folder and checked on a background thread (data/ingest/jobs.py); t
 from __future__ import annotations
 
 import hmac
+import io
 from datetime import date
 from enum import StrEnum
 
@@ -48,6 +49,9 @@ class Ids(StrEnum):
     PROBLEMS_CSV = "upload-problems-csv"
     LOAD = "upload-load"
     RECEIPT = "upload-receipt"
+    NIL_SITE = "upload-nil-site"
+    NIL_MONTH = "upload-nil-month"
+    NIL = "upload-nil"
 
 
 PROBLEM_COLUMNS = [column("line", "Line", COUNT, min_width=60), column("column", "Field", min_width=150),
@@ -140,7 +144,36 @@ def layout(search: str = "") -> html.Div:
         html.Div([html.Button("Load", id=Ids.LOAD, type="button", className="btn btn-success mt-3", disabled=True)],
                  id="upload-load-box", style={"display": "none"}),
         html.Div(id=Ids.RECEIPT, className="mt-3", **{"aria-live": "polite"}),
+        _nil_form(),
     ], id="upload-page")
+
+
+def _nil_sites() -> list[dict]:
+    """The ED sites the user may send a nil return for: their own, or every known ED site."""
+    sites = qs.ed_sites(current_store())
+    mine = _sites_allowed()
+    known = [{"label": f"{n} ({c})", "value": c} for c, n in zip(sites["site_code"], sites["name"])
+             if mine is None or c in mine]
+    return known + [{"label": c, "value": c} for c in (mine or []) if c not in set(sites["site_code"])]
+
+
+def _nil_form() -> dbc.Card:
+    months = [o for o in _month_options(date.today()) if o["value"]]
+    sites = _nil_sites()
+    return dbc.Card(dbc.CardBody([
+        html.H2("No assaults this month?", className="h6"),
+        html.P("An ED with no assault attendance in a month sends a nil return instead of a file, so the month "
+               "is not counted as overdue. It is refused if the month already holds records of the site.",
+               className="small text-muted mb-2"),
+        dbc.Row([
+            dbc.Col(dcc.Dropdown(id=Ids.NIL_SITE, options=sites, value=sites[0]["value"] if len(sites) == 1 else None,
+                                 placeholder="ED site", clearable=False), md=5),
+            dbc.Col(dcc.Dropdown(id=Ids.NIL_MONTH, options=months, value=months[1]["value"] if len(months) > 1 else None,
+                                 clearable=False), md=3),
+            dbc.Col(html.Button("Record a nil return", id=Ids.NIL, type="button", className="btn btn-outline-primary"),
+                    md=4),
+        ], className="g-2"),
+    ]), className="mt-4", id="upload-nil-card")
 
 
 # ---- what the page shows for a job --------------------------------------------------------------
@@ -181,6 +214,11 @@ def _summary(job: uploads.Job) -> dbc.Card:
 
 def _receipt(job: uploads.Job) -> dbc.Alert:
     r = job.receipt
+    if r.get("nil"):
+        return dbc.Alert([html.H2("Nil return recorded", className="h6"),
+                          html.P(f"{r['site']}, {date.fromisoformat(r['period_start']):%B %Y}: received, with no assault "
+                                 "attendances. The month shows as received on the Submissions page; this receipt is kept "
+                                 "in the audit log.", id="upload-receipt-text", className="mb-0")], color="success")
     return dbc.Alert([
         html.H2("Loaded", className="h6"),
         html.P(f"{r['file']} ({r.get('source') or r.get('site') or '–'}"
@@ -245,7 +283,35 @@ def start_load(n_clicks, job_id):
     return False, True
 
 
+def nil_return(n_clicks, site, month):
+    """Callback body: record a nil return for an ED site the user may send for; the poll follows it."""
+    if not n_clicks:
+        return no_update
+    allowed = {o["value"] for o in _nil_sites()}
+    first = _month(str(month or ""))
+    if site not in allowed or first is None:
+        users().audit("upload_refused", current_user.username, client_ip(),
+                      {"file": "nil return", "site": str(site)[:20], "why": "not a site or month the user may send"})
+        return no_update
+    if _is_demo():
+        return no_update
+    config, spool = current_config(), jobs()
+    job = spool.create(current_user.id, current_user.username, "nil-return.csv", io.BytesIO(b""), 0,
+                       _sites_allowed(), f"{first:%Y-%m}")
+    job.name = f"nil return {site} {first:%Y-%m}"
+    who, ip, audit = current_user.username, client_ip(), users()
+
+    def done(finished: uploads.Job) -> None:
+        audit.audit("upload_loaded" if finished.state == "loaded" else "upload_failed", who, ip,
+                    finished.receipt or {"file": finished.name, "why": finished.message}, rows=0)
+    uploads.start(uploads.run_nil_return, spool, job, config.db_path, site, first, on_done=done)
+    return job.id
+
+
 def register_callbacks(app) -> None:
+    app.callback(Output(Ids.JOB, "data", allow_duplicate=True), Input(Ids.NIL, "n_clicks"),
+                 State(Ids.NIL_SITE, "value"), State(Ids.NIL_MONTH, "value"),
+                 prevent_initial_call=True)(guard(PERMISSION)(nil_return))
     app.callback(Output(Ids.STATUS, "children"), Output(Ids.SUMMARY, "children"), Output(Ids.PROBLEMS, "rowData"),
                  Output(Ids.PROBLEMS_BOX, "style"), Output(Ids.PROBLEMS_CSV, "href"), Output(Ids.LOAD, "disabled"),
                  Output(Ids.LOAD, "children"),

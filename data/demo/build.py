@@ -16,6 +16,7 @@ from data.ingest.enrich import borough_of_points, locate, record_hash
 from data.geocode.match import Gazetteer, geocode
 from layers.blocks import DEFAULT_MAX_DISTANCE_M, BlockIndex, from_bng
 from data.ingest.schema import POLICE_VIOLENCE
+from data.ingest.load import NIL_FILE, NIL_RETURN
 
 DEMO_TRUTH_DDL = """
 CREATE TABLE demo_truth (
@@ -213,16 +214,23 @@ def demo_submissions(ed: pd.DataFrame, seed: int = 1594) -> tuple[pd.DataFrame, 
     """
     rng = np.random.default_rng(seed)
     keys = pd.DataFrame({"site": ed["ed_site"].to_numpy(), "month": pd.to_datetime(ed["month"]).to_numpy()})
-    files = keys.value_counts().rename("rows").reset_index().sort_values(["month", "site"], kind="stable").reset_index(drop=True)
+    # every site sends every month, a month without an assault as a nil return (0 rows)
+    every = pd.MultiIndex.from_product([sorted(keys["site"].unique()),
+                                        pd.date_range(keys["month"].min(), keys["month"].max(), freq="MS")],
+                                       names=["site", "month"])
+    files = (keys.value_counts().rename("rows").reindex(every, fill_value=0).reset_index()
+             .sort_values(["month", "site"], kind="stable").reset_index(drop=True))
     files["load_id"] = np.arange(1, len(files) + 1, dtype=np.int64)
     month_end = files["month"] + pd.offsets.MonthEnd(0)
     delay = np.where(rng.random(len(files)) < 0.1, rng.integers(16, 45, len(files)), rng.integers(2, 15, len(files)))
     log = pd.DataFrame({
         "load_id": files["load_id"].astype("int32"),
         "loaded_at": month_end + pd.to_timedelta(delay, unit="D") + pd.to_timedelta(rng.integers(8 * 60, 18 * 60, len(files)), unit="min"),
-        "kind": "istv", "file": [f"demo_{s}_{m:%Y-%m}.csv" for s, m in zip(files["site"], files["month"])],
+        "kind": "istv", "file": [f"demo_{s}_{m:%Y-%m}.csv" if n else NIL_FILE
+                                 for s, m, n in zip(files["site"], files["month"], files["rows"])],
         "rows_read": files["rows"], "rows_loaded": files["rows"], "rows_quarantined": 0, "duplicates": 0, "replaced": 0,
-        "message": "synthetic demo submission", "reasons": "{}", "site_code": files["site"],
+        "message": np.where(files["rows"] > 0, "synthetic demo submission", NIL_RETURN), "reasons": "{}",
+        "site_code": files["site"],
         "period_start": files["month"].dt.date, "period_end": month_end.dt.date, "loaded_by": "demo"})
     ids = keys.merge(files[["site", "month", "load_id"]], on=["site", "month"], how="left")["load_id"].to_numpy()
     return log, ids

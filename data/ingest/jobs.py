@@ -26,6 +26,7 @@ from typing import BinaryIO, Callable
 import pandas as pd
 
 from data.errors import BusyError, IstvError
+from data.ingest.load import record_nil_return
 from data.ingest.report import Progress
 from data.ingest.submission import Checked, SubmissionRules, check_submission, display_name, load_submission
 from data.store.db import process_alive
@@ -234,3 +235,27 @@ def start(target: Callable, *args, **kwargs) -> threading.Thread:
     thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name="istv-upload")
     thread.start()
     return thread
+
+
+def run_nil_return(jobs: Jobs, job: Job, db_path: Path, site: str, month: date, *, now: datetime | None = None,
+                   on_done: Callable[[Job], None] | None = None) -> None:
+    """Record an ED's nil return (no assault attendance in the month) as the job's load."""
+    job.state, job.stage, job.fraction, job.started = "loading", "recording the nil return", 0.0, jobs.clock()
+    jobs.save(job)
+    try:
+        record_nil_return(db_path, site, month, f"upload:{job.username}", now=now)
+    except BusyError:
+        job.state, job.message = "failed", "another load is writing the database; nothing was recorded. Try again shortly"
+    except (IstvError, ValueError, OSError) as exc:
+        job.state, job.message = "failed", f"{exc} (nothing was recorded)"
+    else:
+        first = month.replace(day=1)
+        job.state, job.message = "loaded", ""
+        job.receipt = {"file": job.name, "site": site, "source": None, "period_start": first.isoformat(),
+                       "period_end": (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date().isoformat(),
+                       "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "replaced": 0, "duplicates": 0,
+                       "nil": True, "loaded_at": datetime.now().replace(microsecond=0).isoformat()}
+    job.fraction, job.stage = 1.0, job.state
+    jobs.save(job)
+    if on_done:
+        on_done(job)

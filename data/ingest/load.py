@@ -10,6 +10,7 @@ that break a rule go to the quarantine and the good rows load.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
@@ -24,6 +25,7 @@ from data.ingest.read import workdir_for
 from data.ingest.report import FileReport, LoadContext, LoadOptions, Progress, Silent, next_load_id, write_log
 from data.ingest.extra import load_extra_file, register_source
 from data.ingest.istv import load_istv_file
+from data.ingest.schema import ISTV_ED
 from data.ingest.premises import load_landmarks_file, load_premises_file
 from data.ingest.geo import load_boroughs_file, load_streets_file
 from data.ingest.police import load_police_files
@@ -35,6 +37,8 @@ ONE_FILE = ("premises", "landmarks", "boroughs", "streets")
 # what validating a boundary or street file reads of the served database (to say what a load would strip)
 SERVED_TABLES = ("boroughs", "blocks", "landmarks", "ed_sites", "premises", "incidents")
 HEADER_ONLY = "the file has a header but no rows: nothing to load"
+NIL_FILE = "(nil return)"
+NIL_RETURN = "nil return: no assault attendances in the reporting period"
 
 
 def _loader(kind: str) -> Callable[[LoadContext, Path], FileReport]:
@@ -208,3 +212,29 @@ def list_sources(db_path: Path | str) -> list[dict]:
                               LEFT JOIN incidents i ON i.source = s.source GROUP BY ALL ORDER BY s.source""").df().to_dict("records")
     finally:
         con.close()
+
+
+def record_nil_return(db_path: Path | str, site: str, month, loaded_by: str, now: datetime | None = None) -> None:
+    """Record that an ED had no assault attendance in a month (its submission, with no rows), atomically.
+
+    Refused when the site has records stored for that month (a nil return would contradict them)."""
+    db_path = Path(db_path)
+    _check_target(db_path)
+    site = (site or "").strip().upper()
+    if not re.match(ISTV_ED.field("site_code").pattern, site):
+        raise ValueError(f"site code {site!r}: expected 3 to 12 letters or digits")
+    start = month.replace(day=1)
+    end = (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
+    now = now or datetime.now().replace(microsecond=0)
+
+    def fill(con):
+        store.upgrade_schema(con)
+        stored = store.scalar(con, "SELECT count(*) FROM incidents WHERE source = 'ed' AND ed_site = ? AND month = ?",
+                              [site, start])
+        if stored:
+            raise ValueError(f"{site} has {stored:,} records for {start:%B %Y} already: a nil return would contradict "
+                             "them (send the month's file again to replace them)")
+        report = FileReport("istv", NIL_FILE, site_code=site, period_start=start, period_end=end)
+        report.notes.append(NIL_RETURN)
+        write_log(con, report, next_load_id(con), now, loaded_by)
+    store.load(db_path, fill)
