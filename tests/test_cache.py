@@ -113,6 +113,8 @@ def test_peek_answers_from_a_richer_cached_result_and_never_computes(tiny_db):
     from datetime import date
     store = Store(tiny_db)
     f = Filters(start=date(2025, 1, 1), end=date(2025, 6, 30), boroughs=("E09000033",))
+    for cached in (queries.month_borough_counts, queries.totals):  # other tests (a browser journey) may have asked
+        cached.cache.clear()
     assert queries.month_borough_counts.peek(store, f) is None          # nothing computed yet
     plain = queries.totals(store, f)                                     # a plain count
     assert queries.month_borough_counts.peek(store, f) is None          # ... which did not fill the richer cache

@@ -58,6 +58,12 @@ class ScopedStore:
 OTHER_SQL = "source NOT IN ('ed', 'police')"
 
 
+def other_counted(f: Filters) -> str:
+    """`counted("other", OTHER_SQL)` when the view asks for another agency's incidents, else zeros: every FILTER
+    aggregate costs on every row (10M rows), and most views count ED and police only."""
+    return counted("other", OTHER_SQL) if f.extras else "0::BIGINT AS other, 0::HUGEINT AS other__key"
+
+
 def extra_sources(store) -> pd.DataFrame:
     """source, name, agency, description of the registered extra sources (none in a database without any)."""
     if not len(store.df("SELECT 1 AS x FROM information_schema.tables WHERE table_name = 'sources' "
@@ -136,7 +142,7 @@ def month_borough_counts(store, f: Filters) -> pd.DataFrame:
     w = _where(store, f)
     return store.df(
         f"""SELECT month, borough_code, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
-                   {counted("other", OTHER_SQL)}
+                   {other_counted(f)}
             FROM incidents WHERE {w.sql} GROUP BY month, borough_code ORDER BY month, borough_code""",
         w.params,
     )
@@ -165,7 +171,7 @@ def totals(store, f: Filters) -> dict[str, int]:
     if c is None:
         w = _where(store, f)
         c = store.df(f"""SELECT {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
-                                {counted("other", OTHER_SQL)}
+                                {other_counted(f)}
                          FROM incidents WHERE {w.sql}""", w.params)
     return {"ed": int(c["ed"].sum()), "police": int(c["police"].sum()), "other": int(c["other"].sum())}
 
@@ -227,7 +233,7 @@ def unit_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFIDEN
     # the parts are counted (each with its cell key, so each is protected on its own) and the sums derived:
     # an ED record with a unit is placed at venue, street or area
     c = store.df(
-        f"""SELECT {unit} AS unit, {counted("police", "source = 'police'")}, {counted("other", OTHER_SQL)},
+        f"""SELECT {unit} AS unit, {counted("police", "source = 'police'")}, {other_counted(f)},
                    {counted("ed_venue", "source = 'ed' AND geocode_confidence = 'venue'")},
                    {counted("ed_street", "source = 'ed' AND geocode_confidence = 'street'")},
                    {counted("ed_area", "source = 'ed' AND geocode_confidence = 'area'")}
@@ -281,7 +287,7 @@ def source_counts(store, f: Filters, unit: str, min_confidence: str = MAP_CONFID
         raise ValueError(f"unit {unit!r}: expected one of {UNIT_COLUMNS}")
     w = incident_where(f, scope_of(store), min_confidence=max(min_confidence, f.min_confidence, key=CONFIDENCE_ORDER.get))
     return store.df(f"""SELECT {unit} AS unit, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
-                               {counted("other", OTHER_SQL)}
+                               {other_counted(f)}
                         FROM incidents WHERE {w.sql} AND {unit} IS NOT NULL GROUP BY unit""", w.params)
 
 

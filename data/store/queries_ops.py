@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from data.store.filters import ALL_SOURCES, Filters, Where, borough_condition, incident_where, window_case, windows_before
-from data.store.queries import MAP_CONFIDENCE, OTHER_SQL, raw_of, scope_of
+from data.store.queries import MAP_CONFIDENCE, other_counted, raw_of, scope_of
 from data.store.cache import per_version
 from data.store.counting import counted, record_key
 from data.access.disclosure import protect_frame
@@ -264,7 +264,7 @@ def tasking_block_counts(store, f: Filters) -> pd.DataFrame:
     (LOCATED ED records, the counted period)."""
     w = _near_where(store, f)
     return store.df(f"""SELECT block_id, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
-                               {counted("other", OTHER_SQL)}
+                               {other_counted(f)}
                         FROM incidents WHERE {w.sql} AND block_id IS NOT NULL
                         GROUP BY block_id ORDER BY block_id""", w.params)
 
@@ -319,7 +319,7 @@ def windows_block_counts(store, windows: list[Filters]) -> dict[int, pd.Series]:
     w = _near_where(store, span)
     case = window_case([x.with_(place=None) for x in windows], scope_of(store))
     c = store.df(f"""SELECT block_id, win, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
-                            {counted("other", OTHER_SQL)}
+                            {other_counted(span)}
                      FROM (SELECT *, unnest({case.sql}) AS win FROM incidents WHERE {w.sql} AND block_id IS NOT NULL)
                      WHERE win IS NOT NULL GROUP BY block_id, win ORDER BY win, block_id""", case.params + w.params)
     return {int(i): g.set_index("block_id").eval("ed + police + other") for i, g in c.groupby("win")}

@@ -59,7 +59,7 @@ def monthly_counts(store, f: Filters, first: date, last: date) -> pd.DataFrame:
     return store.df(
         f"""WITH c AS (
                 SELECT month, {counted("ed", "source = 'ed'")}, {counted("police", "source = 'police'")},
-                       {counted("other", queries.OTHER_SQL)}
+                       {queries.other_counted(f)}
                 FROM incidents WHERE {w.sql} GROUP BY month),
             m AS (SELECT range::DATE AS month FROM range(?::DATE, ?::DATE + INTERVAL 1 MONTH, INTERVAL 1 MONTH))
             SELECT m.month, coalesce(c.ed, 0)::BIGINT AS ed, coalesce(c.ed__key, 0)::BIGINT AS ed__key,
