@@ -237,3 +237,18 @@ def test_an_analyst_sends_another_agencys_file_on_the_upload_page_and_a_data_lea
     assert spool.get(job.id, owner).receipt["rows_loaded"] == 18
     assert _n(with_las, "SELECT count(*) FROM incidents WHERE source = 'las' AND month = DATE '2025-04-01'") == 18
     assert _n(with_las, "SELECT count(*) FROM load_log WHERE kind = 'incidents' AND loaded_by = 'upload:ana'") == 1
+
+
+def test_the_trends_csv_holds_the_chosen_source_like_its_chart(client_as, store):
+    import csv
+    import io
+    text = client_as("analyst").get(f"/download/strategic/trends-monthly.csv?borough={WESTMINSTER}"
+                                     "&from=2025-01-01&to=2025-06-30&src=ed,police,las").get_data(as_text=True)
+    assert "other = Ambulance assault call-outs" in text.splitlines()[0]
+    rows = list(csv.DictReader(io.StringIO("\n".join(l for l in text.splitlines() if not l.startswith("#")))))
+    las = _n(store, f"""SELECT count(*) FROM incidents WHERE source = 'las' AND borough_code = '{WESTMINSTER}'
+                        AND month BETWEEN DATE '2025-01-01' AND DATE '2025-06-01'""")
+    assert sum(int(r["other"]) for r in rows) == las
+    plain = client_as("analyst").get(f"/download/strategic/trends-monthly.csv?borough={WESTMINSTER}"
+                                      "&from=2025-01-01&to=2025-06-30").get_data(as_text=True)
+    assert ",other" not in plain.splitlines()[1]

@@ -345,6 +345,8 @@ def monthly_export(view: View, record_level: bool) -> pd.DataFrame:
     # a month a source has no data for is an empty cell, not 0
     out = pd.DataFrame({"month": t["month"].dt.strftime("%Y-%m"), "ed": t["ed"].astype("Int64"),
                         "police": t["police"].astype("Int64")})
+    if view.filters.extras:  # another agency's incidents drawn on the chart: in its CSV too
+        out["other"] = t["other"].astype("Int64")
     for src in ("ed", "police"):
         roll = t[f"{src}_12m"]
         out[f"{src}_12m"] = roll.astype("Int64").astype(object).where(roll.notna(), "")
@@ -377,7 +379,9 @@ def register_routes(server) -> None:
             abort(404, description="No data loaded yet.")
         record_level = store.scope.exact
         frame = monthly_export(view, record_level) if name == "monthly" else boroughs_export(view, record_level)
-        out = audited_export(f"trends-{name}", frame, f, Export(query=None, parts=("ed", "police")),
+        other = "other" in frame
+        out = audited_export(f"trends-{name}", frame, f, Export(query=None, parts=("ed", "police") + (("other",) if other else ())),
                              {"measure": measure, "rank": rank_by})
+        named = f" other = {queries.extras_label(store, f.extras)}." if other else ""
         return csv_response(out, f"istv-trends-{name}.csv",
-                            [f"# ISTV London trends ({name}), {f.start:%b %Y} to {f.end:%b %Y}. {METHOD}"])
+                            [f"# ISTV London trends ({name}), {f.start:%b %Y} to {f.end:%b %Y}. {METHOD}{named}"])
