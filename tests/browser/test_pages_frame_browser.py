@@ -49,6 +49,7 @@ def test_phone_navbar_folds_and_the_map_comes_first(page, live_server):
                            ".every(a => a.getBoundingClientRect().height === 0 || a.offsetParent === null)", timeout=5000)
 
     page.wait_for_selector("#summary-ed", state="visible", timeout=20000)  # the cards come with the first render
+    page.wait_for_selector("#map-hexes", state="visible", timeout=20000)  # the graph may be mounted a moment later
     the_map = page.locator("#map-hexes").bounding_box()
     card = page.locator("#summary-ed").bounding_box()
     assert the_map["y"] < card["y"], (the_map, card)
