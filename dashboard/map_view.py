@@ -162,7 +162,7 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
         units["unit"] = units["unit"].astype("uint64")
         key = f"hex|{res}|{_cells_key(units['unit'])}"  # the set of cells: a values-only update needs the same shapes
         return MapData("hex", units, key, None, note, res, _method(st, fitted, f"H3 hexagons (resolution {res})"),
-                       other_label(store, f))
+                       queries.extras_label(store, f.extras))
     blocks, nb = queries.block_study_area(store, f)
     cur = queries.unit_counts(store, f, "block_id").set_index("unit")
     stats = queries.block_stats(store, f).set_index("block_id")  # the one hot-block definition of every page
@@ -184,12 +184,7 @@ def map_data(store, st: State, outlines: pd.DataFrame) -> MapData:
     units = units.merge(shapes[["block_id", "street"]], left_on="unit", right_on="block_id").drop(columns="block_id")
     key = f"block|{_cells_key(units['unit'])}"
     return MapData("block", units, key, shapes, note, None, _method(st, dict(stats.attrs), "street blocks"),
-                   other_label(store, f))
-
-
-def other_label(store, f) -> str:
-    """The name of the other agencies' incidents a view counts ('' when it counts none)."""
-    return queries.extras_label(store, f.extras)
+                   queries.extras_label(store, f.extras))
 
 
 COUNT_COLUMNS = ("ed", "police", "other", "total", "ed_venue", "ed_street", "ed_area")
@@ -267,7 +262,7 @@ def summary(store, st: State, record_level: bool) -> dict:
     out = {"ed": show(now["ed"], record_level), "police": show(now["police"], record_level),
            "ratio": ratio(ed_both, police_both, record_level), "raw": now}
     if f.extras:
-        out["other"], out["other_label"] = show(now["other"], record_level), other_label(store, f)
+        out["other"], out["other_label"] = show(now["other"], record_level), queries.extras_label(store, f.extras)
     if (ed_both, police_both) != (now["ed"], now["police"]) and both:
         out["ratio_months"] = month_ranges(sorted(m for m in both if (not f.start or m >= f.start.replace(day=1))
                                                   and (not f.end or m <= f.end)))

@@ -198,26 +198,19 @@ def field_table(total: pd.DataFrame, bench: pd.DataFrame, record_level: bool) ->
 def since_last_month(view: QualityView, previous: QualityView, record_level: bool) -> pd.DataFrame:
     """This month against the one before: records, every field complete, placed on a street or venue, and what
     changed (percentage points); shares through the same disclosure rule as every other share here."""
-    def row(v: QualityView):
-        return v.total.iloc[0] if len(v.total) else None
-    now, before = row(view), row(previous)
-    out = []
+    rows = [v.total.iloc[0] if len(v.total) else None for v in (previous, view)]
+    counts = [0 if t is None else int(t["records"]) for t in rows]
+    months = [f"{previous.first:%B %Y}", f"{view.first:%B %Y}"]
+    out = [{"": "Records", **{m: _n(n, record_level) for m, n in zip(months, counts)}, "Change": ""}]
     for label, pct_col, part in (("All fields complete", "pct_all", "all_complete"),
                                  ("Placed on a street or venue", "pct_placed", "placed")):
-        cells = []
-        for t in (before, now):
-            n = 0 if t is None else int(t["records"])
-            cells.append(("–", None) if not n else (pct(t[pct_col], n, record_level, t[part]),
-                                                    None if _hide(n, record_level) or reveals_small(t[part], n) and not record_level
-                                                    else float(t[pct_col])))
-        (b_text, b), (n_text, v) = cells
+        texts = [pct(t[pct_col], n, record_level, t[part]) if n else "–" for t, n in zip(rows, counts)]
+        # the change only between two shares the viewer may see
+        shown = [float(t[pct_col]) if text.endswith("%") else None for t, text in zip(rows, texts)]
+        b, v = shown
         change = "–" if b is None or v is None else (
             f"{v - b:+.1f} points: better" if v - b >= 0.05 else f"{v - b:+.1f} points: worse" if v - b <= -0.05 else "the same")
-        out.append({"": label, f"{previous.first:%B %Y}": b_text, f"{view.first:%B %Y}": n_text, "Change": change})
-    n_before = 0 if before is None else int(before["records"])
-    n_now = 0 if now is None else int(now["records"])
-    out.insert(0, {"": "Records", f"{previous.first:%B %Y}": _n(n_before, record_level),
-                   f"{view.first:%B %Y}": _n(n_now, record_level), "Change": ""})
+        out.append({"": label, **dict(zip(months, texts)), "Change": change})
     return pd.DataFrame(out)
 
 

@@ -199,9 +199,8 @@ def _filters(boroughs, start, end, bounds, extras=()) -> Filters:
     d = default_filters(bounds)
     if len(dates) < 2:
         dates = [d.start, d.end]
-    known = set(queries.extra_sources(current_store())["source"]) if extras else set()
     return Filters(boroughs=tuple(str(b) for b in boroughs or ()), start=dates[0], end=dates[-1],
-                   sources=ALL_SOURCES + tuple(x for x in (extras or ()) if x in known))
+                   sources=ALL_SOURCES + queries.registered(current_store(), extras))
 
 
 def _parts(f: Filters) -> list[str]:

@@ -242,11 +242,10 @@ def view_filters(store, boroughs, start, end, extras=()) -> tuple[Filters, tuple
     months = sorted(m for m in (parse_month(start), parse_month(end)) if m is not None)  # a crafted reversed range is swapped
     bounds = queries.date_bounds(store)
     default = default_filters(bounds)
-    known = set(queries.extra_sources(store)["source"])
     return Filters(boroughs=tuple(str(b) for b in boroughs or ()),
                    start=months[0] if months else default.start,
                    end=qs.month_end(months[-1]) if months else default.end,
-                   sources=ALL_SOURCES + tuple(x for x in (extras or ()) if x in known)), bounds
+                   sources=ALL_SOURCES + queries.registered(store, extras)), bounds
 
 
 def update_view(boroughs, start, end, measure, rank_by, extras=()):

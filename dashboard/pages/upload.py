@@ -99,6 +99,7 @@ def layout(search: str = "") -> html.Div:
            if sites else "You may upload any ED site's files." if sites is None else
            "Your account has no ED site: ask an administrator to add yours.")
     demo = _is_demo()
+    kinds = _kinds()
     return html.Div([
         html.H1("Upload an ED submission", className="h4"),
         html.P(["Send an Emergency Department's monthly ISTV file (CSV or XML, as on the ",
@@ -119,9 +120,9 @@ def layout(search: str = "") -> html.Div:
                                     className="border border-2 rounded p-2 text-center", style={"borderStyle": "dashed",
                                                                                              "cursor": "pointer"})], md=4),
                 dbc.Col([dbc.Label("Kind of file", html_for=Ids.KIND),
-                         html.Select([html.Option(label, value=value) for value, label in _kinds()],
+                         html.Select([html.Option(label, value=value) for value, label in kinds],
                                      id=Ids.KIND, className="form-select")], md=3,
-                        style=None if len(_kinds()) > 1 else {"display": "none"}),
+                        style=None if len(kinds) > 1 else {"display": "none"}),
                 dbc.Col([dbc.Label("Month it covers", html_for=Ids.MONTH),
                          html.Select([html.Option(o["label"], value=o["value"]) for o in _month_options(date.today())],
                                      id=Ids.MONTH, className="form-select")], md=3),

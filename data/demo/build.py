@@ -199,8 +199,7 @@ def demo_ambulance(ed: pd.DataFrame, first_id: int, index, max_distance_m: float
     out["geocode_confidence"] = "street"
     out["severity"] = np.where(weapon, "C1", np.where(rng.random(len(rows)) < 0.5, "C2", "C3"))
     out["source_id"] = [f"LAS-D{i:07d}" for i in range(len(rows))]
-    out["record_hash"] = record_hash(out.assign(occurred_at=out["occurred_at"].astype(str)),
-                                     ["source", "source_id", "occurred_at", "lat", "lon"])
+    out["record_hash"] = record_hash(out, ["source", "source_id", "occurred_at", "lat", "lon"])
     # the demo covers whole years: call-outs moved past its last day are left out (and before its first)
     first, last = pd.to_datetime(ed["assault_datetime"]).min(), pd.to_datetime(ed["assault_datetime"]).max()
     return out[(out["occurred_at"] >= first.normalize()) & (out["occurred_at"] <= last)].reset_index(drop=True)

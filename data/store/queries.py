@@ -78,6 +78,14 @@ def source_labels(store) -> dict[str, str]:
     return {"ed": "ED assaults", "police": "Police violence", **dict(zip(extra["source"], extra["name"]))}
 
 
+def registered(store, extras) -> tuple[str, ...]:
+    """The extra sources asked for that this deployment has registered (others would count nothing)."""
+    if not extras:
+        return ()
+    known = set(extra_sources(store)["source"])
+    return tuple(x for x in extras if x in known)
+
+
 def extras_label(store, extras) -> str:
     """The name of the extra sources a view counts, joined ('' when it counts none)."""
     if not extras:
