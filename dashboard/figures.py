@@ -154,13 +154,13 @@ def monthly_series(series: pd.DataFrame, record_level: bool = True, other_label:
                          "name": f"{name}: fewer than 5", "text": [SMALL] * int(gaps.sum()),
                          "hovertemplate": f"%{{x|%b %Y}}: fewer than 5 {what}<extra></extra>"})
     layout = {
-        "yaxis": {"title": {"text": "ED assaults" + (f" and {other_label.lower()}" if other else ""),
+        "yaxis": {"title": {"text": "ED assaults and other agencies" if other else "ED assaults",
                             "font": {"color": ED_COLOUR}}, "rangemode": "tozero",
                   "dtick": count_step(tops["y"]), "tickformat": ",d"},
         "yaxis2": {"title": {"text": "Police-recorded violence", "font": {"color": POLICE_COLOUR}},
                    "overlaying": "y", "side": "right", "rangemode": "tozero", "showgrid": False,
                    "dtick": count_step(tops["y2"]), "tickformat": ",d"},
-        "legend": {"orientation": "h", "y": 1.12, "x": 0}, "margin": {"l": 60, "r": 60, "t": 30, "b": 40},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}, "margin": {"l": 60, "r": 60, "t": 30, "b": 40},
         "hovermode": "x unified", "template": TEMPLATE, "xaxis": {"type": "date", "tickformat": "%b %Y"},
     }
     if len(months) < 3:  # one or two months: a month either side, not an axis of milliseconds
